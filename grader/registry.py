@@ -1,0 +1,78 @@
+"""The registry of checks, by chapter slug, and the runner that never crashes.
+
+>>> @check("01-getting-started", "instance-running", "web1 is running", points=2)
+... def instance_running(target, verdict): ...
+"""
+
+from __future__ import annotations
+
+import concurrent.futures
+from dataclasses import dataclass
+from typing import Callable
+
+from .result import FAILED, NOT_RUN, PASSED, CheckResult, Verdict
+from .target import Target
+
+DEFAULT_TIMEOUT = 60
+
+
+@dataclass(frozen=True)
+class Check:
+    chapter: str
+    check_id: str
+    title: str
+    points: int
+    probe: Callable[[Target, Verdict], None]
+    answers: tuple[str, ...] = ()
+    timeout: float = DEFAULT_TIMEOUT
+
+
+CHECKS: dict[str, dict[str, Check]] = {}
+
+
+def check(chapter: str, check_id: str, title: str, points: int, answers: tuple[str, ...] = (),
+          timeout: float = DEFAULT_TIMEOUT):
+    """Register `probe(target, verdict)` as a check of `chapter`.
+
+    `answers` names notebook variables the check compares with what it probes.
+    """
+    def register(probe):
+        CHECKS.setdefault(chapter, {})[check_id] = Check(chapter, check_id, title, points, probe, answers, timeout)
+        return probe
+    return register
+
+
+def checks_for(chapter: str, ids: tuple[str, ...] = ()) -> list[Check]:
+    if chapter not in CHECKS:
+        raise KeyError(f"No checks for chapter {chapter!r}; chapters: {', '.join(sorted(CHECKS))}")
+    chapter_checks = CHECKS[chapter]
+    unknown = [i for i in ids if i not in chapter_checks]
+    if unknown:
+        raise KeyError(f"Chapter {chapter} has no check {', '.join(unknown)}; it has {', '.join(chapter_checks)}")
+    return [chapter_checks[i] for i in ids] if ids else list(chapter_checks.values())
+
+
+def run_check(item: Check, target: Target, answers: dict | None = None) -> CheckResult:
+    """Run one check within its time limit; any failure becomes a hint, never an exception."""
+    if any(name not in (answers or {}) for name in item.answers):
+        return CheckResult(item.check_id, item.title, NOT_RUN, item.points,
+                           [f"needs the notebook's answer ({', '.join(item.answers)}): run it from the exercise notebook"])
+    verdict = Verdict()
+    target.answers = answers or {}
+    pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    future = pool.submit(item.probe, target, verdict)
+    try:
+        future.result(timeout=item.timeout)
+    except concurrent.futures.TimeoutError:
+        verdict.fail(f"the check did not finish within {item.timeout:.0f}s: is the stack overloaded or half up? "
+                     "See `workshop status`")
+    except Exception as exc:  # a probe that could not reach the stack
+        verdict.fail(str(exc) or exc.__class__.__name__)
+    finally:
+        pool.shutdown(wait=False)
+    status = PASSED if verdict.ok else FAILED
+    return CheckResult(item.check_id, item.title, status, item.points, verdict.hints, verdict.evidence)
+
+
+def run_checks(chapter: str, target: Target, ids: tuple[str, ...] = (), answers: dict | None = None) -> list[CheckResult]:
+    return [run_check(item, target, answers) for item in checks_for(chapter, ids)]

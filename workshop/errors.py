@@ -1,0 +1,21 @@
+"""Errors a student or instructor can act on: each message says what to do."""
+
+
+class WorkshopError(RuntimeError):
+    """A problem with a fix the user can apply; the message names the fix."""
+
+
+class EngineError(WorkshopError):
+    """The container engine is missing or cannot run workshop machines."""
+
+
+class ImageBuildError(WorkshopError):
+    """The workshop image could not be built."""
+
+
+class StackError(WorkshopError):
+    """The stack is missing, half up, or not in the state an action needs."""
+
+
+class RemoteError(WorkshopError):
+    """An instance could not be reached over SSH, or a command on it failed."""

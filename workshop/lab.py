@@ -1,0 +1,220 @@
+"""The lab: a student's stack as notebooks use it.
+
+>>> lab = open_lab()
+>>> web1 = lab.up("web1")
+>>> web1.run("uname -n", readonly=True).stdout
+'web1\\n'
+>>> lab.down()
+
+While nbgrader grades a notebook, `open_lab` reads the descriptor that
+travelled with the submission and every helper that would create, change
+or destroy something does nothing and says so.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+from . import grading, topology
+from .errors import RemoteError, StackError
+from .keys import generate_key_pair, public_key_line
+from .progress import Progress
+from .providers import MISSING, Provider, get_provider, provider_name
+from .remote import CommandResult, Remote
+from .stack import Stack, check_name, default_stack_name, find_descriptor, load_named
+
+SSH_READY_TIMEOUT = 30
+
+
+class Instance:
+    """One machine of the stack, as a notebook cell uses it."""
+
+    def __init__(self, lab: "Lab", name: str):
+        self.lab = lab
+        self.name = name
+        self._remote: Remote | None = None
+
+    @property
+    def record(self):
+        return self.lab.stack.instances[self.name]
+
+    @property
+    def role(self) -> str:
+        return self.record.role
+
+    @property
+    def private_ip(self) -> str:
+        return self.record.private_ip
+
+    def url(self, path: str = "/", port: int = 80) -> str:
+        """The public URL of `path` on this instance (what a browser would open)."""
+        return self.record.url(path, port)
+
+    @property
+    def remote(self) -> Remote:
+        if self._remote is None:
+            self._remote = Remote.to(self.lab.stack, self.name)
+        return self._remote
+
+    def run(self, command: str, *, readonly: bool = False, check: bool = True, timeout: float = 120) -> CommandResult:
+        """Run a shell command over SSH. Pass readonly=True for commands that change
+        nothing: only those run while nbgrader grades the notebook."""
+        if grading.active() and not readonly:
+            grading.skip(f"{self.name}: {command}")
+            return CommandResult(command, skipped=True)
+        return self.remote.run(command, timeout=timeout, check=check)
+
+    def __repr__(self) -> str:
+        return f"<Instance {self.name} ({self.role}) private {self.private_ip}>"
+
+
+class Lab:
+    """A stack plus the provider that hosts it."""
+
+    def __init__(self, stack: Stack | None, provider: Provider | None, folder: Path):
+        self.stack = stack
+        self._provider = provider
+        self.folder = folder
+
+    @property
+    def provider(self) -> Provider:
+        if self._provider is None:
+            self._provider = get_provider(self.require_stack().provider)
+        return self._provider
+
+    def require_stack(self) -> Stack:
+        if self.stack is None:
+            raise StackError(
+                f"No stack descriptor ({self.folder}/workshop-stack.json): run this notebook's first cell, "
+                "`lab = workshop.open_lab()`, before grading it"
+            )
+        return self.stack
+
+    # -- reading ------------------------------------------------------------
+    def instance(self, name: str) -> Instance:
+        stack = self.require_stack()
+        if name not in stack.instances:
+            raise StackError(f"Stack {stack.name!r} has no instance {name!r} yet: start it with lab.up({name!r})")
+        return Instance(self, name)
+
+    @property
+    def instances(self) -> list[Instance]:
+        return [Instance(self, name) for name in self.require_stack().instances]
+
+    def status(self) -> list[dict]:
+        """One row per instance: role, state, private address, public endpoints."""
+        stack = self.require_stack()
+        states = self.provider.states(stack)
+        rows = []
+        for name, record in stack.instances.items():
+            rows.append({
+                "name": name, "role": record.role, "state": states.get(name, MISSING),
+                "private_ip": record.private_ip,
+                "public": ", ".join(f"{port}->{record.public_host}:{host}" for port, host in record.ports.items()),
+            })
+        for name in sorted(set(states) - set(stack.instances)):
+            rows.append({"name": name, "role": "?", "state": states[name], "private_ip": "?",
+                         "public": "not in the descriptor (an interrupted `up`)"})
+        return rows
+
+    def ssh_command(self, name: str) -> str:
+        """The `ssh` command line that logs into `name` as the stack's user."""
+        stack = self.require_stack()
+        record = self.instance(name).record
+        return (f"ssh -i {stack.ssh_key} -p {record.public_port(22)} -o IdentitiesOnly=yes "
+                f"-o UserKnownHostsFile={stack.folder / 'known_hosts'} -o StrictHostKeyChecking=yes "
+                f"{stack.ssh_user}@{record.public_host}")
+
+    # -- changing -----------------------------------------------------------
+    def up(self, *names: str) -> Instance | list[Instance]:
+        """Start the named instances (resuming any that exist); idempotent.
+
+        Returns the Instance, or a list of them when several names are given.
+        """
+        names = names or ("web1",)
+        for name in names:
+            topology.spec(name)
+        if grading.active():
+            grading.skip(f"lab.up({', '.join(map(repr, names))})")
+        else:
+            stack = self.require_stack()
+            progress = Progress(f"stack {stack.name}")
+            self.provider.prepare(stack, progress)
+            stack.save()
+            for name in names:
+                record = self.provider.create_instance(stack, topology.spec(name), public_key_line(Path(stack.ssh_key)), progress)
+                stack.instances[name] = record
+                stack.save()
+                self._write_known_hosts()
+                self._wait_for_ssh(name, progress)
+            progress.done(f"{len(names)} instance(s) up")
+        handles = [self.instance(name) for name in names]
+        return handles[0] if len(handles) == 1 else handles
+
+    def _wait_for_ssh(self, name: str, progress: Progress) -> None:
+        deadline = time.monotonic() + SSH_READY_TIMEOUT
+        while True:
+            remote = Remote.to(self.stack, name, connect_timeout=5)
+            try:
+                remote.run("true", timeout=10, check=True)
+                progress.say(name, "SSH ready")
+                return
+            except RemoteError:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
+            finally:
+                remote.close()
+
+    def _write_known_hosts(self) -> None:
+        """Pinned host keys in OpenSSH's format, for `workshop ssh` and a terminal."""
+        stack = self.require_stack()
+        lines = [f"[{r.public_host}]:{r.public_port(22)} {r.host_key}" for r in stack.instances.values() if r.host_key]
+        (stack.folder / "known_hosts").write_text("\n".join(lines) + "\n")
+
+    def down(self) -> list[str]:
+        """Delete every resource of the stack, its key and descriptor copies; verify nothing is left."""
+        if grading.active():
+            grading.skip("lab.down()")
+            return []
+        stack = self.require_stack()
+        progress = Progress(f"stack {stack.name}")
+        removed = self.provider.destroy(stack, progress)
+        left = self.provider.leftovers(stack)
+        if left:
+            raise StackError(f"Teardown left {', '.join(left)}; run `workshop down --stack {stack.name}` again")
+        for copy in stack.copies:
+            Path(copy).unlink(missing_ok=True)
+        for path in sorted(stack.folder.glob("*")):
+            path.unlink()
+        stack.folder.rmdir()
+        progress.done(f"removed {len(removed)} resource(s) and the stack's key")
+        return removed
+
+
+def open_lab(stack: str | None = None, folder: str | os.PathLike | None = None) -> Lab:
+    """The student's lab for the notebook in `folder` (default: the current directory).
+
+    Creates the stack's key and descriptor on first use (no machine yet) and
+    keeps a copy of the descriptor beside the notebook for the grader.
+    """
+    folder = Path(folder or os.getcwd()).resolve()
+    descriptor = find_descriptor(folder)
+    if grading.active():
+        return Lab(Stack.load(descriptor) if descriptor else None, None, folder)
+    name = check_name(stack or (Stack.load(descriptor).name if descriptor else default_stack_name()))
+    current = load_named(name) or _new_stack(name)
+    current.add_copy(folder)
+    current.save()
+    return Lab(current, get_provider(current.provider), folder)
+
+
+def _new_stack(name: str) -> Stack:
+    provider = get_provider(provider_name())
+    stack = Stack(name=name, provider=provider.name, ssh_user=provider.ssh_user, ssh_key="")
+    key = stack.folder / "id_ed25519"
+    generate_key_pair(key, comment=f"workshop-{name}")
+    stack.ssh_key = str(key)
+    return stack

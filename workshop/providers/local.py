@@ -1,0 +1,182 @@
+"""Local provider: each instance is a systemd container on a private network per stack.
+
+Like a cloud VM, an instance has a private address (pinned, used between
+instances) and a public endpoint (ports published on 127.0.0.1, used by the
+student, the grader and load tests). Everything it creates is labelled with
+the stack's name, so teardown removes exactly that and nothing else.
+
+>>> provider = LocalProvider()
+>>> provider.states(stack)
+{'web1': 'running'}
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import json
+import time
+
+from ..engine import Engine, find_engine
+from ..errors import EngineError, StackError
+from ..image import ensure_image
+from ..progress import Progress
+from ..stack import InstanceRecord, Stack
+from ..topology import InstanceSpec
+from .base import RUNNING, STOPPED, Provider
+
+LABEL = "org.workshop.stack"
+#: Stack networks are /24s inside this range, picked to avoid the engine's others.
+SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
+BOOT_TIMEOUT = 90
+
+
+def container_name(stack: Stack, name: str) -> str:
+    return f"ws-{stack.name}-{name}"
+
+
+def network_name(stack: Stack) -> str:
+    return f"ws-{stack.name}"
+
+
+def mac_address(ip: str) -> str:
+    """A MAC derived from the pinned IP: a restarted container keeps both, so
+    neighbours' ARP caches stay right (a new MAC left web1 unreachable 6-26 s)."""
+    return "02:42:" + ":".join(f"{int(octet):02x}" for octet in ip.split("."))
+
+
+class LocalProvider(Provider):
+    name = "local"
+    ssh_user = "root"
+
+    def __init__(self, engine: Engine | None = None):
+        self._engine = engine
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = find_engine()
+        return self._engine
+
+    # -- shared resources -------------------------------------------------
+    def prepare(self, stack: Stack, progress: Progress) -> None:
+        stack.network["image"] = ensure_image(self.engine, progress)
+        network = network_name(stack)
+        if not self.engine.exists("network", network):
+            subnet = self._free_subnet(stack)
+            progress.say(network, f"creating the stack network {subnet}")
+            self.engine.run("network", "create", "--subnet", str(subnet), "--label", f"{LABEL}={stack.name}", network)
+        info = self.engine.inspect("network", network)
+        stack.network.update(name=network, subnet=info["subnets"][0]["subnet"])
+
+    def _free_subnet(self, stack: Stack) -> ipaddress.IPv4Network:
+        listed = json.loads(self.engine.run("network", "ls", "--format", "json").stdout or "[]")
+        used = [ipaddress.ip_network(s["subnet"]) for net in listed for s in (net.get("subnets") or [])]
+        candidates = list(SUBNET_POOL.subnets(new_prefix=24))[1:-1]
+        start = int(hashlib.sha256(stack.name.encode()).hexdigest(), 16) % len(candidates)
+        for subnet in candidates[start:] + candidates[:start]:
+            if not any(subnet.overlaps(other) for other in used):
+                return subnet
+        raise StackError(f"No free /24 left in {SUBNET_POOL} for a stack network; remove old stacks (workshop down)")
+
+    # -- instances --------------------------------------------------------
+    def create_instance(self, stack: Stack, spec: InstanceSpec, public_key: str, progress: Progress) -> InstanceRecord:
+        container = container_name(stack, spec.name)
+        subnet = ipaddress.ip_network(stack.network["subnet"])
+        ip = str(subnet.network_address + spec.host_number)
+        state = self.states(stack).get(spec.name)
+        if state == RUNNING:
+            progress.say(spec.name, "already running")
+        elif state == STOPPED:
+            progress.say(spec.name, "starting it again")
+            self.engine.run("start", container)
+        else:
+            progress.say(spec.name, f"creating {container} at {ip}")
+            publish = [arg for port in spec.ports for arg in ("--publish", f"127.0.0.1::{port}")]
+            self.engine.run(
+                "run", "--detach", *self.engine.run_flags(),
+                "--name", container, "--hostname", spec.name,
+                "--network", stack.network["name"], "--ip", ip, "--mac-address", mac_address(ip),
+                *publish,
+                "--label", f"{LABEL}={stack.name}", "--label", f"org.workshop.role={spec.role}",
+                "--label", f"org.workshop.instance={spec.name}",
+                stack.network["image"],
+            )
+        self._wait_for_boot(container, spec.name, progress)
+        self.engine.run("exec", "-i", container, "sh", "-c",
+                        "install -d -m 700 /root/.ssh && cat > /root/.ssh/authorized_keys "
+                        "&& chmod 600 /root/.ssh/authorized_keys", input=public_key + "\n")
+        host_key = self.engine.run("exec", container, "cat", "/etc/ssh/ssh_host_ed25519_key.pub").stdout.strip()
+        return InstanceRecord(
+            name=spec.name, role=spec.role, private_ip=ip, public_host="127.0.0.1",
+            ports=self._published_ports(container), provider_id=container, host_key=host_key,
+        )
+
+    def _wait_for_boot(self, container: str, name: str, progress: Progress) -> None:
+        # Right after `run`, systemd may not answer on its bus yet: poll until it
+        # does, then let it wait for the end of boot itself.
+        deadline = time.monotonic() + BOOT_TIMEOUT
+        state = ""
+        while time.monotonic() < deadline:
+            state = self.engine.run("exec", container, "systemctl", "is-system-running", "--wait",
+                                    check=False, timeout=BOOT_TIMEOUT).stdout.strip()
+            if state in ("running", "degraded", "maintenance", "stopping"):
+                break
+            time.sleep(0.3)
+        if state == "running":
+            progress.say(name, "booted")
+            return
+        failed = self.engine.run("exec", container, "systemctl", "--failed", "--no-legend", "--plain",
+                                 check=False).stdout.strip()
+        if state == "degraded":
+            progress.say(name, f"booted, degraded (failed units: {failed or 'none listed'})")
+            return
+        raise EngineError(
+            f"{name} did not boot (systemd says {state or 'nothing'}; failed units: {failed or 'none'}). "
+            f"See `{self.engine.program} logs {container}`, then `workshop down` and `workshop up`."
+        )
+
+    def _published_ports(self, container: str) -> dict[str, int]:
+        ports = {}
+        for line in self.engine.run("port", container).stdout.splitlines():
+            inside, _, outside = line.partition(" -> ")
+            ports[inside.split("/")[0].strip()] = int(outside.rsplit(":", 1)[1])
+        return ports
+
+    def states(self, stack: Stack) -> dict[str, str]:
+        out = self.engine.run("ps", "--all", "--filter", f"label={LABEL}={stack.name}",
+                              "--format", '{{index .Labels "org.workshop.instance"}} {{.State}}').stdout
+        states = {}
+        for line in out.splitlines():
+            name, _, state = line.strip().partition(" ")
+            if name:
+                # podman 4.3 prints "Up 5 seconds ago", docker and newer podman "running".
+                states[name] = RUNNING if state.lower().startswith(("running", "up")) else STOPPED
+        return states
+
+    def start(self, stack: Stack, name: str, progress: Progress) -> None:
+        self.engine.run("start", container_name(stack, name))
+        self._wait_for_boot(container_name(stack, name), name, progress)
+
+    def stop(self, stack: Stack, name: str) -> None:
+        self.engine.run("stop", "--time", "10", container_name(stack, name))
+
+    def kill(self, stack: Stack, name: str) -> None:
+        self.engine.run("kill", container_name(stack, name))
+
+    # -- teardown ---------------------------------------------------------
+    def destroy(self, stack: Stack, progress: Progress) -> list[str]:
+        removed = []
+        for container in self.engine.names("container", f"{LABEL}={stack.name}"):
+            progress.say(container, "removing")
+            self.engine.run("rm", "--force", "--time", "0", container)
+            removed.append(f"container {container}")
+        for network in self.engine.names("network", f"{LABEL}={stack.name}"):
+            self.engine.run("network", "rm", network)
+            removed.append(f"network {network}")
+        return removed
+
+    def leftovers(self, stack: Stack) -> list[str]:
+        return [f"container {name}" for name in self.engine.names("container", f"{LABEL}={stack.name}")] + [
+            f"network {name}" for name in self.engine.names("network", f"{LABEL}={stack.name}")
+        ]

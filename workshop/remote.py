@@ -1,0 +1,121 @@
+"""Commands on instances over SSH (Fabric on paramiko), with the stack's key.
+
+The instance's host key is pinned in the stack descriptor when it boots, so
+a reused loopback port or a replaced machine is refused instead of trusted.
+
+>>> remote = Remote.to(stack, "web1")
+>>> remote.run("uname -n").stdout
+'web1\\n'
+"""
+
+from __future__ import annotations
+
+import base64
+import socket
+from dataclasses import dataclass
+
+import paramiko
+from fabric import Config, Connection
+
+from .errors import RemoteError
+from .stack import InstanceRecord, Stack
+
+CONNECT_TIMEOUT = 10
+
+
+@dataclass
+class CommandResult:
+    """What a command printed and how it ended; `skipped` while grading."""
+
+    command: str
+    stdout: str = ""
+    stderr: str = ""
+    exit_code: int | None = None
+    skipped: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.exit_code == 0
+
+    def __str__(self) -> str:
+        return self.stdout
+
+
+def host_key_entry(host_key: str) -> paramiko.PKey:
+    """A paramiko key from an OpenSSH public key line ('ssh-ed25519 AAAA...')."""
+    kind, data = host_key.split()[:2]
+    return paramiko.PKey.from_type_string(kind, base64.b64decode(data))
+
+
+class Remote:
+    """One SSH connection to one instance, opened on first use."""
+
+    def __init__(self, record: InstanceRecord, user: str, key_path: str, connect_timeout: float = CONNECT_TIMEOUT):
+        self.record = record
+        self.user = user
+        self.key_path = key_path
+        self.connect_timeout = connect_timeout
+        self._connection: Connection | None = None
+
+    @classmethod
+    def to(cls, stack: Stack, name: str, **kwargs) -> "Remote":
+        if name not in stack.instances:
+            raise RemoteError(f"Stack {stack.name!r} has no instance {name!r}; start it with lab.up({name!r})")
+        return cls(stack.instances[name], stack.ssh_user, stack.ssh_key, **kwargs)
+
+    @property
+    def connection(self) -> Connection:
+        if self._connection is None:
+            port = self.record.public_port(22)
+            connection = Connection(
+                self.record.public_host,
+                user=self.user,
+                port=port,
+                config=Config(overrides={"load_ssh_configs": False}),
+                connect_timeout=self.connect_timeout,
+                connect_kwargs={"key_filename": [self.key_path], "look_for_keys": False, "allow_agent": False,
+                                "banner_timeout": self.connect_timeout, "auth_timeout": self.connect_timeout},
+            )
+            if self.record.host_key:
+                known = f"[{self.record.public_host}]:{port}" if port != 22 else self.record.public_host
+                connection.client.get_host_keys().add(known, self.record.host_key.split()[0],
+                                                      host_key_entry(self.record.host_key))
+                connection.client.set_missing_host_key_policy(paramiko.RejectPolicy())
+            self._connection = connection
+        return self._connection
+
+    def run(self, command: str, timeout: float = 120, check: bool = False, env: dict | None = None) -> CommandResult:
+        """Run `command` with bash; raise RemoteError if unreachable (or if it fails and `check`)."""
+        try:
+            result = self.connection.run(command, hide=True, warn=True, timeout=timeout, env=env or {}, in_stream=False)
+        except paramiko.BadHostKeyException as exc:
+            raise RemoteError(
+                f"{self.record.name}'s SSH host key is not the one recorded when it booted: "
+                "the instance was replaced. Recreate the stack (workshop down; workshop up)."
+            ) from exc
+        except paramiko.AuthenticationException as exc:
+            raise RemoteError(f"{self.record.name} refused the stack's SSH key ({self.key_path}): {exc}") from exc
+        except (OSError, socket.timeout, paramiko.SSHException) as exc:
+            raise RemoteError(
+                f"Cannot reach {self.record.name} over SSH at {self.record.public_host}:{self.record.public_port(22)} "
+                f"({exc.__class__.__name__}: {exc}). Is it running? Check `workshop status`."
+            ) from exc
+        except Exception as exc:  # invoke's CommandTimedOut and friends
+            raise RemoteError(f"`{command}` on {self.record.name} did not finish: {exc}") from exc
+        outcome = CommandResult(command, result.stdout, result.stderr, result.exited)
+        if check and not outcome.ok:
+            raise RemoteError(
+                f"`{command}` failed on {self.record.name} (exit {outcome.exit_code}):\n{outcome.stderr.strip() or outcome.stdout.strip()}"
+            )
+        return outcome
+
+    def put(self, local: str, remote: str) -> None:
+        try:
+            self.connection.put(local, remote)
+        except (OSError, paramiko.SSHException) as exc:
+            raise RemoteError(f"Copying {local} to {self.record.name}:{remote} failed: {exc}") from exc
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None

@@ -1,0 +1,45 @@
+"""The course's machines: one name, role and address slot per instance.
+
+The full topology (DESIGN §6): varnish1 -> lb1 -> web1, web2 -> pgpool1 ->
+db1 (primary), db2 (standby); cache1, cache2; media1 (S3-compatible store).
+Chapters add instances by name; the plan fixes each one's private address.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class InstanceSpec:
+    """What an instance is for, where it sits on the stack network, what it publishes."""
+
+    name: str
+    role: str
+    host_number: int
+    ports: tuple[int, ...] = (22, 80)
+
+
+PLAN: dict[str, InstanceSpec] = {
+    spec.name: spec
+    for spec in (
+        InstanceSpec("varnish1", "varnish", 10, (22, 80, 6081)),
+        InstanceSpec("lb1", "lb", 11),
+        InstanceSpec("web1", "web", 21),
+        InstanceSpec("web2", "web", 22),
+        InstanceSpec("cache1", "cache", 31),
+        InstanceSpec("cache2", "cache", 32),
+        InstanceSpec("db1", "db", 41),
+        InstanceSpec("db2", "db", 42),
+        InstanceSpec("pgpool1", "pgpool", 45),
+        InstanceSpec("media1", "media", 51, (22, 8333)),
+    )
+}
+
+
+def spec(name: str) -> InstanceSpec:
+    """The plan entry for `name`, or a ValueError listing the valid names."""
+    try:
+        return PLAN[name]
+    except KeyError:
+        raise ValueError(f"No instance called {name!r} in the course topology; choose from: {', '.join(PLAN)}") from None
