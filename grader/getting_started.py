@@ -42,30 +42,32 @@ def instance_running(target: Target, verdict: Verdict) -> None:
                      "check `systemctl status ssh` inside it (workshop ssh web1)")
 
 
-@check(CHAPTER, "ssh-key-login", "SSH accepts the stack's key and refuses others", points=2)
+@check(CHAPTER, "ssh-key-login", "SSH lets you in with your key, and only with a key", points=2)
 def ssh_key_login(target: Target, verdict: Verdict) -> None:
     stack = target.require_stack()
     who = target.ssh(FIRST_VM, "id -un && hostname").stdout.split()
-    verdict.see(user=who[0] if who else None, hostname=who[1] if len(who) > 1 else None, key=stack.ssh_key)
+    methods = offered_auth_methods(target.record(FIRST_VM), stack.ssh_user)
+    verdict.see(user=who[0] if who else None, hostname=who[1] if len(who) > 1 else None, key=stack.ssh_key,
+                auth_methods=",".join(methods))
     if who[1:2] != [FIRST_VM]:
         verdict.fail(f"the SSH endpoint of web1 answered as {who[1:2] or 'nothing'}: recreate the stack "
                      "(workshop down; workshop up web1)")
-    if _accepts_stranger_key(target.record(FIRST_VM)):
-        verdict.fail("web1 let in a key that is not yours: keep only your key in /root/.ssh/authorized_keys "
-                     "and leave sshd's default PermitRootLogin prohibit-password")
+    if set(methods) != {"publickey"}:
+        verdict.fail(f"web1's sshd offers {', '.join(methods)} logins: allow keys only "
+                     "(PasswordAuthentication no and KbdInteractiveAuthentication no in /etc/ssh/sshd_config.d/, "
+                     "then systemctl reload ssh)")
 
 
-def _accepts_stranger_key(record) -> bool:
-    """Try to log in with a key made on the spot: a sound sshd refuses it."""
-    key = paramiko.RSAKey.generate(2048)
+def offered_auth_methods(record, user: str) -> list[str]:
+    """The authentication methods sshd offers `user`, as a client sees them before logging in."""
     transport = paramiko.Transport((record.public_host, record.public_port(22)))
     try:
         transport.banner_timeout = transport.auth_timeout = 10
         transport.start_client(timeout=10)
-        transport.auth_publickey("root", key)
-        return transport.is_authenticated()
-    except paramiko.AuthenticationException:
-        return False
+        transport.auth_none(user)
+        return ["none"]
+    except paramiko.BadAuthenticationType as exc:
+        return sorted(exc.allowed_types)
     finally:
         transport.close()
 

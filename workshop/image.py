@@ -29,7 +29,7 @@ from .progress import Progress
 IMAGE_REPO = "localhost/workshop-machine"
 BASE_REPO = "localhost/workshop-base"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
-_FILES = ("Containerfile.j2", "ssh-host-keys.conf")
+_FILES = ("Containerfile.j2", "ssh-host-keys.conf", "sshd-workshop.conf")
 
 
 def host_mirror(sources_dir: Path = Path("/etc/apt")) -> str:

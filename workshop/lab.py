@@ -187,9 +187,10 @@ class Lab:
             raise StackError(f"Teardown left {', '.join(left)}; run `workshop down --stack {stack.name}` again")
         for copy in stack.copies:
             Path(copy).unlink(missing_ok=True)
-        for path in sorted(stack.folder.glob("*")):
-            path.unlink()
-        stack.folder.rmdir()
+        if stack.folder.is_dir():
+            for path in sorted(stack.folder.glob("*")):
+                path.unlink()
+            stack.folder.rmdir()
         progress.done(f"removed {len(removed)} resource(s) and the stack's key")
         return removed
 

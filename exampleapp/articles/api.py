@@ -75,5 +75,6 @@ def upload(request):
         return JsonResponse(
             {"error": f"file is larger than {MAX_UPLOAD_BYTES} bytes"}, status=400
         )
-    name = default_storage.save(default_storage.generate_filename(f"uploads/{uploaded.name}"), uploaded)
+    name = default_storage.generate_filename(f"uploads/{uploaded.name}")
+    name = default_storage.save(name, uploaded)
     return JsonResponse({"name": name, "url": default_storage.url(name)}, status=201)

@@ -21,7 +21,7 @@ private = cache_control(private=True, no_store=True)
 def public_for_anonymous(view):
     """Let upstream caches share the page among anonymous visitors for a minute.
 
-    Logged-in users see their name and a CSRF token in the page, so theirs is private.
+    Logged-in users get their own menu and a CSRF token in the page, so theirs is private.
     """
 
     @wraps(view)

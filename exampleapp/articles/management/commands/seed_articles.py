@@ -43,7 +43,8 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         created = 0
-        for slug, title, body in DEMO_ARTICLES:
+        # Oldest first, so the home page (newest first) lists them in this file's order.
+        for slug, title, body in reversed(DEMO_ARTICLES):
             _, was_created = Article.objects.get_or_create(
                 slug=slug, defaults={"title": title, "body": body}
             )

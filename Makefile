@@ -1,0 +1,25 @@
+# The two commands of README.md, plus the pieces they are made of.
+.PHONY: setup lab test unit e2e release
+
+PORT ?= 8888
+JUPYTER_ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
+
+setup:
+	bash scripts/setup.sh
+
+lab: setup
+	.venv/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) --ip=127.0.0.1 $(JUPYTER_ROOT_FLAG) \
+		notebooks/01-getting-started.ipynb
+
+test: setup
+	.venv/bin/python -m pytest -ra tests
+
+unit: setup
+	.venv/bin/python -m pytest -ra tests/unit
+
+e2e: setup
+	.venv/bin/python -m pytest -ra tests/e2e
+
+# Regenerate exercises/ from solutions/ (instructors, after editing a solution).
+release: setup
+	.venv/bin/python -m workshop.course release

@@ -1,0 +1,58 @@
+"""A missing or broken container engine gives a message that says what to do."""
+
+import os
+
+import pytest
+
+from workshop.engine import Engine, find_engine
+from workshop.errors import EngineError
+
+
+def fake_program(folder, name, script):
+    path = folder / name
+    path.write_text("#!/bin/sh\n" + script + "\n")
+    path.chmod(0o755)
+    return path
+
+
+def test_no_engine_on_path_names_the_install_command(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("WORKSHOP_ENGINE", raising=False)
+    with pytest.raises(EngineError, match="podman or docker is not on PATH.*make setup"):
+        find_engine()
+
+
+def test_an_engine_whose_info_fails_shows_its_error_and_the_fix(tmp_path, monkeypatch):
+    fake_program(tmp_path, "podman", 'echo "cannot connect to the podman socket" >&2; exit 125')
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.delenv("WORKSHOP_ENGINE", raising=False)
+    with pytest.raises(EngineError, match="(?s)installed but does not work.*cannot connect to the podman socket"):
+        find_engine()
+
+
+def test_workshop_engine_picks_the_engine(tmp_path, monkeypatch):
+    fake_program(tmp_path, "docker", "exit 0")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setenv("WORKSHOP_ENGINE", "docker")
+    engine = find_engine()
+    assert os.path.basename(engine.program) == "docker" and not engine.is_podman
+    assert "--privileged" in engine.run_flags()
+
+
+def test_podman_runs_systemd_containers_with_runc_and_explicit_ulimits(tmp_path, monkeypatch):
+    fake_program(tmp_path, "runc", "exit 0")
+    monkeypatch.setenv("PATH", str(tmp_path))
+    flags = Engine("podman").run_flags()
+    assert ("--runtime", "runc") == flags[:2] and "--systemd=always" in flags and "nofile=4096:4096" in flags
+
+
+def test_podman_without_runc_says_to_install_it(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(EngineError, match="apt-get install -y runc"):
+        Engine("podman").run_flags()
+
+
+def test_a_failing_engine_command_raises_with_its_stderr(tmp_path):
+    engine = Engine(str(fake_program(tmp_path, "podman", 'echo "no such network" >&2; exit 1')))
+    with pytest.raises(EngineError, match="no such network"):
+        engine.run("network", "inspect", "x")

@@ -1,0 +1,57 @@
+"""The check runner: probes become results, never exceptions; not-run is never a pass."""
+
+import time
+
+import pytest
+
+import grader
+from grader.registry import Check, run_check
+from grader.result import FAILED, NOT_RUN, PASSED
+from grader.target import ProbeError, Target
+
+
+def a_check(probe, answers=(), timeout=5):
+    return Check("99-test", "probe", "a probe", 3, probe, answers, timeout)
+
+
+def test_a_probe_without_hints_passes_with_its_points_and_evidence():
+    result = run_check(a_check(lambda target, verdict: verdict.see(seen="yes")), Target(None, "nowhere"))
+    assert (result.status, result.points, result.evidence) == (PASSED, 3, {"seen": "yes"})
+
+
+def test_a_probe_that_raises_fails_with_the_message_as_hint():
+    def probe(target, verdict):
+        raise ProbeError("web1 is gone: lab.up('web1')")
+    result = run_check(a_check(probe), Target(None, "nowhere"))
+    assert (result.status, result.points, result.hints) == (FAILED, 0, ["web1 is gone: lab.up('web1')"])
+
+
+def test_a_probe_that_hangs_fails_at_its_timeout():
+    result = run_check(a_check(lambda target, verdict: time.sleep(3), timeout=0.2), Target(None, "nowhere"))
+    assert result.status == FAILED and "did not finish within 0s" in result.hints[0]
+
+
+def test_a_check_that_needs_an_answer_is_not_run_without_it_and_earns_nothing():
+    result = run_check(a_check(lambda target, verdict: None, answers=("os_name",)), Target(None, "nowhere"))
+    assert (result.status, result.points, result.passed) == (NOT_RUN, 0, False)
+
+
+def test_checks_of_a_folder_without_a_stack_fail_with_how_to_start_one(tmp_path, capsys):
+    with pytest.raises(AssertionError, match=r"no stack found .*lab.up\(\"web1\"\)"):
+        grader.assert_checks("01-getting-started", "instance-running", folder=str(tmp_path))
+    assert "[FAIL] web1 is running" in capsys.readouterr().out
+
+
+def test_unknown_chapters_and_checks_are_named():
+    with pytest.raises(KeyError, match="chapters: 01-getting-started"):
+        grader.checks_for("42-nothing")
+    with pytest.raises(KeyError, match="has no check nope"):
+        grader.checks_for("01-getting-started", ("nope",))
+
+
+def test_the_report_shows_marks_hints_and_evidence():
+    results = [run_check(a_check(lambda t, v: v.fail("fix it").see(saw=1)), Target(None, "x")),
+               run_check(a_check(lambda t, v: None), Target(None, "x"))]
+    text = grader.format_report("Chapter 99", results)
+    assert text.splitlines()[0] == "Chapter 99: 3/6 points"
+    assert "[FAIL] a probe (0/3)" in text and "hint: fix it" in text and "seen: saw=1" in text

@@ -1,0 +1,68 @@
+"""Notebooks are stored clean, exercises/ is the current release of solutions/,
+and the points of each graded cell are the points of the checks it runs."""
+
+import ast
+import json
+
+import nbformat
+import pytest
+
+import grader
+from tests.conftest import ROOT
+from workshop.course import Course, assignments
+
+ALL_NOTEBOOKS = sorted(p for folder in ("notebooks", "solutions", "exercises") for p in (ROOT / folder).rglob("*.ipynb")
+                       if ".ipynb_checkpoints" not in p.parts)
+
+
+@pytest.mark.parametrize("path", ALL_NOTEBOOKS, ids=lambda p: str(p.relative_to(ROOT)))
+def test_notebooks_are_stored_without_outputs(path):
+    notebook = nbformat.read(path, as_version=4)
+    nbformat.validate(notebook)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, f"{path.name}: clear outputs before committing"
+
+
+def _comparable(path):
+    """A notebook's cells as released, ignoring formatting differences of the JSON."""
+    notebook = json.loads(path.read_text())
+    return [(c["cell_type"], "".join(c["source"]), c["metadata"].get("nbgrader")) for c in notebook["cells"]]
+
+
+def test_exercises_are_the_current_release_of_solutions(tmp_path):
+    release = tmp_path / "release"
+    Course(tmp_path / "course", release_directory=release).release()
+    fresh = sorted(p.relative_to(release) for p in release.rglob("*.ipynb"))
+    committed = sorted(p.relative_to(ROOT / "exercises") for p in (ROOT / "exercises").rglob("*.ipynb"))
+    assert committed == fresh, "exercises/ is out of date: run `make release`"
+    for relative in fresh:
+        assert _comparable(ROOT / "exercises" / relative) == _comparable(release / relative), (
+            f"exercises/{relative} is out of date with solutions/: run `make release`")
+
+
+def _graded_cells(path):
+    notebook = nbformat.read(path, as_version=4)
+    return [c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade")]
+
+
+def _checks_called(source: str) -> tuple[str, list[str]]:
+    """The chapter and check ids of the grader.assert_checks(...) call in a test cell."""
+    call = next(node for node in ast.walk(ast.parse(source))
+                if isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "assert_checks")
+    chapter, *ids = [arg.value for arg in call.args]
+    return chapter, ids
+
+
+@pytest.mark.parametrize("assignment", assignments())
+def test_each_graded_cell_is_worth_the_points_of_its_checks(assignment):
+    used = set()
+    for path in (ROOT / "solutions" / assignment).glob("*.ipynb"):
+        for cell in _graded_cells(path):
+            chapter, ids = _checks_called(cell.source)
+            assert chapter == assignment
+            assert ids, "name the checks a cell grades, so points stay explicit"
+            checks = grader.checks_for(chapter, tuple(ids))
+            assert cell.metadata.nbgrader.points == sum(c.points for c in checks), cell.metadata.nbgrader.grade_id
+            used.update(ids)
+    assert used == set(grader.CHECKS[assignment]), "every check of the chapter is graded exactly in some cell"

@@ -1,0 +1,156 @@
+"""`workshop`: the lab from a terminal. Each verb is a thin shell over a
+function notebooks call too.
+
+    workshop up [NAME ...]      start instances (default web1); resumes a half-up stack
+    workshop status             instances, their state and endpoints
+    workshop ssh NAME [CMD]     log into an instance (or run one command)
+    workshop check [CHAPTER]    probe the stack and print the graded checks
+    workshop image              build the workshop image now (cached)
+    workshop down               delete the stack and everything it created
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from .errors import WorkshopError
+from .lab import Lab, open_lab
+from .providers import get_provider
+from .stack import Stack, default_stack_name, load_named
+
+
+def _existing_lab(name: str, orphans: bool = False) -> Lab:
+    """The named stack, without creating one (status, ssh, down must not).
+
+    With `orphans`, a stack whose descriptor is gone but whose resources
+    remain (an interrupted `up`, a deleted home folder) is found by its label.
+    """
+    stack = load_named(name)
+    if stack is None and orphans:
+        provider = get_provider()
+        stack = Stack(name=name, provider=provider.name, ssh_user=provider.ssh_user, ssh_key="")
+        if provider.leftovers(stack):
+            return Lab(stack, provider, folder=stack.folder)
+    if stack is None:
+        raise WorkshopError(f"There is no stack {name!r} on this machine; start one with `workshop up`")
+    return Lab(stack, get_provider(stack.provider), folder=stack.folder)
+
+
+def cmd_up(args) -> int:
+    lab = open_lab(args.stack, folder=os.getcwd())
+    lab.up(*args.names)
+    _print_status(lab)
+    return 0
+
+
+def cmd_status(args) -> int:
+    _print_status(_existing_lab(args.stack))
+    return 0
+
+
+def _print_status(lab: Lab) -> None:
+    rows = lab.status()
+    print(f"stack {lab.stack.name} ({lab.stack.provider})")
+    if not rows:
+        print("  no instances yet: `workshop up web1` starts the first")
+        return
+    for row in rows:
+        print(f"  {row['name']:<9} {row['role']:<8} {row['state']:<8} {row['private_ip']:<15} {row['public']}")
+    broken = [row["name"] for row in rows if row["state"] != "running"]
+    if broken:
+        print(f"\nThe stack is half up ({', '.join(broken)} not running): `workshop up {' '.join(broken)}` "
+              "resumes it, `workshop down` tears it all down.")
+
+
+def cmd_ssh(args) -> int:
+    lab = _existing_lab(args.stack)
+    command = lab.ssh_command(args.name).split()
+    os.execvp(command[0], command + args.command)
+    return 0  # not reached
+
+
+def cmd_check(args) -> int:
+    import grader
+
+    target = grader.Target.for_stack(args.stack)
+    chapters = [args.chapter] if args.chapter else sorted(grader.CHECKS)
+    failed = False
+    try:
+        for chapter in chapters:
+            results = grader.run_checks(chapter, target)
+            print(grader.format_report(f"Chapter {chapter}", results, evidence=args.verbose))
+            failed |= any(result.status == "failed" for result in results)
+    finally:
+        target.close()
+    return 1 if failed else 0
+
+
+def cmd_image(args) -> int:
+    from .engine import find_engine
+    from .image import ensure_image
+
+    print(ensure_image(find_engine()))
+    return 0
+
+
+def cmd_down(args) -> int:
+    lab = _existing_lab(args.stack, orphans=True)
+    if not args.yes and sys.stdin.isatty():
+        answer = input(f"Delete stack {lab.stack.name!r}, its machines, network and key? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing deleted.")
+            return 1
+    for item in lab.down():
+        print(f"  removed {item}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="workshop", description=__doc__.split("\n\n")[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter,
+                                     epilog="The stack is $WORKSHOP_STACK (default 'lab'); the provider is "
+                                            "$WORKSHOP_PROVIDER (default 'local').")
+    parser.add_argument("--stack", default=default_stack_name(), help="stack name (default: %(default)s)")
+    verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
+
+    up = verbs.add_parser("up", help="start instances (default web1), resuming a half-up stack")
+    up.add_argument("names", nargs="*", default=["web1"], help="instance names, e.g. web1 db1")
+    up.set_defaults(run=cmd_up)
+
+    verbs.add_parser("status", help="show instances, states and endpoints").set_defaults(run=cmd_status)
+
+    ssh = verbs.add_parser("ssh", help="log into an instance, or run one command on it")
+    ssh.add_argument("name")
+    ssh.add_argument("command", nargs=argparse.REMAINDER)
+    ssh.set_defaults(run=cmd_ssh)
+
+    check = verbs.add_parser("check", help="probe the stack and report the graded checks")
+    check.add_argument("chapter", nargs="?", help="e.g. 01-getting-started (default: all)")
+    check.add_argument("-v", "--verbose", action="store_true", help="show what each check saw")
+    check.set_defaults(run=cmd_check)
+
+    verbs.add_parser("image", help="build the workshop image now (cached by its definition)").set_defaults(run=cmd_image)
+
+    down = verbs.add_parser("down", help="delete the stack: machines, network, key, descriptors")
+    down.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
+    down.set_defaults(run=cmd_down)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except (WorkshopError, KeyError, ValueError) as exc:
+        print(f"workshop: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nworkshop: interrupted; `workshop status` shows what is up, `workshop up` resumes, "
+              "`workshop down` removes it", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

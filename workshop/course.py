@@ -1,0 +1,107 @@
+"""The nbgrader side of the course: release exercises, autograde submissions, feedback.
+
+`python -m workshop.course release` (make release) regenerates exercises/
+from solutions/. The tests release into a scratch folder and compare, and
+grade real submissions with the same functions an instructor uses.
+
+>>> course = Course(Path("/tmp/grading"))
+>>> course.release()
+>>> course.autograde("01-getting-started", "alice", Path("alice-submission/"))
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from pathlib import Path
+
+from nbgrader.api import Gradebook
+from nbgrader.apps import NbGraderAPI
+from traitlets.config.loader import PyFileConfigLoader
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def put_tools_on_path() -> None:
+    """nbgrader runs `alembic` by name: make this environment's bin/ findable."""
+    bin_dir = str(Path(sys.executable).parent)
+    if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
+        os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
+
+
+def assignments(root: Path = ROOT) -> list[str]:
+    return sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
+
+
+class Course:
+    """An nbgrader course directory whose sources are this repository's solutions/.
+
+    `root` holds the gradebook, submitted/, autograded/ and feedback/; the
+    release goes to `release_directory` (default: root/release).
+    """
+
+    def __init__(self, root: Path, release_directory: Path | None = None):
+        put_tools_on_path()
+        self.root = Path(root).resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(ROOT)).load_config()
+        config.CourseDirectory.root = str(self.root)
+        config.CourseDirectory.source_directory = str(ROOT / "solutions")
+        config.CourseDirectory.release_directory = str(release_directory or self.root / "release")
+        config.CourseDirectory.db_url = f"sqlite:///{self.root / 'gradebook.db'}"
+        self.config = config
+        self.api = NbGraderAPI(config=config)
+
+    @property
+    def db_url(self) -> str:
+        return self.config.CourseDirectory.db_url
+
+    def release(self, names: list[str] | None = None) -> list[str]:
+        """Generate the student version of each assignment (all of solutions/ by default)."""
+        names = names or assignments()
+        for name in names:
+            _require(self.api.generate_assignment(name, force=True), f"release {name}")
+        return names
+
+    def submit(self, assignment: str, student: str, folder: Path) -> Path:
+        """Place a student's assignment folder (notebooks + descriptor) as nbgrader's submission."""
+        target = self.root / "submitted" / student / assignment
+        if target.exists():
+            shutil.rmtree(target)
+        shutil.copytree(folder, target)
+        return target
+
+    def autograde(self, assignment: str, student: str) -> None:
+        _require(self.api.autograde(assignment, student, force=True, create=True), f"autograde {student}")
+
+    def feedback(self, assignment: str, student: str) -> Path:
+        _require(self.api.generate_feedback(assignment, student, force=True), f"feedback for {student}")
+        return self.root / "feedback" / student / assignment
+
+    def score(self, assignment: str, student: str) -> tuple[float, float]:
+        """(score, max score) of a graded submission."""
+        with Gradebook(self.db_url, self.config.CourseDirectory.course_id) as gradebook:
+            submission = gradebook.find_submission(assignment, student)
+            return submission.score, submission.max_score
+
+
+def _require(result: dict, what: str) -> None:
+    if not result.get("success"):
+        raise RuntimeError(f"nbgrader could not {what}:\n{result.get('log', '')}\n{result.get('error', '')}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv != ["release"]:
+        print("usage: python -m workshop.course release", file=sys.stderr)
+        return 2
+    scratch = ROOT / "build" / "release-course"
+    names = Course(scratch, release_directory=ROOT / "exercises").release()
+    shutil.rmtree(scratch)
+    print(f"released {', '.join(names)} into exercises/")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
