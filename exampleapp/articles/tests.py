@@ -7,6 +7,7 @@ import io
 import json
 import shutil
 import socket
+import sys
 import tempfile
 from pathlib import Path
 from unittest import mock, skipUnless
@@ -134,8 +135,11 @@ class HealthTests(TestCase):
         with mock.patch.dict("sys.modules", {"mod_wsgi": fake_mod_wsgi}):
             wsgi = self.client.get("/health/").json()["wsgi"]
         self.assertEqual(
-            wsgi, {"server": "mod_wsgi", "mode": "daemon", "process_group": "newsroom"}
+            {key: wsgi[key] for key in ("server", "mode", "process_group")},
+            {"server": "mod_wsgi", "mode": "daemon", "process_group": "newsroom"},
         )
+        self.assertEqual(wsgi["python_prefix"], sys.prefix)
+        self.assertEqual(wsgi["virtualenv"], sys.prefix != sys.base_prefix)
 
 
 class MarkerApiTests(TestCase):

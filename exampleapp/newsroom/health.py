@@ -81,14 +81,18 @@ def wsgi_status(request):
     # Only the module that mod_wsgi embeds in Apache has process_group; the
     # pip-installed mod_wsgi package imports fine outside Apache too.
     process_group = getattr(mod_wsgi, "process_group", None)
+    # Which Python runs the app: a deployment should use the project's virtualenv.
+    interpreter = {"python_prefix": sys.prefix, "virtualenv": sys.prefix != sys.base_prefix}
     if process_group is None:
         return {
             "server": request.META.get("SERVER_SOFTWARE", "unknown"),
             "mode": None,
             "process_group": None,
+            **interpreter,
         }
     return {
         "server": "mod_wsgi",
         "mode": "daemon" if process_group != "" else "embedded",
         "process_group": process_group,
+        **interpreter,
     }
