@@ -13,8 +13,10 @@ or destroy something does nothing and says so.
 
 from __future__ import annotations
 
+import io
 import os
 import time
+import uuid
 from pathlib import Path
 
 from . import grading, topology
@@ -65,6 +67,19 @@ class Instance:
             grading.skip(f"{self.name}: {command}")
             return CommandResult(command, skipped=True)
         return self.remote.run(command, timeout=timeout, check=check)
+
+    def put_text(self, path: str, text: str, mode: str = "644", owner: str = "root:root") -> None:
+        """Write `text` to the file `path` on the instance (atomically, with mode and owner)."""
+        self.put_bytes(path, text.encode(), mode, owner)
+
+    def put_bytes(self, path: str, data: bytes, mode: str = "644", owner: str = "root:root") -> None:
+        if grading.active():
+            grading.skip(f"{self.name}: write {path}")
+            return
+        staging = f"/tmp/.workshop-upload-{uuid.uuid4().hex}"
+        self.remote.put(io.BytesIO(data), staging)
+        self.remote.run(f"install -D -m {mode} -o {owner.split(':')[0]} -g {owner.split(':')[1]} {staging} {path} "
+                        f"&& rm -f {staging}", check=True)
 
     def __repr__(self) -> str:
         return f"<Instance {self.name} ({self.role}) private {self.private_ip}>"

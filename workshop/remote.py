@@ -109,11 +109,12 @@ class Remote:
             )
         return outcome
 
-    def put(self, local: str, remote: str) -> None:
+    def put(self, local, remote: str) -> None:
+        """Copy a local path, or a file-like object, to `remote` over SFTP."""
         try:
             self.connection.put(local, remote)
         except (OSError, paramiko.SSHException) as exc:
-            raise RemoteError(f"Copying {local} to {self.record.name}:{remote} failed: {exc}") from exc
+            raise RemoteError(f"Copying to {self.record.name}:{remote} failed: {exc}") from exc
 
     def close(self) -> None:
         if self._connection is not None:

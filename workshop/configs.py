@@ -1,0 +1,30 @@
+"""Config templates of configs/, rendered with Jinja2: one source for solution
+cells, catch-up, tests and the take-home copy.
+
+>>> render("apache/newsroom.conf.j2", app_dir="/srv/newsroom/current")
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import jinja2
+
+CONFIGS = Path(__file__).resolve().parent.parent / "configs"
+
+_environment = jinja2.Environment(
+    loader=jinja2.FileSystemLoader(str(CONFIGS)),
+    undefined=jinja2.StrictUndefined,
+    keep_trailing_newline=True,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def render(name: str, **params) -> str:
+    """The template configs/`name` filled with `params` (a missing one is an error)."""
+    return _environment.get_template(name).render(**params)
+
+
+def path(name: str) -> Path:
+    return CONFIGS / name

@@ -1,0 +1,66 @@
+"""A web server of the stack: the app installed and served by Apache + mod_wsgi.
+
+>>> web1 = deploy_web_server(lab, "web1")                       # chapter 02 (SQLite)
+>>> deploy_web_server(lab, "web1", database_url=postgres_url)   # chapter 03
+"""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+from .. import grading
+from ..errors import WorkshopError
+from ..lab import Instance, Lab
+from ..progress import Progress
+from . import app
+from .apache import configure_apache, reference_vhost
+
+HEALTH_TIMEOUT = 30
+
+
+def install_app(lab: Lab, web: Instance, progress: Progress, **settings) -> bool:
+    """Everything but the vhost: layout, wheelhouse, virtualenv, code, settings,
+    migrations and static files. True when the settings changed."""
+    if grading.active():
+        grading.skip(f"install the app on {web.name}")
+        return False
+    app.prepare_layout(web)
+    app.push_wheelhouse(web, progress)
+    app.install_virtualenv(web, progress)
+    app.install_code_in_place(web, progress)
+    changed = app.write_environment(web, app.app_environment(lab, **settings))
+    app.migrate_and_collect(web, progress)
+    return changed
+
+
+def deploy_web_server(lab: Lab, name: str = "web1", progress: Progress | None = None, **settings) -> Instance:
+    """The reference deploy of a web server; idempotent. `settings` go to app_environment."""
+    if grading.active():
+        grading.skip(f"deploy the web server {name}")
+        return lab.instance(name)
+    progress = progress or Progress(f"deploy {name}")
+    web = lab.up(name)
+    changed = install_app(lab, web, progress, **settings)
+    configure_apache(web, reference_vhost(), progress, restart=changed)
+    wait_for_health(web)
+    progress.done(f"{name} serves the app")
+    return web
+
+
+def wait_for_health(web: Instance, timeout: float = HEALTH_TIMEOUT) -> dict:
+    """The app's /health/ through the instance's public endpoint, once it answers 200."""
+    deadline = time.monotonic() + timeout
+    problem = "no answer"
+    while time.monotonic() < deadline:
+        try:
+            response = requests.get(web.url("/health/"), timeout=5)
+            if response.status_code == 200:
+                return response.json()
+            problem = f"HTTP {response.status_code}"
+        except (requests.RequestException, ValueError) as exc:
+            problem = str(exc)
+        time.sleep(0.5)
+    raise WorkshopError(f"{web.name} did not answer /health/ within {timeout:.0f}s ({problem}); "
+                        f"see /var/log/apache2/newsroom-error.log on it (workshop ssh {web.name})")
