@@ -13,6 +13,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import requests
+
 from workshop.errors import WorkshopError
 from workshop.providers import MISSING, get_provider
 from workshop.remote import CommandResult, Remote
@@ -20,6 +22,7 @@ from workshop.stack import Stack, find_descriptor, load_named
 
 PROBE_CONNECT_TIMEOUT = 5
 PROBE_COMMAND_TIMEOUT = 20
+HTTP_TIMEOUT = 10
 
 
 class ProbeError(WorkshopError):
@@ -27,9 +30,10 @@ class ProbeError(WorkshopError):
 
 
 class Target:
-    def __init__(self, stack: Stack | None, source: str):
+    def __init__(self, stack: Stack | None, source: str, folder: Path | None = None):
         self.stack = stack
         self.source = source
+        self.folder = folder
         self.answers: dict = {}
         self._remotes: dict[str, Remote] = {}
         self._states: dict[str, str] | None = None
@@ -38,7 +42,8 @@ class Target:
     def from_folder(cls, folder: str | Path) -> "Target":
         """The stack whose descriptor travels with the notebook in `folder`."""
         descriptor = find_descriptor(Path(folder))
-        return cls(Stack.load(descriptor) if descriptor else None, f"{Path(folder).resolve()}/workshop-stack.json")
+        folder = Path(folder).resolve()
+        return cls(Stack.load(descriptor) if descriptor else None, f"{folder}/workshop-stack.json", folder)
 
     @classmethod
     def for_stack(cls, name: str) -> "Target":
@@ -73,6 +78,31 @@ class Target:
     def ssh(self, name: str, command: str, timeout: float = PROBE_COMMAND_TIMEOUT) -> CommandResult:
         """Run a read-only probe command on `name`; raises with a hint if unreachable."""
         return self.remote(name).run(command, timeout=timeout)
+
+    def http(self, name: str, path: str = "/", port: int = 80, method: str = "GET", **kwargs) -> requests.Response:
+        """An HTTP request to `name`'s public endpoint, as a browser would send it."""
+        record = self.record(name)
+        url = record.url(path, port)
+        try:
+            return requests.request(method, url, timeout=HTTP_TIMEOUT, allow_redirects=False, **kwargs)
+        except requests.RequestException as exc:
+            raise ProbeError(f"nothing answers HTTP on {name}:{port} ({url}: {exc.__class__.__name__}): "
+                             f"is the server running? (workshop ssh {name} systemctl status)") from exc
+
+    def health(self, name: str, port: int = 80) -> dict:
+        """The app's /health/ JSON through `name`, or a ProbeError saying what came back instead."""
+        response = self.http(name, "/health/", port)
+        if "Apache2 Debian Default Page" in response.text:
+            raise ProbeError(f"{name} serves Apache's default page, not the app: a2dissite 000-default, "
+                             "a2ensite newsroom, systemctl reload apache2")
+        try:
+            data = response.json()
+        except ValueError:
+            raise ProbeError(f"{name}:/health/ answered HTTP {response.status_code} without JSON: the app is not "
+                             f"behind it (see /var/log/apache2/newsroom-error.log on {name})") from None
+        if response.status_code != 200:
+            raise ProbeError(f"{name}:/health/ answered HTTP {response.status_code}: {data.get('database', {}).get('error', data)}")
+        return data
 
     def close(self) -> None:
         for remote in self._remotes.values():

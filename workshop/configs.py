@@ -21,9 +21,9 @@ _environment = jinja2.Environment(
 )
 
 
-def render(name: str, **params) -> str:
-    """The template configs/`name` filled with `params` (a missing one is an error)."""
-    return _environment.get_template(name).render(**params)
+def render(template: str, **params) -> str:
+    """The template configs/`template` filled with `params` (a missing one is an error)."""
+    return _environment.get_template(template).render(**params)
 
 
 def path(name: str) -> Path:

@@ -19,3 +19,7 @@ class StackError(WorkshopError):
 
 class RemoteError(WorkshopError):
     """An instance could not be reached over SSH, or a command on it failed."""
+
+
+class ConfigError(WorkshopError):
+    """A config file the server's own checker rejected; the message is its diagnosis."""

@@ -14,6 +14,7 @@ or destroy something does nothing and says so.
 from __future__ import annotations
 
 import io
+import ipaddress
 import os
 import time
 import uuid
@@ -133,6 +134,15 @@ class Lab:
             rows.append({"name": name, "role": "?", "state": states[name], "private_ip": "?",
                          "public": "not in the descriptor (an interrupted `up`)"})
         return rows
+
+    def planned_ip(self, name: str) -> str:
+        """The private address `name` has, or will have once started (fixed by the topology)."""
+        stack = self.require_stack()
+        if name in stack.instances:
+            return stack.instances[name].private_ip
+        if "subnet" not in stack.network:
+            raise StackError("The stack has no network yet: start an instance first (lab.up(\"web1\"))")
+        return str(ipaddress.ip_network(stack.network["subnet"]).network_address + topology.spec(name).host_number)
 
     def ssh_command(self, name: str) -> str:
         """The `ssh` command line that logs into `name` as the stack's user."""

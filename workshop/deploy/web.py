@@ -20,12 +20,13 @@ from .apache import configure_apache, reference_vhost
 HEALTH_TIMEOUT = 30
 
 
-def install_app(lab: Lab, web: Instance, progress: Progress, **settings) -> bool:
+def install_app(lab: Lab, web: Instance, progress: Progress | None = None, **settings) -> bool:
     """Everything but the vhost: layout, wheelhouse, virtualenv, code, settings,
     migrations and static files. True when the settings changed."""
     if grading.active():
         grading.skip(f"install the app on {web.name}")
         return False
+    progress = progress or Progress(f"install the app on {web.name}")
     app.prepare_layout(web)
     app.push_wheelhouse(web, progress)
     app.install_virtualenv(web, progress)

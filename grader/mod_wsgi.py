@@ -1,0 +1,128 @@
+"""Chapter 02, the application server: Apache + mod_wsgi serves the app (daemon
+mode, the project's virtualenv, debug off, packages from the wheelhouse), and
+an initial load test of this stack was recorded."""
+
+from __future__ import annotations
+
+import json
+
+from .registry import check
+from .result import Verdict
+from .target import ProbeError, Target
+
+CHAPTER = "02-mod-wsgi"
+WEB = "web1"
+BASELINE = "02-baseline"
+MIN_REQUESTS = 1000
+MAX_ERROR_RATE = 0.01
+
+
+@check(CHAPTER, "apache-serves-app", "Apache on web1 serves the app's /health/", points=2)
+def apache_serves_app(target: Target, verdict: Verdict) -> None:
+    response = target.http(WEB, "/health/")
+    server = response.headers.get("Server", "")
+    verdict.see(status=response.status_code, server=server, served_by=response.headers.get("X-Served-By"))
+    target.health(WEB)  # raises with the specific hint: default page, no JSON, app error
+    if "Apache" not in server:
+        verdict.fail(f"web1:80 is answered by {server or 'an unnamed server'}, not Apache: stop it and "
+                     "start apache2 (systemctl enable --now apache2)")
+    if response.headers.get("X-Served-By") != WEB:
+        verdict.fail("the answer did not come from the app on web1 (no X-Served-By: web1): check the vhost's "
+                     "WSGIScriptAlias")
+
+
+@check(CHAPTER, "daemon-mode-virtualenv", "mod_wsgi runs the app in daemon mode with the project's virtualenv",
+       points=2)
+def daemon_mode_virtualenv(target: Target, verdict: Verdict) -> None:
+    try:
+        wsgi = target.health(WEB)["wsgi"]
+    except ProbeError:
+        log = target.ssh(WEB, "tail -n 50 /var/log/apache2/newsroom-error.log 2>/dev/null").stdout
+        if "No module named 'django'" in log:
+            raise ProbeError("mod_wsgi's Python cannot import Django: it is not using the project's virtualenv; "
+                             "set python-home=/srv/newsroom/venv on WSGIDaemonProcess") from None
+        raise
+    processes = target.ssh(WEB, "ps -eo args | grep -c '^(wsgi:' || true").stdout.strip()
+    verdict.see(server=wsgi.get("server"), mode=wsgi.get("mode"), process_group=wsgi.get("process_group"),
+                python_prefix=wsgi.get("python_prefix"), daemon_processes=processes)
+    if wsgi.get("server") != "mod_wsgi":
+        verdict.fail(f"the app runs under {wsgi.get('server')}, not mod_wsgi: serve it with WSGIScriptAlias")
+        return
+    if wsgi.get("mode") != "daemon":
+        verdict.fail("mod_wsgi runs the app embedded in Apache's workers: add `WSGIDaemonProcess newsroom ...` "
+                     "and `WSGIProcessGroup newsroom` to the vhost")
+    if not wsgi.get("virtualenv"):
+        verdict.fail(f"the app runs on the system Python ({wsgi.get('python_prefix')}): set "
+                     "python-home=/srv/newsroom/venv on WSGIDaemonProcess")
+
+
+@check(CHAPTER, "debug-off", "DEBUG is off: errors show no internals", points=1)
+def debug_off(target: Target, verdict: Verdict) -> None:
+    health = target.health(WEB)
+    missing = target.http(WEB, "/workshop-probe-no-such-page/")
+    leaks = "URLconf" in missing.text or "Traceback" in missing.text
+    verdict.see(debug=health.get("debug"), not_found_status=missing.status_code, leaks_internals=leaks)
+    if health.get("debug") or leaks:
+        verdict.fail("DEBUG is on: it shows settings and code to every visitor; set DJANGO_DEBUG=0 in "
+                     "/etc/newsroom/env and restart apache2")
+
+
+@check(CHAPTER, "packages-from-wheelhouse", "the virtualenv's packages are the wheels pushed from the host",
+       points=1)
+def packages_from_wheelhouse(target: Target, verdict: Verdict) -> None:
+    prefix = target.health(WEB)["wsgi"].get("python_prefix") or "/srv/newsroom/venv"
+    listed = target.ssh(WEB, f"{prefix}/bin/python -m pip list --format json --disable-pip-version-check "
+                             f"2>/dev/null; echo; ls /srv/newsroom/wheelhouse 2>/dev/null")
+    packages_json, _, wheel_listing = listed.stdout.partition("\n")
+    try:
+        installed = {p["name"].lower().replace("-", "_"): p["version"] for p in json.loads(packages_json)}
+    except ValueError:
+        raise ProbeError(f"cannot list the packages of {prefix} on web1: is it a virtualenv with pip?") from None
+    wheels = {(name.split("-")[0].lower(), name.split("-")[1]) for name in wheel_listing.split() if name.endswith(".whl")}
+    apps = {name: version for name, version in installed.items() if name not in ("pip", "setuptools")}
+    missing = sorted(f"{name}=={version}" for name, version in apps.items() if (name, version) not in wheels)
+    verdict.see(installed=len(apps), wheels=len(wheels), not_from_wheelhouse=missing[:5])
+    if not wheels:
+        verdict.fail("there is no wheelhouse in /srv/newsroom/wheelhouse: build it on the host and push it "
+                     "(workshop.deploy.app.push_wheelhouse)")
+    elif "django" not in apps:
+        verdict.fail(f"Django is not installed in {prefix}: pip install --no-index --find-links "
+                     "/srv/newsroom/wheelhouse -r /srv/newsroom/wheelhouse/requirements.txt")
+    elif missing:
+        verdict.fail(f"{', '.join(missing[:5])} did not come from the wheelhouse: install with --no-index "
+                     "--find-links /srv/newsroom/wheelhouse only")
+
+
+@check(CHAPTER, "baseline-load-test", "an initial load test of this stack was recorded and met the bar", points=2)
+def baseline_load_test(target: Target, verdict: Verdict) -> None:
+    stack = target.require_stack()
+    result = _recorded_result(target, BASELINE)
+    if result is None:
+        raise ProbeError(f"no load test recorded for stage {BASELINE}: run "
+                         f"workshop.loadtest.run(lab, \"{BASELINE}\", web1)")
+    logged = int(target.ssh(WEB, f"grep -c 'workshop-loadtest/{BASELINE}' /var/log/apache2/newsroom-access.log* "
+                                 f"2>/dev/null | awk -F: '{{s+=$NF}} END {{print s+0}}'").stdout.strip() or 0)
+    verdict.see(requests=result["requests"], failed=result["failed"], throughput_rps=round(result["throughput_rps"]),
+                p95_ms=result["latency_ms"]["p95"], logged_on_web1=logged)
+    if result.get("stack") != stack.name:
+        verdict.fail(f"the recorded load test ran against stack {result.get('stack')}, not {stack.name}: run it again")
+    if result["requests"] < MIN_REQUESTS:
+        verdict.fail(f"only {result['requests']} requests were sent: use the 'baseline' profile (15 s)")
+    if result["error_rate"] > MAX_ERROR_RATE:
+        verdict.fail(f"{result['error_rate']:.1%} of the requests failed: fix the errors in "
+                     "/var/log/apache2/newsroom-error.log, then run the load test again")
+    if logged < 0.9 * result["requests"]:
+        verdict.fail(f"web1's access log shows {logged} of the {result['requests']} recorded requests: the load "
+                     "test did not run against this web1; run it again")
+
+
+def _recorded_result(target: Target, stage: str) -> dict | None:
+    """The results file beside the notebook, else in the stack's folder on this machine."""
+    folders = [target.folder] if target.folder else []
+    if target.stack:
+        folders.append(target.stack.folder / "loadtests")
+    for folder in folders:
+        path = folder / f"loadtest-{stage}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+    return None

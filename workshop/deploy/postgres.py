@@ -1,0 +1,90 @@
+"""PostgreSQL on its own server: listening where it must, password (SCRAM)
+authentication for the app's user from the web servers only.
+
+>>> db1 = deploy_database_server(lab, "db1")
+>>> database_url(lab, "db1")
+'postgres://newsroom:...@10.213.7.41:5432/newsroom'
+"""
+
+from __future__ import annotations
+
+from .. import configs, grading
+from ..errors import ConfigError
+from ..lab import Instance, Lab
+from ..progress import Progress
+from ..secrets import stack_secret
+
+CLUSTER = "/etc/postgresql/15/main"
+DATABASE = USER = "newsroom"
+#: Web servers that may reach the database (chapter 07 replaces them with pgpool).
+APP_CLIENTS = ("web1", "web2")
+
+
+def app_password(lab: Lab) -> str:
+    return stack_secret(lab.stack, "postgres-newsroom", 32)
+
+
+def database_url(lab: Lab, host: str = "db1") -> str:
+    """The app's DATABASE_URL for the database server `host` (by private address)."""
+    return f"postgres://{USER}:{app_password(lab)}@{lab.planned_ip(host)}:5432/{DATABASE}"
+
+
+def reference_hba(lab: Lab, name: str = "db1", clients: tuple[str, ...] = APP_CLIENTS) -> str:
+    return configs.render("postgresql/pg_hba.conf.j2", name=name, database=DATABASE, user=USER,
+                          app_clients=[lab.planned_ip(client) for client in clients])
+
+
+def psql(db: Instance, sql: str, database: str = "postgres", readonly: bool = False):
+    """Run SQL as the postgres superuser over the local socket (peer authentication)."""
+    return db.run(f"runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -At -d {database} <<'SQL'\n{sql}\nSQL",
+                  readonly=readonly)
+
+
+def configure_postgres(db: Instance, hba: str, progress: Progress | None = None) -> None:
+    """Listen on the private address, install `hba` as pg_hba.conf and (re)start.
+
+    A pg_hba.conf PostgreSQL cannot parse is put back as it was, and the
+    server's own error lines are raised as ConfigError.
+    """
+    if grading.active():
+        grading.skip(f"configure PostgreSQL on {db.name}")
+        return
+    progress = progress or Progress(f"PostgreSQL on {db.name}")
+    progress.say(db.name, "configuring PostgreSQL (listen addresses, scram, pg_hba)")
+    db.put_text(f"{CLUSTER}/conf.d/workshop.conf",
+                configs.render("postgresql/workshop.conf.j2", private_ip=db.private_ip), owner="postgres:postgres")
+    db.run(f"echo auto > {CLUSTER}/start.conf && systemctl enable -q postgresql && systemctl start postgresql@15-main")
+    db.run(f"cp {CLUSTER}/pg_hba.conf {CLUSTER}/pg_hba.conf.previous")
+    db.put_text(f"{CLUSTER}/pg_hba.conf", hba, mode="640", owner="postgres:postgres")
+    errors = psql(db, "SELECT line_number || ': ' || error FROM pg_hba_file_rules WHERE error IS NOT NULL").stdout
+    if errors.strip():
+        db.run(f"mv {CLUSTER}/pg_hba.conf.previous {CLUSTER}/pg_hba.conf")
+        raise ConfigError(f"PostgreSQL rejected pg_hba.conf; the previous one stays live:\n{errors.strip()}")
+    db.run("systemctl restart postgresql@15-main")
+
+
+def create_app_database(db: Instance, password: str) -> None:
+    """The app's role (SCRAM password) and database; idempotent."""
+    if grading.active():
+        grading.skip(f"create the app's database on {db.name}")
+        return
+    psql(db, f"""
+SET password_encryption = 'scram-sha-256';
+SELECT 'CREATE ROLE {USER} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{USER}')\\gexec
+ALTER ROLE {USER} PASSWORD '{password}';
+SELECT 'CREATE DATABASE {DATABASE} OWNER {USER}'
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DATABASE}')\\gexec
+""")
+
+
+def deploy_database_server(lab: Lab, name: str = "db1", progress: Progress | None = None) -> Instance:
+    """The reference deploy of chapter 03's database server; idempotent."""
+    if grading.active():
+        grading.skip(f"deploy the database server {name}")
+        return lab.instance(name)
+    progress = progress or Progress(f"deploy {name}")
+    db = lab.up(name)
+    configure_postgres(db, reference_hba(lab, name), progress)
+    create_app_database(db, app_password(lab))
+    progress.done(f"{name} serves PostgreSQL")
+    return db
