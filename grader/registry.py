@@ -10,6 +10,8 @@ import concurrent.futures
 from dataclasses import dataclass
 from typing import Callable
 
+from workshop.errors import WorkshopError
+
 from .result import FAILED, NOT_RUN, PASSED, CheckResult, Verdict
 from .target import Target
 
@@ -66,8 +68,11 @@ def run_check(item: Check, target: Target, answers: dict | None = None) -> Check
     except concurrent.futures.TimeoutError:
         verdict.fail(f"the check did not finish within {item.timeout:.0f}s: is the stack overloaded or half up? "
                      "See `workshop status`")
-    except Exception as exc:  # a probe that could not reach the stack
-        verdict.fail(str(exc) or exc.__class__.__name__)
+    except WorkshopError as exc:  # a probe that could not observe the stack: its message is the hint
+        verdict.fail(str(exc))
+    except Exception as exc:  # a bug in the check itself must not pass for the student's fault, nor crash grading
+        verdict.fail(f"the check could not judge this stack ({exc.__class__.__name__}: {exc}); "
+                     "show this to the instructor")
     finally:
         pool.shutdown(wait=False)
     status = PASSED if verdict.ok else FAILED

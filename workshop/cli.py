@@ -5,6 +5,7 @@ function notebooks call too.
     workshop status             instances, their state and endpoints
     workshop ssh NAME [CMD]     log into an instance (or run one command)
     workshop check [CHAPTER]    probe the stack and print the graded checks
+    workshop catch-up N         bring the stack to the end of chapter N (reference deploys)
     workshop image              build the workshop image now (cached)
     workshop down               delete the stack and everything it created
 """
@@ -87,6 +88,15 @@ def cmd_check(args) -> int:
     return 1 if failed else 0
 
 
+def cmd_catch_up(args) -> int:
+    from .catchup import catch_up
+
+    lab = open_lab(args.stack, folder=os.getcwd())
+    catch_up(lab, args.chapter)
+    _print_status(lab)
+    return 0
+
+
 def cmd_image(args) -> int:
     from .engine import find_engine
     from .image import ensure_image
@@ -130,6 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("chapter", nargs="?", help="e.g. 01-getting-started (default: all)")
     check.add_argument("-v", "--verbose", action="store_true", help="show what each check saw")
     check.set_defaults(run=cmd_check)
+
+    catch = verbs.add_parser("catch-up", help="bring the stack to the end state of a chapter")
+    catch.add_argument("chapter", help="chapter number or slug, e.g. 3 or 03-postgresql")
+    catch.set_defaults(run=cmd_catch_up)
 
     verbs.add_parser("image", help="build the workshop image now (cached by its definition)").set_defaults(run=cmd_image)
 

@@ -26,6 +26,13 @@ def test_a_probe_that_raises_fails_with_the_message_as_hint():
     assert (result.status, result.points, result.hints) == (FAILED, 0, ["web1 is gone: lab.up('web1')"])
 
 
+def test_a_bug_in_a_check_fails_it_without_blaming_the_student_or_crashing():
+    def probe(target, verdict):
+        return [][1]
+    result = run_check(a_check(probe), Target(None, "nowhere"))
+    assert result.status == FAILED and "show this to the instructor" in result.hints[0]
+
+
 def test_a_probe_that_hangs_fails_at_its_timeout():
     result = run_check(a_check(lambda target, verdict: time.sleep(3), timeout=0.2), Target(None, "nowhere"))
     assert result.status == FAILED and "did not finish within 0s" in result.hints[0]

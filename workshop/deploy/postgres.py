@@ -36,7 +36,7 @@ def reference_hba(lab: Lab, name: str = "db1", clients: tuple[str, ...] = APP_CL
 
 def psql(db: Instance, sql: str, database: str = "postgres", readonly: bool = False):
     """Run SQL as the postgres superuser over the local socket (peer authentication)."""
-    return db.run(f"runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -At -d {database} <<'SQL'\n{sql}\nSQL",
+    return db.run(f"cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -At -d {database} <<'SQL'\n{sql}\nSQL",
                   readonly=readonly)
 
 
