@@ -34,6 +34,12 @@ def apache_serves_app(target: Target, verdict: Verdict) -> None:
 @check(CHAPTER, "daemon-mode-virtualenv", "mod_wsgi runs the app in daemon mode with the project's virtualenv",
        points=2)
 def daemon_mode_virtualenv(target: Target, verdict: Verdict) -> None:
+    daemons = int(target.ssh(WEB, "ps -eo args | grep -c '^(wsgi:' || true").stdout.strip() or 0)
+    verdict.see(daemon_processes=daemons)
+    if daemons == 0:
+        verdict.fail("mod_wsgi runs no daemon process: the app runs embedded in Apache's workers; add "
+                     "`WSGIDaemonProcess newsroom ...` and `WSGIProcessGroup newsroom` to the vhost")
+        return
     try:
         wsgi = target.health(WEB)["wsgi"]
     except ProbeError:
@@ -42,15 +48,14 @@ def daemon_mode_virtualenv(target: Target, verdict: Verdict) -> None:
             raise ProbeError("mod_wsgi's Python cannot import Django: it is not using the project's virtualenv; "
                              "set python-home=/srv/newsroom/venv on WSGIDaemonProcess") from None
         raise
-    processes = target.ssh(WEB, "ps -eo args | grep -c '^(wsgi:' || true").stdout.strip()
     verdict.see(server=wsgi.get("server"), mode=wsgi.get("mode"), process_group=wsgi.get("process_group"),
-                python_prefix=wsgi.get("python_prefix"), daemon_processes=processes)
+                python_prefix=wsgi.get("python_prefix"))
     if wsgi.get("server") != "mod_wsgi":
         verdict.fail(f"the app runs under {wsgi.get('server')}, not mod_wsgi: serve it with WSGIScriptAlias")
         return
     if wsgi.get("mode") != "daemon":
-        verdict.fail("mod_wsgi runs the app embedded in Apache's workers: add `WSGIDaemonProcess newsroom ...` "
-                     "and `WSGIProcessGroup newsroom` to the vhost")
+        verdict.fail("mod_wsgi runs the app embedded in Apache's workers: add `WSGIProcessGroup newsroom` "
+                     "to the vhost so requests go to the daemon processes")
     if not wsgi.get("virtualenv"):
         verdict.fail(f"the app runs on the system Python ({wsgi.get('python_prefix')}): set "
                      "python-home=/srv/newsroom/venv on WSGIDaemonProcess")

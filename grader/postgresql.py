@@ -105,7 +105,9 @@ def survives_web_restart(target: Target, verdict: Verdict) -> None:
         raise ProbeError(f"no marker row '{RESTART_MARKER}' in db1: create it through the app "
                          f"(POST /api/markers/ value={RESTART_MARKER}), then restart web1 with lab.restart(\"web1\")")
     written = float(rows[0][0])
-    booted = float(target.ssh(WEB, 'date -u -d "$(ps -o lstart= -p 1)" +%s').stdout.strip())
+    # When web1's init started, to the microsecond (ps's start time has whole seconds only).
+    booted = float(target.ssh(WEB, 'date -u -d "$(systemctl show -P UserspaceTimestamp --timestamp=us+utc)" +%s.%N')
+                   .stdout.strip())
     served = target.http(WEB, f"/api/markers/{RESTART_MARKER}/").status_code
     verdict.see(marker_written=_utc(written), web1_booted=_utc(booted), served_status=served)
     if booted <= written:

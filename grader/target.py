@@ -92,12 +92,12 @@ class Target:
     def health(self, name: str, port: int = 80) -> dict:
         """The app's /health/ JSON through `name`, or a ProbeError saying what came back instead."""
         response = self.http(name, "/health/", port)
-        if "Apache2 Debian Default Page" in response.text:
-            raise ProbeError(f"{name} serves Apache's default page, not the app: a2dissite 000-default, "
-                             "a2ensite newsroom, systemctl reload apache2")
         try:
             data = response.json()
         except ValueError:
+            if "Apache2 Debian Default Page" in self.http(name, "/", port).text:
+                raise ProbeError(f"{name} serves Apache's default site, not the app: a2dissite 000-default, "
+                                 "a2ensite newsroom, systemctl reload apache2") from None
             raise ProbeError(f"{name}:/health/ answered HTTP {response.status_code} without JSON: the app is not "
                              f"behind it (see /var/log/apache2/newsroom-error.log on {name})") from None
         if response.status_code != 200:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import io
 import ipaddress
 import os
+import shutil
 import time
 import uuid
 from pathlib import Path
@@ -112,8 +113,23 @@ class Lab:
     def instance(self, name: str) -> Instance:
         stack = self.require_stack()
         if name not in stack.instances:
+            self._reload()
+        if name not in stack.instances:
             raise StackError(f"Stack {stack.name!r} has no instance {name!r} yet: start it with lab.up({name!r})")
         return Instance(self, name)
+
+    def _reload(self) -> None:
+        """Take in what another process (the CLI, another notebook) saved since this lab was opened,
+        so this lab never overwrites it with a stale copy."""
+        stack = self.require_stack()
+        if grading.active() or not stack.path.is_file():
+            return
+        saved = Stack.load(stack.path)
+        stack.instances = {**stack.instances, **saved.instances}
+        stack.network = {**stack.network, **saved.network}
+        for copy in saved.copies:
+            if copy not in stack.copies:
+                stack.copies.append(copy)
 
     @property
     def instances(self) -> list[Instance]:
@@ -122,6 +138,7 @@ class Lab:
     def status(self) -> list[dict]:
         """One row per instance: role, state, private address, public endpoints."""
         stack = self.require_stack()
+        self._reload()
         states = self.provider.states(stack)
         rows = []
         for name, record in stack.instances.items():
@@ -165,6 +182,7 @@ class Lab:
             grading.skip(f"lab.up({', '.join(map(repr, names))})")
         else:
             stack = self.require_stack()
+            self._reload()
             progress = Progress(f"stack {stack.name}")
             self.provider.prepare(stack, progress)
             stack.save()
@@ -228,10 +246,7 @@ class Lab:
             raise StackError(f"Teardown left {', '.join(left)}; run `workshop down --stack {stack.name}` again")
         for copy in stack.copies:
             Path(copy).unlink(missing_ok=True)
-        if stack.folder.is_dir():
-            for path in sorted(stack.folder.glob("*")):
-                path.unlink()
-            stack.folder.rmdir()
+        shutil.rmtree(stack.folder, ignore_errors=True)
         progress.done(f"removed {len(removed)} resource(s) and the stack's key")
         return removed
 

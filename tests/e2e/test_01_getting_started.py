@@ -1,11 +1,10 @@
-"""Chapter 01 end to end, on a real local stack: the lesson runs, the solution
+"""Chapter 01 end to end, on a real local stack: the solution
 autogrades to full marks, the unmodified release to zero with its hint in the
 feedback, every check fails with its hint on a broken stack, the CLI works,
 and teardown leaves nothing behind."""
 
 from __future__ import annotations
 
-import shutil
 import socket
 import subprocess
 import sys
@@ -14,13 +13,12 @@ import time
 import grader
 import pytest
 
-from tests.conftest import ROOT, cell_text, execute_notebook
+from tests.e2e.coursework import failing_hints, grade, grade_unmodified_release, work_through
 from workshop.course import Course
 from workshop.providers import get_provider
 from workshop.stack import load_named
 
 CHAPTER = "01-getting-started"
-NOTEBOOK = "first-vm.ipynb"
 FULL_MARKS = 6
 
 pytestmark = pytest.mark.e2e
@@ -37,20 +35,10 @@ def course(tmp_path_factory):
 def student_folder(tmp_path_factory, stack_name):
     """The solution notebook, worked through by a student against a real stack."""
     folder = tmp_path_factory.mktemp("alice") / CHAPTER
-    folder.mkdir()
-    shutil.copy(ROOT / "solutions" / CHAPTER / NOTEBOOK, folder)
-    notebook = execute_notebook(folder / NOTEBOOK)
-    assert "6/6 points" not in cell_text(notebook)  # each check cell reports its own share
-    assert "Chapter 01-getting-started: 4/4 points" in cell_text(notebook)
-    assert "Chapter 01-getting-started: 2/2 points" in cell_text(notebook)
+    printed = work_through(CHAPTER, folder)
+    assert "Chapter 01-getting-started: 4/4 points" in printed
+    assert "Chapter 01-getting-started: 2/2 points" in printed
     return folder
-
-
-def test_the_lesson_notebook_runs_every_cell_against_the_stack(tmp_path, student_folder):
-    lesson = tmp_path / "01-getting-started.ipynb"
-    shutil.copy(ROOT / "notebooks" / lesson.name, lesson)
-    text = cell_text(execute_notebook(lesson))
-    assert "running" in text and "web1" in text
 
 
 def test_the_solution_leaves_a_descriptor_for_the_grader(student_folder, stack_name):
@@ -60,18 +48,12 @@ def test_the_solution_leaves_a_descriptor_for_the_grader(student_folder, stack_n
 
 
 def test_the_solution_autogrades_to_full_marks(course, student_folder):
-    course.submit(CHAPTER, "alice", student_folder)
-    course.autograde(CHAPTER, "alice")
-    assert course.score(CHAPTER, "alice") == (FULL_MARKS, FULL_MARKS)
+    assert grade(course, CHAPTER, "alice", student_folder) == (FULL_MARKS, FULL_MARKS)
 
 
 def test_the_unmodified_release_autogrades_to_zero_with_the_hint_in_its_feedback(course, tmp_path):
-    folder = tmp_path / CHAPTER
-    shutil.copytree(course.root / "release" / CHAPTER, folder)
-    course.submit(CHAPTER, "bob", folder)
-    course.autograde(CHAPTER, "bob")
-    assert course.score(CHAPTER, "bob") == (0, FULL_MARKS)
-    feedback = (course.feedback(CHAPTER, "bob") / NOTEBOOK.replace(".ipynb", ".html")).read_text()
+    score, feedback = grade_unmodified_release(course, CHAPTER, tmp_path)
+    assert score == (0, FULL_MARKS)
     assert "no stack found" in feedback
     assert "lab.up(&quot;web1&quot;)" in feedback or 'lab.up("web1")' in feedback
 
@@ -91,18 +73,18 @@ class TestChecksFailWithTheirHintOnABrokenStack:
     """Each check, after passing above, must catch a realistic mistake."""
 
     def test_os_name_answer_wrong(self, student_folder):
-        hints = _failing_hints(student_folder, "os-name-answer", os_name="Debian 12")
+        hints = failing_hints(student_folder, CHAPTER, "os-name-answer", os_name="Debian 12")
         assert "PRETTY_NAME='Debian GNU/Linux 12 (bookworm)'" in hints
 
     def test_os_name_answer_missing(self, student_folder):
-        assert "os_name is not set" in _failing_hints(student_folder, "os-name-answer", os_name=None)
+        assert "os_name is not set" in failing_hints(student_folder, CHAPTER, "os-name-answer", os_name=None)
 
     def test_a_machine_that_is_not_debian_12(self, student_folder):
         web1 = _remote(student_folder)
         web1.run("cp /etc/os-release /root/os-release.bak && printf 'PRETTY_NAME=\"Ubuntu 24.04 LTS\"\\nID=ubuntu\\n"
                  "VERSION_ID=\"24.04\"\\n' > /etc/os-release", check=True)
         try:
-            hints = _failing_hints(student_folder, "os-expected")
+            hints = failing_hints(student_folder, CHAPTER, "os-expected")
         finally:
             web1.run("cp /root/os-release.bak /etc/os-release", check=True)
         assert "web1 runs Ubuntu 24.04 LTS" in hints
@@ -113,7 +95,7 @@ class TestChecksFailWithTheirHintOnABrokenStack:
                  check=True)
         _wait_for_sshd(student_folder)
         try:
-            hints = _failing_hints(student_folder, "ssh-key-login")
+            hints = failing_hints(student_folder, CHAPTER, "ssh-key-login")
         finally:
             web1.run("rm /etc/ssh/sshd_config.d/00-broken.conf && systemctl reload ssh", check=True)
             _wait_for_sshd(student_folder)
@@ -124,7 +106,7 @@ class TestChecksFailWithTheirHintOnABrokenStack:
         provider = get_provider(stack.provider)
         provider.stop(stack, "web1")
         try:
-            hints = _failing_hints(student_folder, "instance-running")
+            hints = failing_hints(student_folder, CHAPTER, "instance-running")
         finally:
             from workshop.progress import Progress
             provider.start(stack, "web1", Progress("test", quiet=True))
@@ -164,9 +146,3 @@ def _wait_for_sshd(folder, seconds: float = 15) -> None:
             pass
         time.sleep(0.2)
     raise AssertionError("sshd on web1 did not come back after a reload")
-
-
-def _failing_hints(folder, check_id: str, **answers) -> str:
-    with pytest.raises(AssertionError) as failure:
-        grader.assert_checks(CHAPTER, check_id, folder=str(folder), **answers)
-    return str(failure.value)

@@ -1,0 +1,55 @@
+"""What a student and an instructor do with a chapter, for end-to-end tests:
+work through the solution notebooks, submit, autograde, read the feedback."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import grader
+import pytest
+
+from tests.conftest import ROOT, cell_text, execute_notebook
+from workshop.course import Course
+
+
+def notebooks(chapter: str) -> list[Path]:
+    """The chapter's exercise notebooks, in the order a student does them."""
+    return sorted((ROOT / "solutions" / chapter).glob("*.ipynb"))
+
+
+def work_through(chapter: str, folder: Path) -> str:
+    """Run the chapter's solution notebooks in `folder` (as the student would, on the
+    stack named by WORKSHOP_STACK); return everything they printed."""
+    folder.mkdir(parents=True, exist_ok=True)
+    printed = []
+    for notebook in notebooks(chapter):
+        shutil.copy(notebook, folder)
+        printed.append(cell_text(execute_notebook(folder / notebook.name)))
+    return "\n".join(printed)
+
+
+def max_points(chapter: str) -> int:
+    return sum(check.points for check in grader.checks_for(chapter))
+
+
+def grade(course: Course, chapter: str, student: str, folder: Path) -> tuple[float, float]:
+    course.submit(chapter, student, folder)
+    course.autograde(chapter, student)
+    return course.score(chapter, student)
+
+
+def grade_unmodified_release(course: Course, chapter: str, scratch: Path) -> tuple[tuple[float, float], str]:
+    """Autograde the release as handed out (no stack, no answers): (score, feedback HTML)."""
+    folder = scratch / f"blank-{chapter}"
+    shutil.copytree(course.root / "release" / chapter, folder)
+    score = grade(course, chapter, "blank", folder)
+    feedback = course.feedback(chapter, "blank")
+    return score, "\n".join(page.read_text() for page in sorted(feedback.glob("*.html")))
+
+
+def failing_hints(folder: Path, chapter: str, check_id: str, **answers) -> str:
+    """The hints of a check that must fail on the stack of the notebook in `folder`."""
+    with pytest.raises(AssertionError) as failure:
+        grader.assert_checks(chapter, check_id, folder=str(folder), **answers)
+    return str(failure.value)
