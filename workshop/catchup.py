@@ -9,9 +9,12 @@ from __future__ import annotations
 
 from typing import Callable
 
+import requests
+
 from . import grading, loadtest
-from .app import create_marker
+from .app import create_marker, health
 from .deploy.postgres import database_url, deploy_database_server
+from .deploy.releases import deploy_releases
 from .deploy.web import deploy_web_server
 from .lab import Lab
 from .progress import Progress
@@ -30,10 +33,26 @@ def app_server(lab: Lab, progress: Progress, final: bool) -> None:
 
 
 def database_server(lab: Lab, progress: Progress, final: bool) -> None:
+    """db1 serving the app's data; web1 redeployed in place only when it is not using db1 yet."""
     deploy_database_server(lab, "db1", progress)
-    web1 = deploy_web_server(lab, "web1", progress, database_url=database_url(lab))
+    web1 = lab.instance("web1")
+    if final or _database_host(web1) != lab.planned_ip("db1"):
+        web1 = deploy_web_server(lab, "web1", progress, database_url=database_url(lab))
     if create_marker(web1, "before-restart") is not None:
         lab.restart("web1")
+
+
+def _database_host(web) -> str | None:
+    try:
+        return health(web)["database"]["host"]
+    except (requests.RequestException, ValueError, KeyError):
+        return None
+
+
+def fabric_releases(lab: Lab, progress: Progress, final: bool) -> None:
+    """web1 on atomic releases; the second deploy of the same code is the idempotent no-op."""
+    deploy_releases(lab, ["web1"])
+    deploy_releases(lab, ["web1"])
 
 
 #: Each chapter's end state, in course order.
@@ -41,6 +60,7 @@ CHAPTERS: list[tuple[str, Callable[[Lab, Progress, bool], None]]] = [
     ("01-getting-started", first_vm),
     ("02-mod-wsgi", app_server),
     ("03-postgresql", database_server),
+    ("04-fabric", fabric_releases),
 ]
 
 

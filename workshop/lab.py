@@ -161,6 +161,11 @@ class Lab:
             raise StackError("The stack has no network yet: start an instance first (lab.up(\"web1\"))")
         return str(ipaddress.ip_network(stack.network["subnet"]).network_address + topology.spec(name).host_number)
 
+    @property
+    def ssh_config(self) -> str:
+        """Path of the stack's ssh_config (Host web1, db1, ...), for ssh -F and fab -S."""
+        return str(self.require_stack().folder / "ssh_config")
+
     def ssh_command(self, name: str) -> str:
         """The `ssh` command line that logs into `name` as the stack's user."""
         stack = self.require_stack()
@@ -228,10 +233,16 @@ class Lab:
                 remote.close()
 
     def _write_known_hosts(self) -> None:
-        """Pinned host keys in OpenSSH's format, for `workshop ssh` and a terminal."""
+        """Pinned host keys and an ssh_config naming every instance, for `workshop ssh`,
+        a terminal (ssh -F ssh_config web1) and Fabric (fab -S ssh_config -H web1 deploy)."""
         stack = self.require_stack()
         lines = [f"[{r.public_host}]:{r.public_port(22)} {r.host_key}" for r in stack.instances.values() if r.host_key]
         (stack.folder / "known_hosts").write_text("\n".join(lines) + "\n")
+        (stack.folder / "ssh_config").write_text("".join(
+            f"Host {r.name}\n    HostName {r.public_host}\n    Port {r.public_port(22)}\n    User {stack.ssh_user}\n"
+            f"    IdentityFile {stack.ssh_key}\n    IdentitiesOnly yes\n"
+            f"    UserKnownHostsFile {stack.folder / 'known_hosts'}\n    StrictHostKeyChecking yes\n\n"
+            for r in stack.instances.values()))
 
     def down(self) -> list[str]:
         """Delete every resource of the stack, its key and descriptor copies; verify nothing is left."""

@@ -71,7 +71,8 @@ class Remote:
                 self.record.public_host,
                 user=self.user,
                 port=port,
-                config=Config(overrides={"load_ssh_configs": False}),
+                # No local stdin: commands run from kernels, tests and fabfile tasks alike.
+                config=Config(overrides={"load_ssh_configs": False, "run": {"in_stream": False}}),
                 connect_timeout=self.connect_timeout,
                 connect_kwargs={"key_filename": [self.key_path], "look_for_keys": False, "allow_agent": False,
                                 "banner_timeout": self.connect_timeout, "auth_timeout": self.connect_timeout},

@@ -66,3 +66,12 @@ def test_each_graded_cell_is_worth_the_points_of_its_checks(assignment):
             assert cell.metadata.nbgrader.points == sum(c.points for c in checks), cell.metadata.nbgrader.grade_id
             used.update(ids)
     assert used == set(grader.CHECKS[assignment]), "every check of the chapter is graded exactly in some cell"
+
+
+def test_the_fabfile_of_the_solution_is_the_reference_fabfile():
+    """One source: the solution cell writes exactly configs/fabric/fabfile.py."""
+    notebook = nbformat.read(ROOT / "solutions" / "04-fabric" / "deploy-with-fabric.ipynb", as_version=4)
+    cell = next(c for c in notebook.cells if c.source.startswith("%%writefile fabfile.py"))
+    body = [line for line in cell.source.splitlines()[1:] if "### BEGIN SOLUTION" not in line
+            and "### END SOLUTION" not in line]
+    assert "\n".join(body) + "\n" == (ROOT / "configs" / "fabric" / "fabfile.py").read_text()

@@ -40,6 +40,24 @@ SOURCE = Path(__file__).resolve().parents[2] / "exampleapp"
 _SKIP = {"__pycache__", "db.sqlite3", "media", "staticfiles", ".gitignore", "README.md"}
 
 
+class ConnectionHost:
+    """A Fabric Connection seen through the interface of lab.Instance (run, put_bytes,
+    name), so a fabfile task can call the same deploy steps as notebook cells."""
+
+    def __init__(self, connection):
+        self.connection = connection
+        self.name = connection.original_host
+
+    def run(self, command: str, *, readonly: bool = False, check: bool = True, timeout: float = 300):
+        return self.connection.run(command, hide=True, warn=not check, timeout=timeout, in_stream=False)
+
+    def put_bytes(self, path: str, data: bytes, mode: str = "644", owner: str = "root:root") -> None:
+        staging = f"/tmp/.workshop-upload-{hashlib.sha256(data).hexdigest()[:16]}"
+        self.connection.put(io.BytesIO(data), staging)
+        user, group = owner.split(":")
+        self.run(f"install -D -m {mode} -o {user} -g {group} {staging} {path} && rm -f {staging}")
+
+
 def source_archive() -> tuple[str, bytes]:
     """(release id, tar of exampleapp). The id is a digest of the code, so the same
     code always makes the same release and a repeated deploy changes nothing."""

@@ -1,0 +1,111 @@
+"""Chapter 04 end to end: the student's fabfile (the solution) deploys releases and
+autogrades to full marks; a failing release leaves the live one serving; every
+check fails with its hint on a realistic broken stack."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+
+import pytest
+
+from tests.e2e.coursework import failing_hints, grade, grade_unmodified_release, max_points, work_through
+from workshop.catchup import catch_up
+from workshop.course import Course
+from workshop.deploy import app, postgres, web
+from workshop.deploy.releases import deploy_releases, load_fabfile
+from workshop.lab import open_lab
+
+pytestmark = pytest.mark.e2e
+CHAPTER = "04-fabric"
+
+
+@pytest.fixture(scope="module")
+def lab(stack_name, tmp_path_factory):
+    lab = open_lab(stack_name, folder=tmp_path_factory.mktemp("catch-up"))
+    catch_up(lab, 3)
+    return lab
+
+
+@pytest.fixture(scope="module")
+def folder(lab, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student") / CHAPTER
+    printed = work_through(CHAPTER, folder)
+    assert "Chapter 04-fabric: 4/4 points" in printed and "Chapter 04-fabric: 3/3 points" in printed
+    return folder
+
+
+def test_the_solution_autogrades_to_full_marks(folder, tmp_path):
+    course = Course(tmp_path / "course")
+    course.release([CHAPTER])
+    assert grade(course, CHAPTER, "alice", folder) == (max_points(CHAPTER), max_points(CHAPTER))
+    score, feedback = grade_unmodified_release(course, CHAPTER, tmp_path)
+    assert score == (0, max_points(CHAPTER)) and "no stack found" in feedback
+
+
+def test_a_release_that_fails_its_checks_is_removed_and_the_live_one_keeps_serving(folder, lab):
+    web1 = lab.instance("web1")
+    live = web.wait_for_health(web1)["release"]
+    fabfile = load_fabfile()
+    with pytest.raises(fabfile.DeployFailed, match="stays live"):
+        fabfile.deploy_archive(web1.remote.connection, "badc0ffee000", _archive_with_broken_settings())
+    assert web.wait_for_health(web1)["release"] == live
+    assert "badc0ffee000" not in web1.run("ls /srv/newsroom/releases", readonly=True).stdout
+    assert web1.run("tail -n 1 /srv/newsroom/deploys.log", readonly=True).stdout.split()[1:] == ["badc0ffee000", "failed"]
+    deploy_releases(lab, ["web1"])  # the log's last two entries are a repeat deploy again
+
+
+def test_an_in_place_deploy_is_caught(folder, lab):
+    web.deploy_web_server(lab, "web1", database_url=postgres.database_url(lab))
+    try:
+        assert "in-place deploy" in failing_hints(folder, CHAPTER, "release-layout")
+    finally:
+        deploy_releases(lab, ["web1"])
+        deploy_releases(lab, ["web1"])
+
+
+def test_a_live_release_older_than_the_newest_is_caught(folder, lab):
+    web1 = lab.instance("web1")
+    fabfile = load_fabfile()
+    release_id, archive = app.source_archive()
+    fabfile.deploy_archive(web1.remote.connection, "0123456789ab", archive)
+    fabfile.rollback(web1.remote.connection)
+    try:
+        assert "the newest release is 0123456789ab" in failing_hints(folder, CHAPTER, "live-release-is-newest")
+    finally:
+        web1.run("rm -rf /srv/newsroom/releases/0123456789ab")
+        deploy_releases(lab, ["web1"])
+
+
+def test_releases_that_pile_up_are_caught(folder, lab):
+    web1 = lab.instance("web1")
+    web1.run("for n in 1 2 3 4 5 6; do install -d /srv/newsroom/releases/old$n && "
+             "touch -d '2020-01-0'$n /srv/newsroom/releases/old$n; done")
+    try:
+        assert "releases pile up" in failing_hints(folder, CHAPTER, "releases-pruned")
+    finally:
+        web1.run("rm -rf /srv/newsroom/releases/old*")
+
+
+def test_a_repeat_deploy_that_switched_again_is_caught(folder, lab):
+    web1 = lab.instance("web1")
+    live = web.wait_for_health(web1)["release"]
+    web1.run(f"echo \"$(date -u +%Y-%m-%dT%H:%M:%SZ) {live} switched\" >> /srv/newsroom/deploys.log")
+    try:
+        assert "was not a repeat" in failing_hints(folder, CHAPTER, "repeat-deploy-idempotent")
+    finally:
+        deploy_releases(lab, ["web1"])
+
+
+def _archive_with_broken_settings() -> bytes:
+    """The app's code with a syntax error in its settings: `manage.py check` must fail."""
+    _, good = app.source_archive()
+    source, broken = tarfile.open(fileobj=io.BytesIO(good)), io.BytesIO()
+    with tarfile.open(fileobj=broken, mode="w:gz") as archive:
+        for member in source.getmembers():
+            data = source.extractfile(member).read()
+            if member.name == "newsroom/settings.py":
+                data += b"\nthis is not python\n"
+                member.size = len(data)
+            archive.addfile(member, io.BytesIO(data))
+    return broken.getvalue()

@@ -1,0 +1,53 @@
+"""Release deploys through the course's reference fabfile (configs/fabric/fabfile.py),
+the same tasks a student runs with `fab -S ssh_config -H web1 deploy`.
+
+>>> deploy_releases(lab, ["web1", "web2"])
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import subprocess
+import sys
+from pathlib import Path
+from types import ModuleType
+
+from .. import configs, grading
+from ..errors import WorkshopError
+from ..lab import Lab
+
+
+def load_fabfile(path=None) -> ModuleType:
+    """Import a fabfile as a module (default: the reference one)."""
+    path = path or configs.path("fabric/fabfile.py")
+    spec = importlib.util.spec_from_file_location("workshop_fabfile", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def deploy_releases(lab: Lab, names: list[str]) -> dict[str, str]:
+    """Run the fabfile's deploy task on each web server; {name: live release id}."""
+    if grading.active():
+        grading.skip(f"fab deploy on {', '.join(names)}")
+        return {}
+    fabfile = load_fabfile()
+    return {name: fabfile.deploy(lab.instance(name).remote.connection) for name in names}
+
+
+def fab(lab: Lab, task: str, hosts: list[str], fabfile: str = "fabfile.py") -> str:
+    """Run `fab -S <stack ssh_config> -H hosts task` with the given fabfile, as in a terminal;
+    print and return its output. Skipped while grading."""
+    path = Path(fabfile).resolve()
+    command = [str(Path(sys.executable).parent / "fab"), "-r", str(path.parent), "-c", path.stem,
+               "-S", lab.ssh_config, "-H", ",".join(hosts), task]
+    if grading.active():
+        grading.skip(" ".join(command[1:]))
+        return ""
+    print("$ fab", " ".join(command[1:]), flush=True)
+    result = subprocess.run(command, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
+    output = result.stdout + result.stderr
+    print(output, flush=True)
+    if result.returncode != 0:
+        raise WorkshopError(f"fab {task} failed (exit {result.returncode}); the live release is unchanged")
+    return output
