@@ -101,7 +101,7 @@ def packages_from_wheelhouse(target: Target, verdict: Verdict) -> None:
 @check(CHAPTER, "baseline-load-test", "an initial load test of this stack was recorded and met the bar", points=2)
 def baseline_load_test(target: Target, verdict: Verdict) -> None:
     stack = target.require_stack()
-    result = _recorded_result(target, BASELINE)
+    result = target.recorded(f"loadtest-{BASELINE}.json", "loadtests")
     if result is None:
         raise ProbeError(f"no load test recorded for stage {BASELINE}: run "
                          f"workshop.loadtest.run(lab, \"{BASELINE}\", web1)")
@@ -119,15 +119,3 @@ def baseline_load_test(target: Target, verdict: Verdict) -> None:
     if logged < 0.9 * result["requests"]:
         verdict.fail(f"web1's access log shows {logged} of the {result['requests']} recorded requests: the load "
                      "test did not run against this web1; run it again")
-
-
-def _recorded_result(target: Target, stage: str) -> dict | None:
-    """The results file beside the notebook, else in the stack's folder on this machine."""
-    folders = [target.folder] if target.folder else []
-    if target.stack:
-        folders.append(target.stack.folder / "loadtests")
-    for folder in folders:
-        path = folder / f"loadtest-{stage}.json"
-        if path.is_file():
-            return json.loads(path.read_text())
-    return None

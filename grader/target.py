@@ -11,6 +11,7 @@ They never import the deploy code, so a deploy bug cannot hide itself.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import requests
@@ -103,6 +104,17 @@ class Target:
         if response.status_code != 200:
             raise ProbeError(f"{name}:/health/ answered HTTP {response.status_code}: {data.get('database', {}).get('error', data)}")
         return data
+
+    def recorded(self, filename: str, stack_subfolder: str) -> dict | None:
+        """A results file the helpers saved (load test, crash drill): beside the notebook,
+        else in the stack's own folder on this machine. Checks cross-examine it with probes."""
+        folders = [self.folder] if self.folder else []
+        if self.stack:
+            folders.append(self.stack.folder / stack_subfolder)
+        for folder in folders:
+            if (folder / filename).is_file():
+                return json.loads((folder / filename).read_text())
+        return None
 
     def close(self) -> None:
         for remote in self._remotes.values():

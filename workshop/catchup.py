@@ -13,9 +13,12 @@ import requests
 
 from . import grading, loadtest
 from .app import create_marker, health
+from .deploy.media import deploy_media_server, storage_settings
+from .deploy.nginx import deploy_load_balancer
 from .deploy.postgres import database_url, deploy_database_server
 from .deploy.releases import deploy_releases
-from .deploy.web import deploy_web_server
+from .deploy.web import deploy_release_web_server, deploy_web_server
+from .failure import crash_web_server
 from .lab import Lab
 from .progress import Progress
 
@@ -55,12 +58,24 @@ def fabric_releases(lab: Lab, progress: Progress, final: bool) -> None:
     deploy_releases(lab, ["web1"])
 
 
+def load_balancing(lab: Lab, progress: Progress, final: bool) -> None:
+    """media1 for shared media, web1 and web2 on releases with it, lb1 in front; a crash drill."""
+    deploy_media_server(lab, "media1", progress)
+    settings = {"database_url": database_url(lab), "storage": storage_settings(lab)}
+    for name in ("web1", "web2"):
+        deploy_release_web_server(lab, name, progress, **settings)
+    deploy_load_balancer(lab, "lb1", ("web1", "web2"), progress)
+    if not (lab.stack.folder / "drills" / "crash-web1.json").is_file():
+        crash_web_server(lab, "web1", through="lb1")
+
+
 #: Each chapter's end state, in course order.
 CHAPTERS: list[tuple[str, Callable[[Lab, Progress, bool], None]]] = [
     ("01-getting-started", first_vm),
     ("02-mod-wsgi", app_server),
     ("03-postgresql", database_server),
     ("04-fabric", fabric_releases),
+    ("05-load-balancing", load_balancing),
 ]
 
 

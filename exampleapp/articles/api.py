@@ -8,7 +8,7 @@ import json
 
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
-from django.http import JsonResponse
+from django.http import FileResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
@@ -78,3 +78,14 @@ def upload(request):
     name = default_storage.generate_filename(f"uploads/{uploaded.name}")
     name = default_storage.save(name, uploaded)
     return JsonResponse({"name": name, "url": default_storage.url(name)}, status=201)
+
+
+@require_safe
+def uploaded(request, name):
+    """Read back a file from default_storage: through another web server, this proves
+    that uploads are on storage every web server shares."""
+    if not name.startswith("uploads/") or ".." in name.split("/"):
+        return JsonResponse({"error": "only files under uploads/ can be read"}, status=400)
+    if not default_storage.exists(name):
+        return JsonResponse({"error": f"{name} is not in this server's storage"}, status=404)
+    return FileResponse(default_storage.open(name), content_type="application/octet-stream")

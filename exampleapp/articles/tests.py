@@ -205,6 +205,18 @@ class UploadApiTests(TempMediaMixin, TestCase):
         self.assertEqual(response.status_code, 400)
         self.assertIn("error", response.json())
 
+    def test_an_upload_reads_back_from_storage(self):
+        upload = SimpleUploadedFile("back.txt", b"read me back")
+        name = self.client.post("/api/uploads/", {"file": upload}).json()["name"]
+        response = self.client.get(f"/api/uploads/{name}")
+        self.assertEqual(response.status_code, 200)
+        self.assertEqual(b"".join(response.streaming_content), b"read me back")
+
+    def test_reading_back_is_limited_to_uploads(self):
+        self.assertEqual(self.client.get("/api/uploads/uploads/none.txt").status_code, 404)
+        self.assertEqual(self.client.get("/api/uploads/articles/x.jpg").status_code, 400)
+        self.assertEqual(self.client.get("/api/uploads/uploads/../secret").status_code, 400)
+
 
 class LoggedInPageTests(TempMediaMixin, TestCase):
     def setUp(self):

@@ -10,4 +10,5 @@ urlpatterns = [
     path("api/markers/", api.markers, name="marker_list"),
     path("api/markers/<str:value>/", api.marker_detail, name="marker_detail"),
     path("api/uploads/", api.upload, name="upload"),
+    path("api/uploads/<path:name>", api.uploaded, name="uploaded"),
 ]

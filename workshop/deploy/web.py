@@ -16,6 +16,7 @@ from ..lab import Instance, Lab
 from ..progress import Progress
 from . import app
 from .apache import configure_apache, reference_vhost
+from .releases import deploy_releases
 
 HEALTH_TIMEOUT = 30
 
@@ -47,6 +48,26 @@ def deploy_web_server(lab: Lab, name: str = "web1", progress: Progress | None = 
     configure_apache(web, reference_vhost(), progress, restart=changed)
     wait_for_health(web)
     progress.done(f"{name} serves the app")
+    return web
+
+
+def deploy_release_web_server(lab: Lab, name: str, progress: Progress | None = None, **settings) -> Instance:
+    """A web server deployed the chapter 04 way (fabfile releases); idempotent.
+    From chapter 05 on, every web server is deployed like this."""
+    if grading.active():
+        grading.skip(f"deploy the web server {name}")
+        return lab.instance(name)
+    progress = progress or Progress(f"deploy {name}")
+    web = lab.up(name)
+    app.prepare_layout(web)
+    app.push_wheelhouse(web, progress)
+    app.install_virtualenv(web, progress)
+    changed = app.write_environment(web, app.app_environment(lab, **settings))
+    configure_apache(web, reference_vhost(), progress)
+    deploy_releases(lab, [name])
+    if changed:
+        web.run("systemctl restart apache2")
+    wait_for_health(web)
     return web
 
 

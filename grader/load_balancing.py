@@ -1,0 +1,110 @@
+"""Chapter 05, several web servers behind nginx: lb1 balances web1 and web2, serves
+static files itself, media is shared between the web servers, and a crashed web
+server costs (almost) no failed requests."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+
+from .registry import check
+from .result import Verdict
+from .target import ProbeError, Target
+
+CHAPTER = "05-load-balancing"
+LB, WEBS = "lb1", ("web1", "web2")
+PROBES = 12
+MIN_CRASH_REQUESTS, MAX_CRASH_FAILURES = 200, 2
+
+
+def served_by(target: Target, path: str = "/health/", count: int = PROBES) -> Counter:
+    """Which web server answered each of `count` requests through the load balancer."""
+    return Counter(target.http(LB, path).headers.get("X-Served-By", "-") for _ in range(count))
+
+
+@check(CHAPTER, "lb-balances-both", "nginx on lb1 sends requests to web1 and web2", points=2)
+def lb_balances_both(target: Target, verdict: Verdict) -> None:
+    seen = served_by(target)
+    server = target.http(LB, "/health/").headers.get("Server", "")
+    verdict.see(served_by=dict(seen), lb_server=server)
+    if "nginx" not in server:
+        verdict.fail(f"lb1:80 is answered by {server or 'an unnamed server'}, not nginx: systemctl enable --now nginx")
+    missing = [web for web in WEBS if web not in seen]
+    if missing:
+        verdict.fail(f"through lb1 no response came from {', '.join(missing)}: list every web server's private "
+                     "address in nginx's upstream block (server ADDRESS:80;) and reload nginx")
+
+
+@check(CHAPTER, "static-from-nginx", "lb1 serves static files itself, not through the web servers", points=1)
+def static_from_nginx(target: Target, verdict: Verdict) -> None:
+    probe = uuid.uuid4().hex
+    response = target.http(LB, f"/static/articles/site.css?probe={probe}")
+    relayed = [web for web in WEBS if target.ssh(web, f"grep -c {probe} /var/log/apache2/*access.log 2>/dev/null "
+                                                      "| awk -F: '{s+=$NF} END {print s+0}'").stdout.strip() != "0"]
+    verdict.see(status=response.status_code, server=response.headers.get("Server"), relayed_by=relayed)
+    if response.status_code != 200:
+        verdict.fail(f"lb1 answers /static/articles/site.css with HTTP {response.status_code}: add `location "
+                     "/static/ { alias /srv/newsroom/static/; }` and copy collectstatic's output to lb1")
+    elif relayed:
+        verdict.fail(f"static files still go through {', '.join(relayed)}: let nginx serve /static/ from its own "
+                     "disk (location /static/ { alias /srv/newsroom/static/; })")
+
+
+@check(CHAPTER, "shared-media", "a file uploaded through web1 is served through web2 and lb1", points=2)
+def shared_media(target: Target, verdict: Verdict) -> None:
+    content = f"workshop media probe {uuid.uuid4().hex}".encode()
+    upload = target.http("web1", "/api/uploads/", method="POST",
+                         files={"file": (f"probe-{uuid.uuid4().hex[:8]}.txt", content)})
+    if upload.status_code != 201:
+        raise ProbeError(f"uploading through web1 failed (HTTP {upload.status_code}: {upload.text[:200]}): "
+                         "check the storage settings in /etc/newsroom/env")
+    name = upload.json()["name"]
+    other = target.http("web2", f"/api/uploads/{name}")
+    public = target.http(LB, f"/media/{name}")
+    storages = {web: target.health(web)["storage"]["backend"].rsplit(".", 1)[-1] for web in WEBS}
+    verdict.see(uploaded=name, web2_status=other.status_code, lb_media_status=public.status_code, storage=storages)
+    if other.status_code != 200 or other.content != content:
+        verdict.fail("web2 cannot read a file uploaded through web1: media is on web1's own disk. Store it on "
+                     "shared storage: STORAGE_BACKEND=s3 with the media1 bucket on every web server")
+    if public.status_code != 200 or public.content != content:
+        verdict.fail(f"lb1 answers /media/{name} with HTTP {public.status_code}: proxy /media/ to the bucket "
+                     "(location /media/ { proxy_pass http://MEDIA1:8333/newsroom-media/; })")
+
+
+@check(CHAPTER, "failover-settings", "nginx retries on the next server and gives up on a dead one fast", points=1)
+def failover_settings(target: Target, verdict: Verdict) -> None:
+    config = target.ssh(LB, "nginx -T 2>/dev/null").stdout
+    directives = [line.strip().rstrip(";") for line in config.splitlines() if line.strip().startswith("proxy_")]
+    next_upstream = [d for d in directives if d.startswith("proxy_next_upstream ")]
+    connect = [d.split()[1] for d in directives if d.startswith("proxy_connect_timeout")]
+    verdict.see(proxy_next_upstream=next_upstream or "default (error timeout)", proxy_connect_timeout=connect or "60s")
+    if any(d.split()[1] == "off" for d in next_upstream):
+        verdict.fail("proxy_next_upstream is off: a request that hits a dead server fails instead of being retried; "
+                     "use `proxy_next_upstream error timeout;`")
+    if not connect or not _seconds(connect[0]) <= 5:
+        verdict.fail("proxy_connect_timeout is the default 60 s: every request to a dead server hangs that long; "
+                     "set `proxy_connect_timeout 1s;`")
+
+
+def _seconds(value: str) -> float:
+    return float(value[:-2]) / 1000 if value.endswith("ms") else float(value.rstrip("s"))
+
+
+@check(CHAPTER, "crash-survived", "web1 was crashed with (almost) no failed requests, then came back", points=2)
+def crash_survived(target: Target, verdict: Verdict) -> None:
+    stack = target.require_stack()
+    result = target.recorded("crash-web1.json", "drills")
+    if result is None:
+        raise ProbeError("no crash drill recorded: run workshop.failure.crash_web_server(lab, \"web1\", through=\"lb1\")")
+    now = served_by(target)
+    verdict.see(requests=result["requests"], failed=result["failed"], recovery_s=result["recovery_s"],
+                served_by_after_kill=result["served_by_after_kill"], served_by_now=dict(now))
+    if result["stack"] != stack.name:
+        verdict.fail(f"the recorded drill ran against stack {result['stack']}, not {stack.name}: run it again")
+    if result["requests"] < MIN_CRASH_REQUESTS:
+        verdict.fail(f"the drill sent only {result['requests']} requests: keep the default of 300")
+    if result["failed"] > MAX_CRASH_FAILURES:
+        verdict.fail(f"{result['failed']} requests failed while web1 was down: nginx must retry them on web2 "
+                     "(proxy_next_upstream error timeout; proxy_connect_timeout 1s;), then run the drill again")
+    if result["recovery_s"] is None or "web1" not in now:
+        verdict.fail("web1 is not back in rotation: start it (lab.up(\"web1\")) and make sure apache2 is enabled")

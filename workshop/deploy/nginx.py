@@ -1,0 +1,67 @@
+"""nginx on lb1: balancing the web servers, serving static files, proxying media.
+
+>>> deploy_load_balancer(lab, web_servers=["web1", "web2"])
+"""
+
+from __future__ import annotations
+
+import base64
+
+from .. import configs, grading
+from ..errors import ConfigError
+from ..lab import Instance, Lab
+from ..progress import Progress
+from .app import STATIC_ROOT
+from .media import BUCKET, S3_PORT
+
+SITE = "/etc/nginx/sites-available/newsroom"
+
+
+def reference_lb_config(lab: Lab, web_servers: tuple[str, ...] = ("web1", "web2"), media: str = "media1") -> str:
+    """The course's nginx site for lb1 (configs/nginx/newsroom.conf.j2), with private addresses."""
+    return configs.render("nginx/newsroom.conf.j2", web_servers=[lab.planned_ip(name) for name in web_servers],
+                          static_root=STATIC_ROOT, media_server=f"{lab.planned_ip(media)}:{S3_PORT}", bucket=BUCKET)
+
+
+def configure_nginx(lb: Instance, site: str, progress: Progress | None = None) -> None:
+    """Install `site` as nginx's only site; if `nginx -t` rejects it, put the previous
+    one back and raise ConfigError with nginx's own diagnosis."""
+    if grading.active():
+        grading.skip(f"configure nginx on {lb.name}")
+        return
+    progress = progress or Progress(f"nginx on {lb.name}")
+    progress.say(lb.name, "configuring nginx (upstream, static, media)")
+    lb.run(f"test -f {SITE} && cp {SITE} {SITE}.previous || true")
+    lb.put_text(SITE, site)
+    test = lb.run("rm -f /etc/nginx/sites-enabled/default && ln -sfn ../sites-available/newsroom "
+                  "/etc/nginx/sites-enabled/newsroom && nginx -t 2>&1", check=False)
+    if not test.ok:
+        lb.run(f"if test -f {SITE}.previous; then mv {SITE}.previous {SITE}; "
+               f"else rm -f /etc/nginx/sites-enabled/newsroom {SITE}; fi")
+        raise ConfigError(f"nginx -t rejected the configuration; the previous one stays live:\n{test.stdout.strip()}")
+    lb.run("systemctl enable -q nginx && systemctl reload-or-restart nginx")
+
+
+def sync_static(source: Instance, lb: Instance) -> None:
+    """Copy collectstatic's output from a web server to the load balancer, which serves it."""
+    if grading.active():
+        grading.skip(f"copy static files from {source.name} to {lb.name}")
+        return
+    packed = source.run(f"tar -C {STATIC_ROOT} -cz . | base64 -w0", readonly=True).stdout
+    lb.put_bytes("/tmp/static.tar.gz", base64.b64decode(packed))
+    lb.run(f"rm -rf {STATIC_ROOT} && install -d {STATIC_ROOT} && tar -xzf /tmp/static.tar.gz -C {STATIC_ROOT} "
+           "&& rm /tmp/static.tar.gz")
+
+
+def deploy_load_balancer(lab: Lab, name: str = "lb1", web_servers: tuple[str, ...] = ("web1", "web2"),
+                         progress: Progress | None = None) -> Instance:
+    """The reference deploy of chapter 05's load balancer; idempotent."""
+    if grading.active():
+        grading.skip(f"deploy the load balancer {name}")
+        return lab.instance(name)
+    progress = progress or Progress(f"deploy {name}")
+    lb = lab.up(name)
+    sync_static(lab.instance(web_servers[0]), lb)
+    configure_nginx(lb, reference_lb_config(lab, web_servers), progress)
+    progress.done(f"{name} balances {', '.join(web_servers)}")
+    return lb
