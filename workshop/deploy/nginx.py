@@ -39,7 +39,12 @@ def configure_nginx(lb: Instance, site: str, progress: Progress | None = None) -
         lb.run(f"if test -f {SITE}.previous; then mv {SITE}.previous {SITE}; "
                f"else rm -f /etc/nginx/sites-enabled/newsroom {SITE}; fi")
         raise ConfigError(f"nginx -t rejected the configuration; the previous one stays live:\n{test.stdout.strip()}")
-    lb.run("systemctl enable -q nginx && systemctl reload-or-restart nginx")
+    # A reload returns at once while the old workers still take requests: wait (5 s at
+    # most) until they have exited, so what follows sees only the new configuration.
+    lb.run("old=$(pgrep -d ' ' -f 'nginx: worker process'); "
+           "systemctl enable -q nginx && systemctl reload-or-restart nginx && for i in $(seq 50); do "
+           "alive=0; for pid in $old; do kill -0 $pid 2>/dev/null && alive=1; done; "
+           "[ $alive = 0 ] && break; sleep 0.1; done")
 
 
 def sync_static(source: Instance, lb: Instance) -> None:

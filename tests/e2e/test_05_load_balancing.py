@@ -1,0 +1,89 @@
+"""Chapter 05 end to end: the solutions autograde to full marks on a stack caught up
+to chapter 04, the unmodified releases to zero, and each check catches its broken
+stack: one upstream only, static files through the web servers, media on a web
+server's own disk, nginx without failover settings (and the drill that proves it)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.coursework import failing_hints, grade, grade_unmodified_release, max_points, work_through
+from workshop.catchup import catch_up
+from workshop.course import Course
+from workshop.deploy import media, nginx, postgres, web
+from workshop.failure import crash_web_server
+from workshop.lab import open_lab
+
+pytestmark = pytest.mark.e2e
+CHAPTER = "05-load-balancing"
+
+
+@pytest.fixture(scope="module")
+def lab(stack_name, tmp_path_factory):
+    lab = open_lab(stack_name, folder=tmp_path_factory.mktemp("catch-up"))
+    catch_up(lab, 4)
+    return lab
+
+
+@pytest.fixture(scope="module")
+def folder(lab, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student") / CHAPTER
+    printed = work_through(CHAPTER, folder)
+    assert "Chapter 05-load-balancing: 3/3 points" in printed and "2/2 points" in printed
+    return folder
+
+
+def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(folder, tmp_path):
+    course = Course(tmp_path / "course")
+    course.release([CHAPTER])
+    assert grade(course, CHAPTER, "alice", folder) == (max_points(CHAPTER), max_points(CHAPTER))
+    score, feedback = grade_unmodified_release(course, CHAPTER, tmp_path)
+    assert score == (0, max_points(CHAPTER)) and "no stack found" in feedback
+
+
+def test_nginx_with_one_upstream_is_caught(folder, lab):
+    with _lb_config(lab, nginx.reference_lb_config(lab, ("web1",))):
+        assert "no response came from web2" in failing_hints(folder, CHAPTER, "lb-balances-both")
+
+
+def test_static_files_through_the_web_servers_are_caught(folder, lab):
+    relayed = nginx.reference_lb_config(lab).replace("location /static/ {", "location /static-unused/ {")
+    with _lb_config(lab, relayed):
+        assert "static files still go through" in failing_hints(folder, CHAPTER, "static-from-nginx")
+
+
+def test_media_on_a_web_servers_own_disk_is_caught(folder, lab):
+    database = postgres.database_url(lab)
+    for name in ("web1", "web2"):
+        web.deploy_release_web_server(lab, name, database_url=database)
+    try:
+        assert "media is on web1's own disk" in failing_hints(folder, CHAPTER, "shared-media")
+    finally:
+        for name in ("web1", "web2"):
+            web.deploy_release_web_server(lab, name, database_url=database, storage=media.storage_settings(lab))
+
+
+def test_nginx_without_failover_settings_is_caught_by_config_and_by_the_drill(folder, lab):
+    naive = (nginx.reference_lb_config(lab).replace("proxy_next_upstream error timeout http_502 http_503;",
+                                                    "proxy_next_upstream off;")
+             .replace("proxy_connect_timeout 1s;", ""))
+    with _lb_config(lab, naive):
+        hints = failing_hints(folder, CHAPTER, "failover-settings")
+        assert "proxy_next_upstream is off" in hints and "proxy_connect_timeout is the default" in hints
+        crash_web_server(lab, "web1", through="lb1")
+        # the drill was recorded in the lab's folder and the stack's: point the check at the latter
+        assert "requests failed while web1 was down" in failing_hints(lab.folder, CHAPTER, "crash-survived")
+    crash_web_server(lab, "web1", through="lb1")
+
+
+class _lb_config:
+    """A different nginx site on lb1 for the duration of a `with`, then the reference one."""
+
+    def __init__(self, lab, site):
+        self.lab, self.site = lab, site
+
+    def __enter__(self):
+        nginx.configure_nginx(self.lab.instance("lb1"), self.site)
+
+    def __exit__(self, *exc):
+        nginx.configure_nginx(self.lab.instance("lb1"), nginx.reference_lb_config(self.lab))
