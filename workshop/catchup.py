@@ -13,10 +13,13 @@ import requests
 
 from . import grading, loadtest
 from .app import create_marker, health
-from .deploy.media import deploy_media_server, storage_settings
+from .deploy.media import deploy_media_server
+from .deploy.memcached import deploy_cache_servers
 from .deploy.nginx import deploy_load_balancer
 from .deploy.postgres import database_url, deploy_database_server
 from .deploy.releases import deploy_releases
+from .deploy.settings import reference_settings
+from .deploy.varnish import deploy_varnish
 from .deploy.web import deploy_release_web_server, deploy_web_server
 from .failure import crash_web_server
 from .lab import Lab
@@ -61,12 +64,29 @@ def fabric_releases(lab: Lab, progress: Progress, final: bool) -> None:
 def load_balancing(lab: Lab, progress: Progress, final: bool) -> None:
     """media1 for shared media, web1 and web2 on releases with it, lb1 in front; a crash drill."""
     deploy_media_server(lab, "media1", progress)
-    settings = {"database_url": database_url(lab), "storage": storage_settings(lab)}
     for name in ("web1", "web2"):
-        deploy_release_web_server(lab, name, progress, **settings)
+        deploy_release_web_server(lab, name, progress, **reference_settings(lab, 5))
     deploy_load_balancer(lab, "lb1", ("web1", "web2"), progress)
     if not (lab.stack.folder / "drills" / "crash-web1.json").is_file():
         crash_web_server(lab, "web1", through="lb1")
+
+
+def caching(lab: Lab, progress: Progress, final: bool) -> None:
+    """memcached on cache1 and cache2; web1 and web2 redeployed with both in CACHE_SERVERS."""
+    deploy_cache_servers(lab, progress=progress)
+    for name in ("web1", "web2"):
+        deploy_release_web_server(lab, name, progress, **reference_settings(lab, 6))
+
+
+def http_cache(lab: Lab, progress: Progress, final: bool) -> None:
+    """Varnish on varnish1 in front of lb1."""
+    deploy_varnish(lab, "varnish1", "lb1", progress)
+
+
+def final_load_test(lab: Lab, progress: Progress, final: bool) -> None:
+    """The baseline's profile against varnish1, once (again when this is the target chapter)."""
+    if final or "10-final" not in loadtest.recorded(lab):
+        loadtest.run(lab, "10-final", lab.instance("varnish1"))
 
 
 #: Each chapter's end state, in course order.
@@ -76,6 +96,9 @@ CHAPTERS: list[tuple[str, Callable[[Lab, Progress, bool], None]]] = [
     ("03-postgresql", database_server),
     ("04-fabric", fabric_releases),
     ("05-load-balancing", load_balancing),
+    ("06-caching", caching),
+    ("09-varnish", http_cache),
+    ("10-final-load-test", final_load_test),
 ]
 
 

@@ -13,6 +13,8 @@ from pathlib import Path
 from unittest import mock, skipUnless
 
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
+from django.core.cache.utils import make_template_fragment_key
 from django.core.exceptions import ImproperlyConfigured
 from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import SimpleUploadedFile
@@ -50,7 +52,15 @@ class TempMediaMixin:
         self.addCleanup(settings_override.disable)
 
 
-class PublicPageTests(TestCase):
+class FreshCacheMixin:
+    """Pages keep fragments in the cache; each test starts with an empty one."""
+
+    def setUp(self):
+        super().setUp()
+        cache.clear()
+
+
+class PublicPageTests(FreshCacheMixin, TestCase):
     @classmethod
     def setUpTestData(cls):
         cls.article = Article.objects.create(title="Hello world", body="First story.")
@@ -86,6 +96,18 @@ class PublicPageTests(TestCase):
 
     def test_stylesheet_is_linked(self):
         self.assertContains(self.client.get("/"), "/static/articles/site.css")
+
+    def test_home_teasers_come_from_the_cache_until_it_expires(self):
+        self.client.get("/")
+        Article.objects.create(title="Late story", body="Not cached yet.")
+        with self.assertNumQueries(0):
+            self.assertNotContains(self.client.get("/"), "Late story")
+        cache.clear()
+        self.assertContains(self.client.get("/"), "Late story")
+
+    def test_article_body_is_cached_per_article(self):
+        self.client.get(f"/articles/{self.article.slug}/")
+        self.assertIsNotNone(cache.get(make_template_fragment_key("article_body", [self.article.slug])))
 
 
 class HealthTests(TestCase):
@@ -218,7 +240,7 @@ class UploadApiTests(TempMediaMixin, TestCase):
         self.assertEqual(self.client.get("/api/uploads/uploads/../secret").status_code, 400)
 
 
-class LoggedInPageTests(TempMediaMixin, TestCase):
+class LoggedInPageTests(FreshCacheMixin, TempMediaMixin, TestCase):
     def setUp(self):
         super().setUp()
         self.user = get_user_model().objects.create_user("editor", password="s3cret-pass")

@@ -1,0 +1,67 @@
+"""Varnish on varnish1 (chapter 09): the HTTP cache in front of the load balancer.
+
+>>> deploy_varnish(lab)                       # varnish1:80 -> lb1:80
+"""
+
+from __future__ import annotations
+
+from .. import configs, grading
+from ..errors import ConfigError
+from ..lab import Instance, Lab
+from ..progress import Progress
+
+VCL = "/etc/varnish/newsroom.vcl"
+UNIT_DROPIN = "/etc/systemd/system/varnish.service.d/workshop.conf"
+GRACE = "6h"
+MEMORY_MB = 256
+MAX_OPEN_FILES = 4096
+
+
+def reference_vcl(lab: Lab, backend: str = "lb1", grace: str = GRACE) -> str:
+    """The course's VCL (configs/varnish/newsroom.vcl.j2) with `backend`'s private address."""
+    return configs.render("varnish/newsroom.vcl.j2", backend_ip=lab.planned_ip(backend), grace=grace)
+
+
+def configure_varnish(varnish: Instance, vcl: str, progress: Progress | None = None) -> None:
+    """Install `vcl` and make it the active one. A VCL that does not compile
+    (varnishd -C) never replaces the running one: ConfigError carries the compiler's message."""
+    if grading.active():
+        grading.skip(f"configure Varnish on {varnish.name}")
+        return
+    progress = progress or Progress(f"Varnish on {varnish.name}")
+    progress.say(varnish.name, "configuring Varnish (port 80, newsroom VCL)")
+    candidate = f"{VCL}.candidate"
+    varnish.put_text(candidate, vcl)
+    compiled = varnish.run(f"varnishd -C -f {candidate} 2>&1 >/dev/null", check=False)
+    if not compiled.ok:
+        varnish.run(f"rm -f {candidate}")
+        raise ConfigError(f"varnishd -C rejected the VCL; the running one stays active:\n{compiled.stdout.strip()}")
+    varnish.run(f"mv {candidate} {VCL}")
+    dropin = configs.render("varnish/varnish.service.conf.j2", vcl=VCL, memory_mb=MEMORY_MB,
+                            max_open_files=MAX_OPEN_FILES)
+    unit_changed = varnish.run(f"cat {UNIT_DROPIN} 2>/dev/null", readonly=True, check=False).stdout != dropin
+    if unit_changed:
+        varnish.put_text(UNIT_DROPIN, dropin)
+        varnish.run("systemctl daemon-reload && systemctl enable -q varnish && systemctl restart varnish")
+    else:
+        # varnishreload loads and activates the new VCL; the cache's contents survive.
+        varnish.run("systemctl reload-or-restart varnish")
+    # varnishd is a Type=simple unit: systemctl returns before port 80 listens.
+    listening = varnish.run("for i in $(seq 50); do ss -ltnH 'sport = :80' | grep -q . && exit 0; sleep 0.2; done; "
+                            "exit 1", check=False)
+    if not listening.ok:
+        log = varnish.run("journalctl -u varnish -n 15 --no-pager", readonly=True, check=False).stdout
+        raise ConfigError(f"Varnish does not listen on port 80 on {varnish.name}:\n{log}")
+
+
+def deploy_varnish(lab: Lab, name: str = "varnish1", backend: str = "lb1",
+                   progress: Progress | None = None) -> Instance:
+    """The reference deploy of chapter 09's cache; idempotent."""
+    if grading.active():
+        grading.skip(f"deploy Varnish on {name}")
+        return lab.instance(name)
+    progress = progress or Progress(f"deploy {name}")
+    varnish = lab.up(name)
+    configure_varnish(varnish, reference_vcl(lab, backend), progress)
+    progress.done(f"{name} caches {backend}")
+    return varnish
