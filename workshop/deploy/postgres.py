@@ -18,6 +18,8 @@ CLUSTER = "/etc/postgresql/15/main"
 DATABASE = USER = "newsroom"
 #: Web servers that may reach the database (chapter 07 replaces them with pgpool).
 APP_CLIENTS = ("web1", "web2")
+#: pgpool's own role (health checks, streaming checks, promotion) and the standby's.
+MONITOR_USER, REPLICATION_USER = "pgpool", "replicator"
 
 
 def app_password(lab: Lab) -> str:
@@ -29,9 +31,14 @@ def database_url(lab: Lab, host: str = "db1") -> str:
     return f"postgres://{USER}:{app_password(lab)}@{lab.planned_ip(host)}:5432/{DATABASE}"
 
 
-def reference_hba(lab: Lab, name: str = "db1", clients: tuple[str, ...] = APP_CLIENTS) -> str:
+def reference_hba(lab: Lab, name: str = "db1", clients: tuple[str, ...] = APP_CLIENTS,
+                  monitors: tuple[str, ...] = (), replicas: tuple[str, ...] = ()) -> str:
+    """pg_hba.conf admitting the app's user from `clients`, pgpool's role from `monitors`
+    and streaming replication from `replicas` (instance names), all with SCRAM."""
     return configs.render("postgresql/pg_hba.conf.j2", name=name, database=DATABASE, user=USER,
-                          app_clients=[lab.planned_ip(client) for client in clients])
+                          app_clients=[lab.planned_ip(client) for client in clients],
+                          monitor_user=MONITOR_USER, monitor_clients=[lab.planned_ip(m) for m in monitors],
+                          replication_user=REPLICATION_USER, replication_peers=[lab.planned_ip(r) for r in replicas])
 
 
 def psql(db: Instance, sql: str, database: str = "postgres", readonly: bool = False):
@@ -54,13 +61,27 @@ def configure_postgres(db: Instance, hba: str, progress: Progress | None = None)
     db.put_text(f"{CLUSTER}/conf.d/workshop.conf",
                 configs.render("postgresql/workshop.conf.j2", private_ip=db.private_ip), owner="postgres:postgres")
     db.run(f"echo auto > {CLUSTER}/start.conf && systemctl enable -q postgresql && systemctl start postgresql@15-main")
+    _put_hba(db, hba)
+    db.run("systemctl restart postgresql@15-main")
+
+
+def install_hba(db: Instance, hba: str) -> None:
+    """Install `hba` as pg_hba.conf and reload: no restart, so the sessions of a
+    running server (and pgpool's view of it) survive. Rejected files are put back."""
+    if grading.active():
+        grading.skip(f"install pg_hba.conf on {db.name}")
+        return
+    _put_hba(db, hba)
+    db.run("systemctl reload postgresql@15-main")
+
+
+def _put_hba(db: Instance, hba: str) -> None:
     db.run(f"cp {CLUSTER}/pg_hba.conf {CLUSTER}/pg_hba.conf.previous")
     db.put_text(f"{CLUSTER}/pg_hba.conf", hba, mode="640", owner="postgres:postgres")
     errors = psql(db, "SELECT line_number || ': ' || error FROM pg_hba_file_rules WHERE error IS NOT NULL").stdout
     if errors.strip():
         db.run(f"mv {CLUSTER}/pg_hba.conf.previous {CLUSTER}/pg_hba.conf")
         raise ConfigError(f"PostgreSQL rejected pg_hba.conf; the previous one stays live:\n{errors.strip()}")
-    db.run("systemctl restart postgresql@15-main")
 
 
 def create_app_database(db: Instance, password: str) -> None:

@@ -1,0 +1,225 @@
+"""pgpool-II on its own server, between the web servers and PostgreSQL: one
+address for the app whatever happens to the database servers behind it.
+
+>>> deploy_pgpool(lab, "pgpool1", backends=("db1",))          # chapter 07
+>>> deploy_pgpool(lab, "pgpool1", backends=("db1", "db2"))    # chapter 08: reads balanced, failover
+
+pgpool listens on PostgreSQL's port, so the app's DATABASE_URL only changes
+host (`database_url(lab, "pgpool1")`). It authenticates the app with SCRAM
+and logs into PostgreSQL with SCRAM too, which needs the password itself:
+pool_passwd holds it AES-encrypted with a key only pgpool's user can read.
+"""
+
+from __future__ import annotations
+
+import shlex
+import time
+from dataclasses import dataclass
+
+from .. import configs, grading
+from ..errors import ConfigError, StackError
+from ..lab import Instance, Lab
+from ..progress import Progress
+from ..providers import RUNNING
+from ..secrets import stack_secret
+from .postgres import (APP_CLIENTS, DATABASE, MONITOR_USER, REPLICATION_USER, USER, app_password, install_hba, psql,
+                       reference_hba)
+
+PORT = 5432
+PCP_PORT = 9898
+PCP_USER = "pcpadmin"
+CONFIG_DIR = "/etc/pgpool2"
+HOME = "/var/lib/postgresql"  # the postgres user's: pgpool runs as postgres
+KEY_FILE = f"{HOME}/.pgpoolkey"
+STATUS_FILE = "/var/log/postgresql/pgpool_status"
+DATABASE_SERVERS = ("db1", "db2")
+READY_TIMEOUT = 30
+
+
+@dataclass(frozen=True)
+class PoolSize:
+    """How many clients pgpool serves at once (num_init_children) and how many
+    cached backend connections each of its children keeps (max_pool)."""
+
+    num_init_children: int = 32
+    max_pool: int = 2
+
+    @property
+    def backend_connections(self) -> int:
+        """The most connections pgpool may open to each PostgreSQL server."""
+        return self.num_init_children * self.max_pool
+
+    def require_fits(self, max_connections: int, superuser_reserved: int) -> None:
+        """Raise ConfigError unless every pooled connection fits in what PostgreSQL
+        leaves to ordinary users: otherwise clients fail with "too many clients"
+        under load instead of waiting for a free child."""
+        available = max_connections - superuser_reserved
+        if self.backend_connections > available:
+            raise ConfigError(
+                f"num_init_children * max_pool = {self.num_init_children} * {self.max_pool} = "
+                f"{self.backend_connections} exceeds max_connections - superuser_reserved_connections = "
+                f"{max_connections} - {superuser_reserved} = {available}: lower num_init_children or max_pool")
+
+
+def monitor_password(lab: Lab) -> str:
+    return stack_secret(lab.stack, "postgres-pgpool", 32)
+
+
+def replication_password(lab: Lab) -> str:
+    return stack_secret(lab.stack, "postgres-replicator", 32)
+
+
+def database_hba(lab: Lab, name: str, pooler: str = "pgpool1") -> str:
+    """pg_hba.conf of a database server behind pgpool: the app's user and pgpool's
+    role from the pooler's address only; streaming replication from the other server."""
+    return _database_hba(lab, name, (pooler,), pooler)
+
+
+def _database_hba(lab: Lab, name: str, app_clients: tuple[str, ...], pooler: str) -> str:
+    peers = tuple(peer for peer in DATABASE_SERVERS if peer != name)
+    return reference_hba(lab, name, clients=app_clients, monitors=(pooler,), replicas=peers)
+
+
+def reference_pgpool_conf(lab: Lab, name: str = "pgpool1", backends: tuple[str, ...] = ("db1",),
+                          size: PoolSize = PoolSize()) -> str:
+    """pgpool.conf for `backends` (node 0, 1, ... in that order), load balancing reads
+    as soon as there are two."""
+    return configs.render("pgpool/pgpool.conf.j2", name=name, port=PORT,
+                          backends=[{"name": b, "address": lab.planned_ip(b)} for b in backends],
+                          num_init_children=size.num_init_children, max_pool=size.max_pool,
+                          load_balance=len(backends) > 1, monitor_user=MONITOR_USER)
+
+
+def reference_pool_hba(lab: Lab, name: str = "pgpool1", clients: tuple[str, ...] = APP_CLIENTS) -> str:
+    """pool_hba.conf admitting the app's user from the web servers, with SCRAM."""
+    return configs.render("pgpool/pool_hba.conf.j2", name=name, database=DATABASE, user=USER,
+                          app_clients=[lab.planned_ip(client) for client in clients])
+
+
+def prepare_primary(lab: Lab, db: Instance) -> None:
+    """pgpool's role on the primary (it replicates to standbys): SCRAM password,
+    pg_monitor to read replication state, the right to promote a standby; and the
+    standby's replication role. Idempotent."""
+    if grading.active():
+        grading.skip(f"create pgpool's roles on {db.name}")
+        return
+    psql(db, f"""
+SET password_encryption = 'scram-sha-256';
+SELECT 'CREATE ROLE {MONITOR_USER} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{MONITOR_USER}')\\gexec
+ALTER ROLE {MONITOR_USER} PASSWORD '{monitor_password(lab)}';
+GRANT pg_monitor TO {MONITOR_USER};
+GRANT EXECUTE ON FUNCTION pg_promote(boolean, integer) TO {MONITOR_USER};
+SELECT 'CREATE ROLE {REPLICATION_USER} LOGIN REPLICATION'
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{REPLICATION_USER}')\\gexec
+ALTER ROLE {REPLICATION_USER} PASSWORD '{replication_password(lab)}';
+""")
+
+
+def is_primary(db: Instance) -> bool | None:
+    """True for a primary, False for a standby, None when PostgreSQL does not answer."""
+    result = db.run("cd / && runuser -u postgres -- psql -X -At -c 'SELECT pg_is_in_recovery()'",
+                    readonly=True, check=False, timeout=20)
+    return {"f": True, "t": False}.get(result.stdout.strip()) if result.exit_code == 0 else None
+
+
+def find_primary(lab: Lab, names: tuple[str, ...] = DATABASE_SERVERS) -> Instance:
+    """The one running database server that is not in recovery."""
+    primaries = [name for name in running(lab, names) if is_primary(lab.instance(name))]
+    if len(primaries) != 1:
+        raise StackError(f"expected exactly one primary among {', '.join(names)}, found {primaries or 'none'}")
+    return lab.instance(primaries[0])
+
+
+def running(lab: Lab, names: tuple[str, ...]) -> tuple[str, ...]:
+    """Those of `names` whose machine runs (a killed primary stays down until it rejoins)."""
+    states = lab.provider.states(lab.require_stack())
+    return tuple(name for name in names if states.get(name) == RUNNING)
+
+
+def backend_limits(db: Instance) -> tuple[int, int]:
+    """(max_connections, superuser_reserved_connections) of a running server."""
+    values = psql(db, "SHOW max_connections; SHOW superuser_reserved_connections", readonly=True).stdout.split()
+    return int(values[0]), int(values[1])
+
+
+def configure_pgpool(lab: Lab, pgpool: Instance, conf: str, pool_hba: str, progress: Progress | None = None) -> None:
+    """Install pgpool.conf, pool_hba.conf, the failover script and the encrypted
+    passwords; (re)start pgpool when something changed; wait until the app's user
+    gets through it to PostgreSQL (SCRAM on both legs)."""
+    if grading.active():
+        grading.skip(f"configure pgpool on {pgpool.name}")
+        return
+    progress = progress or Progress(f"pgpool on {pgpool.name}")
+    progress.say(pgpool.name, "configuring pgpool (backends, pool, SCRAM passwords, failover)")
+    passwords = {USER: app_password(lab), MONITOR_USER: monitor_password(lab)}
+    pcp_password = stack_secret(lab.stack, "pgpool-pcp", 32)
+    before = pgpool.run(f"cat {CONFIG_DIR}/.workshop-digest 2>/dev/null", readonly=True, check=False).stdout
+    backends_before = pgpool.run(f"grep ^backend_hostname {CONFIG_DIR}/pgpool.conf", readonly=True, check=False).stdout
+    pgpool.put_text(f"{CONFIG_DIR}/pgpool.conf", conf, mode="640", owner="root:postgres")
+    pgpool.put_text(f"{CONFIG_DIR}/pool_hba.conf", pool_hba, mode="640", owner="root:postgres")
+    pgpool.put_text(f"{CONFIG_DIR}/failover.sh", configs.path("pgpool/failover.sh").read_text(), mode="755")
+    pgpool.put_text(KEY_FILE, stack_secret(lab.stack, "pgpool-key", 40) + "\n", mode="600", owner="postgres:postgres")
+    # failover.sh logs into the new primary as pgpool's role to promote it.
+    pgpool.put_text(f"{HOME}/.pgpass", f"*:5432:postgres:{MONITOR_USER}:{monitor_password(lab)}\n",
+                    mode="600", owner="postgres:postgres")
+    pgpool.put_text("/root/.pgpool-users", "".join(f"{u}:{p}\n" for u, p in passwords.items()), mode="600")
+    pgpool.run(f"pg_enc -m -k {KEY_FILE} -f {CONFIG_DIR}/pgpool.conf -i /root/.pgpool-users >/dev/null "
+               "&& rm /root/.pgpool-users")
+    # pcp (pgpool's admin port, localhost only) re-attaches a rejoined server.
+    pgpool.run(f"echo {PCP_USER}:$(pg_md5 {shlex.quote(pcp_password)}) > {CONFIG_DIR}/pcp.conf")
+    pgpool.put_text("/root/.pcppass", f"localhost:{PCP_PORT}:{PCP_USER}:{pcp_password}\n", mode="600")
+    after = pgpool.run(f"cd {CONFIG_DIR} && cat pgpool.conf pool_hba.conf pool_passwd pcp.conf failover.sh {KEY_FILE} "
+                       f"| sha256sum | tee .workshop-digest").stdout
+    pgpool.run("systemctl enable -q pgpool2")
+    if before != after or pgpool.run("systemctl is-active -q pgpool2", readonly=True, check=False).exit_code:
+        progress.say(pgpool.name, "restarting pgpool")
+        # pgpool_status remembers which servers were detached (a failed primary must
+        # stay out); a new list of servers starts from a clean slate.
+        forget = backends_before != "".join(f"{line}\n" for line in conf.splitlines() if line.startswith("backend_hostname"))
+        pgpool.run(f"systemctl stop pgpool2 {'&& rm -f ' + STATUS_FILE if forget else ''} && systemctl start pgpool2")
+    wait_for_pgpool(lab, pgpool)
+
+
+def wait_for_pgpool(lab: Lab, pgpool: Instance, timeout: float = READY_TIMEOUT) -> None:
+    """Until the app's user logs in through pgpool (SCRAM to pgpool, SCRAM from pgpool
+    to PostgreSQL) and runs a query; ConfigError with pgpool's log otherwise."""
+    deadline = time.monotonic() + timeout
+    command = (f"PGPASSWORD={app_password(lab)} PGCONNECT_TIMEOUT=5 psql -X -At -h 127.0.0.1 -p {PORT} "
+               f"-U {USER} -d {DATABASE} -c 'SELECT 1'")
+    while True:
+        result = pgpool.run(command, readonly=True, check=False, timeout=15)
+        if result.exit_code == 0:
+            return
+        if time.monotonic() > deadline:
+            log = pgpool.run("journalctl -u pgpool2 -n 15 --no-pager -o cat", readonly=True, check=False).stdout
+            raise ConfigError(f"the app's user cannot get through pgpool on {pgpool.name} "
+                              f"({result.stderr.strip()[:300]}); pgpool's log:\n{log}")
+        time.sleep(1)
+
+
+def deploy_pgpool(lab: Lab, name: str = "pgpool1", backends: tuple[str, ...] = ("db1",),
+                  progress: Progress | None = None) -> Instance:
+    """The reference deploy of pgpool in front of `backends` (the first is the primary);
+    idempotent. The database servers admit pgpool (and, until the web servers move,
+    the web servers too: tighten with `restrict_to_pooler`)."""
+    if grading.active():
+        grading.skip(f"deploy pgpool on {name}")
+        return lab.instance(name)
+    progress = progress or Progress(f"deploy {name}")
+    prepare_primary(lab, find_primary(lab, backends))
+    size = PoolSize()
+    for backend in running(lab, backends):
+        size.require_fits(*backend_limits(lab.instance(backend)))
+        install_hba(lab.instance(backend), _database_hba(lab, backend, (name,) + APP_CLIENTS, name))
+    pgpool = lab.up(name)
+    configure_pgpool(lab, pgpool, reference_pgpool_conf(lab, name, backends, size), reference_pool_hba(lab, name),
+                     progress)
+    progress.done(f"{name} pools connections to {', '.join(backends)}")
+    return pgpool
+
+
+def restrict_to_pooler(lab: Lab, backends: tuple[str, ...] = ("db1",), pooler: str = "pgpool1") -> None:
+    """Once every web server goes through pgpool: the database servers admit the
+    app's user from pgpool's address only."""
+    for backend in backends:
+        install_hba(lab.instance(backend), database_hba(lab, backend, pooler))

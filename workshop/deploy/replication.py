@@ -1,0 +1,121 @@
+"""Streaming replication: a standby that is a live, read-only copy of the primary.
+
+>>> deploy_standby(lab, "db2", primary="db1")      # chapter 08: clone db1, stream from it
+>>> set_synchronous(lab.instance("db1"), "db2")     # commits wait until db2 has them
+>>> rejoin_as_standby(lab, "db1", primary="db2")    # after a failover, the old primary follows
+
+The standby is cloned with pg_basebackup through a replication slot (so the
+primary keeps every WAL segment the standby has not received yet) and `-R`
+(standby.signal plus primary_conninfo, so it connects on start).
+"""
+
+from __future__ import annotations
+
+import time
+
+from .. import configs, grading
+from ..errors import StackError
+from ..lab import Instance, Lab
+from ..progress import Progress
+from .pgpool import (DATABASE_SERVERS, PCP_PORT, PCP_USER, database_hba, find_primary, is_primary, prepare_primary,
+                     replication_password)
+from .postgres import CLUSTER, REPLICATION_USER, configure_postgres, psql
+
+DATA_DIR = "/var/lib/postgresql/15/main"
+PGPASS = "/var/lib/postgresql/.pgpass"
+STREAMING_TIMEOUT = 30
+
+
+def slot_name(standby: str) -> str:
+    return f"{standby}slot"
+
+
+def streams_from(standby: Instance, primary: Instance) -> bool:
+    """Whether `standby` is in recovery and its WAL receiver streams from `primary`."""
+    result = standby.run("cd / && runuser -u postgres -- psql -X -At -c "
+                         "\"SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver\"",
+                         readonly=True, check=False)
+    return result.stdout.strip() == f"streaming {primary.private_ip}"
+
+
+def prepare_server(lab: Lab, db: Instance) -> None:
+    """What every database server of the pair has, whatever its role: replication
+    settings, pg_hba for pgpool and the peer, the replication password in ~postgres/.pgpass."""
+    db.put_text(f"{CLUSTER}/conf.d/replication.conf", configs.path("postgresql/replication.conf").read_text(),
+                owner="postgres:postgres")
+    db.put_text(PGPASS, f"*:5432:replication:{REPLICATION_USER}:{replication_password(lab)}\n",
+                mode="600", owner="postgres:postgres")
+
+
+def clone_standby(lab: Lab, standby: Instance, primary: Instance, progress: Progress) -> None:
+    """Replace `standby`'s data with a fresh copy of `primary`'s and start it streaming
+    through its own replication slot."""
+    slot = slot_name(standby.name)
+    psql(primary, f"SELECT pg_create_physical_replication_slot('{slot}') "
+                  f"WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '{slot}')")
+    progress.say(standby.name, f"cloning {primary.name} with pg_basebackup (slot {slot})")
+    standby.run(f"systemctl stop postgresql@15-main && rm -rf {DATA_DIR} "
+                f"&& install -d -o postgres -g postgres -m 700 {DATA_DIR} "
+                f"&& cd / && runuser -u postgres -- pg_basebackup -w -D {DATA_DIR} -R -X stream -c fast -S {slot} "
+                f"-d 'host={primary.private_ip} user={REPLICATION_USER} application_name={standby.name}' "
+                f"&& echo auto > {CLUSTER}/start.conf && systemctl start postgresql@15-main", timeout=300)
+    wait_for_streaming(standby, primary)
+
+
+def wait_for_streaming(standby: Instance, primary: Instance, timeout: float = STREAMING_TIMEOUT) -> None:
+    deadline = time.monotonic() + timeout
+    while not streams_from(standby, primary):
+        if time.monotonic() > deadline:
+            raise StackError(f"{standby.name} does not stream from {primary.name} after {timeout:.0f}s: see "
+                             f"journalctl -u postgresql@15-main on {standby.name}")
+        time.sleep(0.5)
+
+
+def deploy_standby(lab: Lab, name: str = "db2", primary: str = "db1", progress: Progress | None = None) -> Instance:
+    """The reference deploy of chapter 08a: `name` a streaming standby of `primary`; idempotent."""
+    if grading.active():
+        grading.skip(f"deploy the standby {name}")
+        return lab.instance(name)
+    progress = progress or Progress(f"deploy {name}")
+    source = lab.instance(primary)
+    prepare_primary(lab, source)
+    prepare_server(lab, source)
+    psql(source, "SELECT pg_reload_conf()")
+    standby = lab.up(name)
+    if not streams_from(standby, source):
+        configure_postgres(standby, database_hba(lab, name), progress)
+        prepare_server(lab, standby)
+        clone_standby(lab, standby, source, progress)
+    progress.done(f"{name} streams from {primary}")
+    return standby
+
+
+def set_synchronous(primary: Instance, standby: str | None) -> None:
+    """Make commits on `primary` wait until `standby` has flushed them (None: asynchronous again)."""
+    if grading.active():
+        grading.skip(f"set synchronous_standby_names on {primary.name}")
+        return
+    primary.put_text(f"{CLUSTER}/conf.d/synchronous.conf", f"synchronous_standby_names = '{standby or ''}'\n",
+                     owner="postgres:postgres")
+    psql(primary, "SELECT pg_reload_conf()")
+
+
+def rejoin_as_standby(lab: Lab, name: str, primary: str, pooler: str = "pgpool1",
+                      progress: Progress | None = None) -> Instance:
+    """Bring a failed primary back as a standby of the new one: start its machine,
+    stop the stale server before anyone uses it, clone the new primary (a fresh
+    copy: its own WAL may hold commits the new primary never had), and give it
+    back to pgpool (pcp_attach_node)."""
+    if grading.active():
+        grading.skip(f"rejoin {name} as a standby of {primary}")
+        return lab.instance(name)
+    progress = progress or Progress(f"rejoin {name}")
+    old, source = lab.up(name), lab.instance(primary)
+    old.run("systemctl stop postgresql@15-main")
+    set_synchronous(old, None)
+    prepare_server(lab, old)
+    clone_standby(lab, old, source, progress)
+    node = DATABASE_SERVERS.index(name)
+    lab.instance(pooler).run(f"pcp_attach_node -h localhost -p {PCP_PORT} -U {PCP_USER} -w -n {node}")
+    progress.done(f"{name} streams from {primary} and is back in pgpool")
+    return old
