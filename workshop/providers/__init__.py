@@ -1,4 +1,4 @@
-"""Providers host a stack's machines: `local` (systemd containers, the default)."""
+"""Providers host a stack's machines: `local` (systemd containers, the default) or `ec2` (AWS)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,10 @@ import os
 
 from ..errors import WorkshopError
 from .base import MISSING, RUNNING, STOPPED, Provider
+from .ec2 import EC2Provider
 from .local import LocalProvider
 
-PROVIDERS = {"local": LocalProvider}
+PROVIDERS = {"local": LocalProvider, "ec2": EC2Provider}
 DEFAULT_PROVIDER = "local"
 
 __all__ = ["MISSING", "RUNNING", "STOPPED", "Provider", "get_provider", "provider_name"]
