@@ -4,6 +4,7 @@ work through the solution notebooks, submit, autograde, read the feedback."""
 from __future__ import annotations
 
 import shutil
+from contextlib import contextmanager
 from pathlib import Path
 
 import grader
@@ -53,3 +54,14 @@ def failing_hints(folder: Path, chapter: str, check_id: str, **answers) -> str:
     with pytest.raises(AssertionError) as failure:
         grader.assert_checks(chapter, check_id, folder=str(folder), **answers)
     return str(failure.value)
+
+
+@contextmanager
+def configured(install, broken: str, reference: str):
+    """`install(broken)` for the duration of a `with`, then `install(reference)` again,
+    whatever happened inside (a failed assertion included)."""
+    install(broken)
+    try:
+        yield
+    finally:
+        install(reference)

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.coursework import failing_hints, grade, grade_unmodified_release, max_points, work_through
+from tests.e2e.coursework import configured, failing_hints, grade, grade_unmodified_release, max_points, work_through
 from workshop.catchup import catch_up
 from workshop.course import Course
 from workshop.deploy import media, nginx, postgres, web
@@ -76,14 +76,7 @@ def test_nginx_without_failover_settings_is_caught_by_config_and_by_the_drill(fo
     crash_web_server(lab, "web1", through="lb1")
 
 
-class _lb_config:
+def _lb_config(lab, site):
     """A different nginx site on lb1 for the duration of a `with`, then the reference one."""
-
-    def __init__(self, lab, site):
-        self.lab, self.site = lab, site
-
-    def __enter__(self):
-        nginx.configure_nginx(self.lab.instance("lb1"), self.site)
-
-    def __exit__(self, *exc):
-        nginx.configure_nginx(self.lab.instance("lb1"), nginx.reference_lb_config(self.lab))
+    return configured(lambda text: nginx.configure_nginx(lab.instance("lb1"), text), site,
+                      nginx.reference_lb_config(lab))
