@@ -7,7 +7,11 @@ function notebooks call too.
     workshop check [CHAPTER]    probe the stack and print the graded checks
     workshop catch-up N         bring the stack to the end of chapter N (reference deploys)
     workshop image              build the workshop image now (cached)
+    workshop doctor             is this machine ready for class? prints what to fix
+    workshop reap               delete expired EC2 stacks (instructors, nightly)
     workshop down               delete the stack and everything it created
+    workshop export [--zip]     a take-home copy: configs, fabfile, load tests, architecture README
+    workshop class VERB ROSTER  instructor: a stack per student, grading, live view (see `workshop class -h`)
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import argparse
 import os
 import sys
 
+from .classroom.cli import add_class_parser
 from .errors import WorkshopError
 from .lab import Lab, open_lab
 from .providers import get_provider
@@ -105,6 +110,30 @@ def cmd_image(args) -> int:
     return 0
 
 
+def cmd_doctor(args) -> int:
+    from .doctor import diagnose, exit_code, report
+    from .providers import provider_name
+
+    provider = args.provider or provider_name()
+    findings = diagnose(provider)
+    print(report(findings, provider))
+    return exit_code(findings)
+
+
+def cmd_reap(args) -> int:
+    from .aws.session import connect
+    from .aws.settings import Settings
+    from .aws.teardown import reap
+    from .progress import Progress
+
+    cloud = connect(args.region or Settings.from_env().region)
+    results = reap(cloud, Progress(f"reap {cloud.region}"), dry_run=args.dry_run, class_name=args.class_name)
+    for stack, resources in results.items():
+        print(f"  {stack}: {'would delete' if args.dry_run else 'deleted'} {len(resources)} resource(s)")
+    print(f"{len(results)} expired stack(s) in {cloud.region}" + (" (dry run: nothing deleted)" if args.dry_run else ""))
+    return 0
+
+
 def cmd_down(args) -> int:
     lab = _existing_lab(args.stack, orphans=True)
     if not args.yes and sys.stdin.isatty():
@@ -114,6 +143,13 @@ def cmd_down(args) -> int:
             return 1
     for item in lab.down():
         print(f"  removed {item}")
+    return 0
+
+
+def cmd_export(args) -> int:
+    from .export import export_stack
+
+    print(export_stack(_existing_lab(args.stack), args.out, as_zip=args.zip))
     return 0
 
 
@@ -147,9 +183,26 @@ def build_parser() -> argparse.ArgumentParser:
 
     verbs.add_parser("image", help="build the workshop image now (cached by its definition)").set_defaults(run=cmd_image)
 
+    doctor = verbs.add_parser("doctor", help="check this machine is ready for class (exit 1 when something must be fixed)")
+    doctor.add_argument("--provider", choices=["local", "ec2"], help="check for this provider (default: $WORKSHOP_PROVIDER)")
+    doctor.set_defaults(run=cmd_doctor)
+
+    reap = verbs.add_parser("reap", help="delete every EC2 stack whose expiry tag has passed, then verify")
+    reap.add_argument("--dry-run", action="store_true", help="only list the expired stacks")
+    reap.add_argument("--class", dest="class_name", help="only stacks of this class tag")
+    reap.add_argument("--region", help="region to reap (default: WORKSHOP_AWS_REGION or the profile's)")
+    reap.set_defaults(run=cmd_reap)
+
     down = verbs.add_parser("down", help="delete the stack: machines, network, key, descriptors")
     down.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
     down.set_defaults(run=cmd_down)
+
+    export = verbs.add_parser("export", help="write a take-home folder (or zip) of the stack you built")
+    export.add_argument("--out", help="folder to write (default: ./STACK-takehome)")
+    export.add_argument("--zip", action="store_true", help="also pack it as OUT.zip")
+    export.set_defaults(run=cmd_export)
+
+    add_class_parser(verbs)
     return parser
 
 

@@ -41,7 +41,7 @@ class Course:
     release goes to `release_directory` (default: root/release).
     """
 
-    def __init__(self, root: Path, release_directory: Path | None = None):
+    def __init__(self, root: Path, release_directory: Path | None = None, exchange: Path | None = None):
         put_tools_on_path()
         self.root = Path(root).resolve()
         self.root.mkdir(parents=True, exist_ok=True)
@@ -50,6 +50,8 @@ class Course:
         config.CourseDirectory.source_directory = str(ROOT / "solutions")
         config.CourseDirectory.release_directory = str(release_directory or self.root / "release")
         config.CourseDirectory.db_url = f"sqlite:///{self.root / 'gradebook.db'}"
+        if exchange is not None:
+            config.Exchange.root = str(exchange)
         self.config = config
         self.api = NbGraderAPI(config=config)
 
@@ -63,6 +65,15 @@ class Course:
         for name in names:
             _require(self.api.generate_assignment(name, force=True), f"release {name}")
         return names
+
+    def publish(self, assignment: str) -> None:
+        """Put a released assignment into the nbgrader exchange, where students fetch it."""
+        _require(self.api.release_assignment(assignment), f"publish {assignment} to the exchange")
+
+    def collect(self, assignment: str) -> list[str]:
+        """Copy the latest exchange submission of each student into submitted/; return their ids."""
+        _require(self.api.collect(assignment, update=True), f"collect {assignment}")
+        return sorted(p.parent.name for p in (self.root / "submitted").glob(f"*/{assignment}") if p.is_dir())
 
     def submit(self, assignment: str, student: str, folder: Path) -> Path:
         """Place a student's assignment folder (notebooks + descriptor) as nbgrader's submission."""

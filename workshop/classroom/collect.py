@@ -1,0 +1,66 @@
+"""Collect a class's submissions into the nbgrader course: from the nbgrader
+exchange (`Course.collect`), or from a folder of zips, one per student, named
+after their roster id (`alice.zip`), as an LMS download or an email round gives them.
+
+A zip holds the assignment folder as the student had it: the notebooks and
+workshop-stack.json (the grader finds the student's stack through it), either
+at the top level or inside one folder.
+
+>>> rows = collect_zips(course, "01-getting-started", Path("inbox/"), classroom.students)
+"""
+
+from __future__ import annotations
+
+import tempfile
+import zipfile
+from pathlib import Path, PurePosixPath
+
+from ..course import Course
+from ..stack import DESCRIPTOR_NAME
+from .roster import Student
+
+COLUMNS = ["student", "assignment", "collected", "note"]
+
+
+def collect_zips(course: Course, assignment: str, folder: Path, students: list[Student]) -> list[dict]:
+    """Unpack FOLDER/ID.zip of each roster student as their submission; one row per student."""
+    rows = []
+    known = {student.id for student in students}
+    for student in students:
+        archive = Path(folder) / f"{student.id}.zip"
+        row = {"student": student.id, "assignment": assignment}
+        if not archive.is_file():
+            rows.append({**row, "collected": "no", "note": f"no {archive.name}"})
+            continue
+        try:
+            with tempfile.TemporaryDirectory() as scratch:
+                root = _unpack(archive, Path(scratch))
+                course.submit(assignment, student.id, root)
+        except (zipfile.BadZipFile, ValueError) as exc:
+            rows.append({**row, "collected": "no", "note": f"{archive.name}: {exc}"})
+            continue
+        if (course.root / "submitted" / student.id / assignment / DESCRIPTOR_NAME).is_file():
+            rows.append({**row, "collected": "yes", "note": "-"})
+        else:
+            rows.append({**row, "collected": "yes", "note": f"no {DESCRIPTOR_NAME}: will grade as 'no stack found'"})
+    strangers = sorted(p.stem for p in Path(folder).glob("*.zip") if p.stem not in known)
+    rows += [{"student": stem, "assignment": assignment, "collected": "no", "note": "not in the roster"}
+             for stem in strangers]
+    return rows
+
+
+def _unpack(archive: Path, scratch: Path) -> Path:
+    """Extract safely (no absolute or parent paths); return the folder holding the notebooks."""
+    with zipfile.ZipFile(archive) as bundle:
+        for member in bundle.namelist():
+            path = PurePosixPath(member)
+            if path.is_absolute() or ".." in path.parts:
+                raise ValueError(f"unsafe path {member!r} in the zip")
+        bundle.extractall(scratch)
+    notebooks = [p for p in scratch.rglob("*.ipynb") if ".ipynb_checkpoints" not in p.parts]
+    if not notebooks:
+        raise ValueError("the zip holds no notebook")
+    folders = {p.parent for p in notebooks}
+    if len(folders) != 1:
+        raise ValueError(f"notebooks in {len(folders)} different folders: zip one assignment folder")
+    return folders.pop()

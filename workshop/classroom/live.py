@@ -1,0 +1,102 @@
+"""Which checks pass right now, for every student: one read-only poll of the class.
+
+The live view runs the graded checks themselves, so what the instructor
+sees is what autograde would give. Polling must never change a stack: the
+target refuses any HTTP method but GET and HEAD, and a check that needs one
+(uploading a probe file, say) shows as "not polled" instead of running.
+Each check has a short time limit here, and a stack whose machines do not
+answer SSH at all is reported once as unreachable, without running checks.
+
+>>> snapshot = poll_class(classroom)
+>>> snapshot["students"][0]["passed"], snapshot["students"][0]["total"]
+(6, 23)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import grader
+from grader.registry import run_check
+from grader.result import FAILED, NOT_RUN, PASSED
+from grader.target import ProbeError, Target
+
+from .layout import Classroom
+from .reach import unreachable
+from .roster import Student
+
+#: Seconds a single check may take while polling (autograde allows 60).
+CHECK_TIMEOUT = 20
+NOT_POLLED, UNREACHABLE = "not polled", "unreachable"
+SAFE_METHODS = ("GET", "HEAD")
+
+
+class ReadOnlyTarget(Target):
+    """A check target that only reads: requests that could write are refused (and noted),
+    and recorded results come from the student's own stack folder."""
+
+    def __init__(self, stack, source: str, stack_folder: Path):
+        super().__init__(stack, source, folder=stack_folder.parent.parent)
+        self.stack_folder = stack_folder
+        self.refused = ""
+
+    def http(self, name: str, path: str = "/", port: int = 80, method: str = "GET", **kwargs):
+        if method.upper() not in SAFE_METHODS:
+            self.refused = f"not polled live: this check sends {method.upper()} {path}, which writes to the stack"
+            raise ProbeError(self.refused)
+        return super().http(name, path, port, method, **kwargs)
+
+    def recorded(self, filename: str, stack_subfolder: str) -> dict | None:
+        for folder in (self.folder, self.stack_folder / stack_subfolder):
+            if (folder / filename).is_file():
+                return json.loads((folder / filename).read_text())
+        return None
+
+
+def chapter_plan(chapters: list[str] | None = None) -> list[dict]:
+    """The chapters polled, each with its checks (id, title, points), in course order."""
+    return [{"slug": slug, "checks": [{"id": item.check_id, "title": item.title, "points": item.points}
+                                      for item in grader.checks_for(slug)]}
+            for slug in (chapters or sorted(grader.CHECKS))]
+
+
+def poll_student(classroom: Classroom, student: Student, plan: list[dict]) -> dict:
+    """One student's row: each check's status (and hint), counts, how long the poll took."""
+    started = time.monotonic()
+    row = {"id": student.id, "name": student.name, "stack": classroom.stack_name(student), "problem": "",
+           "results": {}, "passed": 0, "total": sum(len(chapter["checks"]) for chapter in plan)}
+    stack = classroom.stack(student)
+    problem = "no stack yet (workshop class up)" if stack is None else unreachable(stack)
+    if problem:
+        row["problem"] = problem
+        row["results"] = {c["slug"]: {k["id"]: {"status": UNREACHABLE, "hint": problem} for k in c["checks"]}
+                          for c in plan}
+        return {**row, "seconds": round(time.monotonic() - started, 1)}
+    target = ReadOnlyTarget(stack, f"stack {stack.name}", classroom.stack_folder(student))
+    try:
+        for chapter in plan:
+            outcomes = row["results"].setdefault(chapter["slug"], {})
+            for item in grader.checks_for(chapter["slug"]):
+                target.refused = ""
+                result = run_check(dataclasses.replace(item, timeout=min(item.timeout, CHECK_TIMEOUT)), target)
+                status = NOT_POLLED if target.refused else result.status
+                outcomes[item.check_id] = {"status": status, "hint": target.refused or "; ".join(result.hints)}
+                row["passed"] += status == PASSED
+    finally:
+        target.close()
+    return {**row, "seconds": round(time.monotonic() - started, 1)}
+
+
+def poll_class(classroom: Classroom, chapters: list[str] | None = None, workers: int = 4) -> dict:
+    """A snapshot of the whole class, students polled `workers` at a time."""
+    started = time.time()
+    plan = chapter_plan(chapters)
+    with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
+        students = list(pool.map(lambda student: poll_student(classroom, student, plan), classroom.students))
+    return {"class": classroom.name, "taken_at": started, "seconds": round(time.time() - started, 1),
+            "chapters": plan, "students": students,
+            "statuses": [PASSED, FAILED, NOT_RUN, NOT_POLLED, UNREACHABLE]}

@@ -1,0 +1,162 @@
+"""`workshop class live`: a small local web page of the class's progress.
+
+A background thread polls the class (live.poll_class) every `interval`
+seconds; the page fetches the latest snapshot every few seconds and redraws
+a chart (checks passed per student, by chapter) and a table (one coloured
+cell per check, its hint on hover). Standard library only, bound to
+127.0.0.1: open it on the classroom machine or through an SSH tunnel.
+
+>>> view = LiveView(classroom, interval=30)
+>>> server = make_server(view, port=8765)
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from ..progress import Progress
+from .layout import Classroom
+from .live import poll_class
+
+PAGE_REFRESH_S = 5
+
+
+class LiveView:
+    """The latest snapshot of a class, refreshed by a polling thread."""
+
+    def __init__(self, classroom: Classroom | None, interval: float = 30, chapters: list[str] | None = None,
+                 snapshot: dict | None = None):
+        self.classroom = classroom
+        self.interval = interval
+        self.chapters = chapters
+        self.snapshot = snapshot
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def poll(self) -> dict:
+        self.snapshot = {**poll_class(self.classroom, self.chapters), "interval": self.interval}
+        return self.snapshot
+
+    def start(self, progress: Progress | None = None) -> None:
+        """Poll now and then every `interval` seconds, until stop()."""
+        def loop() -> None:
+            while not self._stop.is_set():
+                snapshot = self.poll()
+                if progress:
+                    progress.say("live", f"polled {len(snapshot['students'])} stack(s) in {snapshot['seconds']}s")
+                self._stop.wait(self.interval)
+        self._thread = threading.Thread(target=loop, name="class-live-poll", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+
+
+def make_server(view: LiveView, port: int = 8765, host: str = "127.0.0.1") -> ThreadingHTTPServer:
+    """An HTTP server for the page (/) and the snapshot (/snapshot.json); port 0 picks a free one."""
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            if self.path == "/":
+                self._send(200, "text/html; charset=utf-8", PAGE.replace("__REFRESH__", str(PAGE_REFRESH_S)).encode())
+            elif self.path == "/snapshot.json":
+                body = json.dumps(view.snapshot or {"pending": True}).encode()
+                self._send(200, "application/json", body)
+            else:
+                self._send(404, "text/plain", b"not found\n")
+
+        def _send(self, status: int, kind: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.send_header("Cache-Control", "no-store")
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args) -> None:  # the poll lines are the useful log; page hits are noise
+            pass
+
+    return ThreadingHTTPServer((host, port), Handler)
+
+
+def serve(classroom: Classroom, port: int = 8765, interval: float = 30, chapters: list[str] | None = None) -> None:
+    """Poll and serve until Ctrl-C."""
+    progress = Progress(f"class {classroom.name} live")
+    view = LiveView(classroom, interval, chapters)
+    server = make_server(view, port)
+    progress.say("live", f"http://127.0.0.1:{server.server_address[1]}/ (polling every {interval:g}s; Ctrl-C stops)")
+    view.start(progress)
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        view.stop()
+        server.server_close()
+
+
+PAGE = r"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>Class progress</title>
+<style>
+ body { font: 14px system-ui, sans-serif; margin: 24px; color: #1d2330; }
+ h1 { font-size: 20px; margin: 0 0 4px; } #meta { color: #5b6475; margin-bottom: 16px; }
+ table { border-collapse: collapse; margin-top: 18px; } th, td { padding: 3px 6px; text-align: left; }
+ th.chapter { border-bottom: 2px solid #c9ced8; font-weight: 600; }
+ td.c { width: 18px; height: 18px; padding: 0; border: 2px solid #fff; border-radius: 4px; }
+ .passed { background: #2e9e5b; } .failed { background: #d9534f; } .not-run { background: #c9ced8; }
+ .not-polled { background: #e9dd8a; } .unreachable { background: #3a3f4b; }
+ .legend span { display: inline-block; width: 12px; height: 12px; border-radius: 3px; margin: 0 4px 0 12px; vertical-align: middle; }
+ .problem { color: #a3302c; font-size: 12px; }
+</style></head>
+<body>
+<h1 id="title">Class progress</h1>
+<div id="meta">waiting for the first poll…</div>
+<svg id="chart" width="1000" height="40"></svg>
+<div class="legend"><span class="passed"></span>passed<span class="failed"></span>failed<span class="not-run"></span>needs the notebook<span class="not-polled"></span>not polled (writes)<span class="unreachable"></span>stack unreachable</div>
+<table id="grid"></table>
+<script>
+const COLORS = ["#2e9e5b", "#3b7dd8", "#8e5bd8", "#d8843b", "#1aa3a3", "#c2417f", "#6b8e23", "#b8860b", "#4b5d9e", "#9e4b4b"];
+function esc(s) { return String(s).replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c])); }
+function draw(s) {
+  if (s.pending) return;
+  document.getElementById("title").textContent = "Class " + s.class + ": which checks pass right now";
+  const when = new Date(s.taken_at * 1000).toLocaleTimeString();
+  document.getElementById("meta").textContent = `polled at ${when} in ${s.seconds}s; next poll within ${s.interval}s; ` +
+    `${s.students.length} student(s), ${s.chapters.reduce((n, c) => n + c.checks.length, 0)} checks`;
+  const total = s.chapters.reduce((n, c) => n + c.checks.length, 0), rowH = 26, left = 120, width = 640;
+  let svg = "";
+  s.students.forEach((st, i) => {
+    const y = i * rowH + 22;
+    svg += `<text x="0" y="${y + 14}" font-size="13">${esc(st.id)}</text>`;
+    svg += `<rect x="${left}" y="${y}" width="${width}" height="18" fill="#eef0f4" rx="3"/>`;
+    let x = left;
+    s.chapters.forEach((c, ci) => {
+      const passed = Object.values(st.results[c.slug] || {}).filter(r => r.status === "passed").length;
+      const w = width * passed / total;
+      if (w > 0) svg += `<rect x="${x}" y="${y}" width="${w}" height="18" fill="${COLORS[ci % COLORS.length]}"><title>${esc(c.slug)}: ${passed}/${c.checks.length}</title></rect>`;
+      x += w;
+    });
+    svg += `<text x="${left + width + 8}" y="${y + 14}" font-size="13">${st.problem ? "unreachable" : st.passed + "/" + st.total}</text>`;
+  });
+  s.chapters.forEach((c, ci) => {
+    svg += `<rect x="${left + ci * 112}" y="2" width="10" height="10" fill="${COLORS[ci % COLORS.length]}"/><text x="${left + ci * 112 + 14}" y="11" font-size="11">${esc(c.slug.slice(0, 17))}</text>`;
+  });
+  const chart = document.getElementById("chart");
+  chart.setAttribute("height", s.students.length * rowH + 30);
+  chart.innerHTML = svg;
+  let head = "<tr><th></th>" + s.chapters.map(c => `<th class="chapter" colspan="${c.checks.length}">${esc(c.slug)}</th>`).join("") + "<th>passed</th></tr>";
+  let rows = s.students.map(st => "<tr><th>" + esc(st.id) + "<br><small>" + esc(st.name) + "</small></th>" +
+    s.chapters.map(c => c.checks.map(k => {
+      const r = (st.results[c.slug] || {})[k.id] || {status: "not run", hint: ""};
+      return `<td class="c ${r.status.replace(" ", "-")}" data-student="${esc(st.id)}" data-check="${esc(c.slug + "/" + k.id)}" data-status="${esc(r.status)}" title="${esc(k.title + (r.hint ? "\n" + r.hint : ""))}"></td>`;
+    }).join("")).join("") +
+    `<td>${st.problem ? '<span class="problem">' + esc(st.problem) + "</span>" : st.passed + "/" + st.total}</td></tr>`).join("");
+  document.getElementById("grid").innerHTML = head + rows;
+}
+async function refresh() {
+  try { draw(await (await fetch("/snapshot.json", {cache: "no-store"})).json()); } catch (e) { document.getElementById("meta").textContent = "cannot reach the live server: " + e; }
+}
+refresh(); setInterval(refresh, __REFRESH__ * 1000);
+</script></body></html>
+"""
