@@ -3,6 +3,9 @@ then bring it back and time the recovery.
 
 >>> result = crash_web_server(lab, "web1", through="lb1")
 >>> result["failed"], result["recovery_s"]
+
+`probe_during_kill` is the loop every drill shares (chapter 08's database
+failover too): a fixed number of requests, a time limit, a crash in the middle.
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ from __future__ import annotations
 import json
 import threading
 import time
+from dataclasses import dataclass
+from typing import Callable
 
 import requests
 
@@ -18,6 +23,51 @@ from .lab import Lab
 from .progress import Progress
 
 RECOVERY_TIMEOUT = 60
+DRILL_TIME_LIMIT = 120
+
+
+@dataclass(frozen=True)
+class Sample:
+    """One request of a drill: when it was sent (s after the drill began), what came back."""
+
+    index: int
+    sent_s: float
+    status: int | None
+    served_by: str | None
+    latency_s: float
+
+
+def probe_during_kill(lab: Lab, victim: str, send: Callable[[int], requests.Response], requests_total: int,
+                      interval: float, kill_after: int, time_limit: float = DRILL_TIME_LIMIT
+                      ) -> tuple[list[Sample], float]:
+    """Call `send(index)` (one HTTP request) `requests_total` times, `interval` s apart,
+    for at most `time_limit` s; kill `victim` (no shutdown: a crash) as request
+    `kill_after` is sent. Returns the samples and when the victim was dead (s)."""
+    stack = lab.require_stack()
+    samples, killed = [], {}
+
+    def kill() -> None:
+        lab.provider.kill(stack, victim)
+        killed["at"] = time.monotonic() - began
+
+    began, killer = time.monotonic(), threading.Thread(target=kill)
+    for index in range(requests_total):
+        if index == kill_after:
+            killer.start()
+        sent = time.monotonic()
+        if sent - began > time_limit:
+            break
+        try:
+            response = send(index)
+            status, served_by = response.status_code, response.headers.get("X-Served-By")
+        except requests.RequestException:
+            status, served_by = None, None
+        samples.append(Sample(index, sent - began, status, served_by, time.monotonic() - sent))
+        time.sleep(interval)
+    if killer.ident is None:  # the time limit came first: the crash still happens
+        killer.start()
+    killer.join()
+    return samples, killed["at"]
 
 
 def crash_web_server(lab: Lab, victim: str = "web1", through: str = "lb1", requests_total: int = 300,
@@ -28,36 +78,25 @@ def crash_web_server(lab: Lab, victim: str = "web1", through: str = "lb1", reque
     name = f"crash-{victim}"
     if grading.active():
         grading.skip(f"crash {victim}")
-        return _recorded(lab, name)
+        return recorded_drill(lab, name)
     stack, lb = lab.require_stack(), lab.instance(through)
     progress = Progress(f"crash drill: {victim}")
     progress.say(victim, f"{requests_total} requests through {through}, {interval * 1000:.0f} ms apart; "
                          f"killing {victim} after {kill_after}")
-    samples, killer = [], None
-    for index in range(requests_total):
-        if index == kill_after:
-            killer = threading.Thread(target=lab.provider.kill, args=(stack, victim))
-            killer.start()
-        started = time.monotonic()
-        try:
-            response = requests.get(lb.url("/health/"), timeout=5)
-            samples.append((response.status_code, response.headers.get("X-Served-By"), time.monotonic() - started))
-        except requests.RequestException:
-            samples.append((None, None, time.monotonic() - started))
-        time.sleep(interval)
-    killer.join()
-    failed = sum(1 for status, _, _ in samples if status != 200)
+    samples, _ = probe_during_kill(lab, victim, lambda index: requests.get(lb.url("/health/"), timeout=5),
+                                   requests_total, interval, kill_after)
+    failed = sum(1 for sample in samples if sample.status != 200)
     progress.say(victim, f"{failed} of {len(samples)} requests failed; starting {victim} again")
     restarted = time.monotonic()
     lab.provider.start(stack, victim, progress)
     recovery = _time_until_served_by(lab, through, victim, restarted)
-    after_kill = [served for status, served, _ in samples[kill_after + 10:] if status == 200]
+    after_kill = [sample.served_by for sample in samples[kill_after + 10:] if sample.status == 200]
     result = {
         "stack": stack.name, "victim": victim, "through": through, "requests": len(samples), "failed": failed,
-        "killed_after": kill_after, "max_latency_s": max(latency for _, _, latency in samples),
+        "killed_after": kill_after, "max_latency_s": max(sample.latency_s for sample in samples),
         "served_by_after_kill": sorted(set(after_kill)), "recovery_s": recovery, "finished_at": time.time(),
     }
-    _save(lab, name, result)
+    save_drill(lab, name, result)
     progress.done(f"{failed} failed requests; {victim} back in rotation after "
                   f"{'%.1f s' % recovery if recovery is not None else 'never (within the limit)'}")
     return result
@@ -75,13 +114,15 @@ def _time_until_served_by(lab: Lab, through: str, victim: str, since: float) -> 
     return None
 
 
-def _save(lab: Lab, name: str, result: dict) -> None:
+def save_drill(lab: Lab, name: str, result: dict) -> None:
+    """Keep a drill's results in the stack's folder and beside the notebook (for the grader)."""
     text = json.dumps(result, indent=2, sort_keys=True) + "\n"
     for folder in (lab.stack.folder / "drills", lab.folder):
         folder.mkdir(parents=True, exist_ok=True)
         (folder / f"{name}.json").write_text(text)
 
 
-def _recorded(lab: Lab, name: str) -> dict | None:
+def recorded_drill(lab: Lab, name: str) -> dict | None:
+    """The results of an earlier drill beside the notebook (what grading shows instead of a new run)."""
     path = lab.folder / f"{name}.json"
     return json.loads(path.read_text()) if path.is_file() else None

@@ -97,7 +97,7 @@ def set_synchronous(primary: Instance, standby: str | None) -> None:
         return
     primary.put_text(f"{CLUSTER}/conf.d/synchronous.conf", f"synchronous_standby_names = '{standby or ''}'\n",
                      owner="postgres:postgres")
-    psql(primary, "SELECT pg_reload_conf()")
+    primary.run("if systemctl is-active -q postgresql@15-main; then systemctl reload postgresql@15-main; fi")
 
 
 def rejoin_as_standby(lab: Lab, name: str, primary: str, pooler: str = "pgpool1",
