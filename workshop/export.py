@@ -76,12 +76,14 @@ def pull_configs(stack: Stack, name: str) -> dict[str, str]:
     remote = Remote.to(stack, name)
     try:
         result = remote.run(f"python3 - <<'WORKSHOP_EXPORT'\n{program}\nWORKSHOP_EXPORT", timeout=60, check=True)
-        services = remote.run(f"systemctl is-active {' '.join(SERVICES)}", timeout=30).stdout.split()
+        active = remote.run("systemctl list-units --type=service --state=active --no-legend --plain",
+                            timeout=30).stdout.split("\n")
     finally:
         remote.close()
     files = {path: redact(path, text) for path, text in json.loads(result.stdout).items()
              if Path(path).name not in SECRET_FILES}
-    files["#services"] = " ".join(service for service, state in zip(SERVICES, services) if state == "active")
+    units = [line.split()[0].removesuffix(".service") for line in active if line.strip()]
+    files["#services"] = " ".join(unit for unit in units if unit.split("@")[0] in SERVICES)
     return files
 
 
