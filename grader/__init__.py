@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import os
 
-from . import caching, final_load_test, getting_started, load_balancing, mod_wsgi, postgresql, releases, varnish  # noqa: F401  (each module registers its chapter's checks)
+from . import (caching, final_load_test, getting_started, load_balancing, mod_wsgi, pgpool, postgresql,  # noqa: F401
+               releases, replication, varnish)  # (each module registers its chapter's checks)
 from .registry import CHECKS, check, checks_for, run_checks
 from .report import format_report
 from .result import CheckResult

@@ -17,12 +17,12 @@ DATABASE = "newsroom"
 RESTART_MARKER = "before-restart"
 
 
-def sql(target: Target, query: str, database: str = "postgres") -> list[list[str]]:
-    """Rows of a read-only query run on db1 as the postgres superuser (peer auth over the socket)."""
-    result = target.ssh(DB, f"cd / && runuser -u postgres -- psql -X -At -F '|' -d {database} -c \"{query}\"")
+def sql(target: Target, query: str, database: str = "postgres", host: str = DB) -> list[list[str]]:
+    """Rows of a read-only query run on `host` as the postgres superuser (peer auth over the socket)."""
+    result = target.ssh(host, f"cd / && runuser -u postgres -- psql -X -At -F '|' -d {database} -c \"{query}\"")
     if not result.ok:
-        raise ProbeError(f"PostgreSQL on db1 did not answer ({result.stderr.strip()[:200]}): "
-                         "systemctl status postgresql@15-main on db1")
+        raise ProbeError(f"PostgreSQL on {host} did not answer ({result.stderr.strip()[:200]}): "
+                         f"systemctl status postgresql@15-main on {host}")
     return [line.split("|") for line in result.stdout.splitlines() if line]
 
 
