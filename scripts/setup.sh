@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh Debian 12 machine for the workshop (safe to re-run):
 #   1. system packages: podman + runc (local machines), debootstrap (image base),
+#      chromium (the instructor's live class page is tested in a headless browser),
 #      wrk (load tests), openssh-client (workshop ssh);
 #   2. the Python environment in .venv, from the pins in pyproject.toml;
 #   3. the workshop image (built once, then cached by its definition);
@@ -8,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-SYSTEM_PACKAGES=(podman runc debootstrap uidmap slirp4netns wrk openssh-client python3-venv)
+SYSTEM_PACKAGES=(podman runc debootstrap uidmap slirp4netns wrk openssh-client python3-venv chromium)
 
 step() { printf '\n==> %s\n' "$*"; }
 

@@ -42,7 +42,8 @@ CONFIG_GLOBS = [
 ]
 #: Files that are nothing but credentials.
 SECRET_FILES = {"pool_passwd", "pcp.conf", ".pgpoolkey", "pool_passwd.key"}
-_SECRET_ASSIGNMENT = re.compile(r"^(\s*(?:export\s+)?[A-Za-z0-9_]*(?:PASSWORD|SECRET|KEY|TOKEN)[A-Za-z0-9_]*\s*=\s*)(.+)$",
+#: NAME = value lines whose name ends in password, secret, token, key or key_id (not password_encryption).
+_SECRET_ASSIGNMENT = re.compile(r"^(\s*(?:export\s+)?[A-Za-z0-9_]*(?:PASSWORD|PASSWD|SECRET|TOKEN|KEY|KEY_ID)\s*=\s*)(.+)$",
                                 re.MULTILINE | re.IGNORECASE)
 _SECRET_URL = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 SERVICES = ["apache2", "nginx", "postgresql", "pgpool2", "varnish", "memcached", "seaweedfs"]
