@@ -1,0 +1,68 @@
+"""Whole-course figures, measured in one run on this machine (DESIGN §8):
+
+- full stack up and caught up to chapter 10 from nothing, image present;
+- memory of the full stack, idle;
+- throughput of the final stack over the chapter 02 baseline (same wrk profile);
+- the database failover drill of chapter 08: unavailability window, acknowledged rows lost.
+
+Run: .venv/bin/python -m benchmarks.course   (creates and removes a uniquely named stack)
+The autograde time of a whole submission is printed by
+`.venv/bin/python -m pytest -s tests/e2e/test_full_course.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+from benchmarks.foundation import megabytes
+from workshop import loadtest
+from workshop.catchup import catch_up
+from workshop.engine import find_engine
+from workshop.failure import recorded_drill
+from workshop.image import ensure_image
+from workshop.lab import open_lab
+from workshop.providers.local import container_name
+
+SETTLE_S = 20
+
+
+def stack_memory_mb(engine, containers: list[str]) -> dict[str, float]:
+    """Each container's memory after SETTLE_S seconds idle, as the engine accounts it."""
+    time.sleep(SETTLE_S)
+    stats = json.loads(engine.run("stats", "--no-stream", "--format", "json", *containers).stdout)
+    return {entry["name"]: megabytes(entry["mem_usage"].split("/")[0]) for entry in stats}
+
+
+def main() -> None:
+    engine = find_engine()
+    ensure_image(engine)
+    with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
+        lab = open_lab(f"bench-{uuid.uuid4().hex[:6]}", folder=Path(scratch))
+        try:
+            started = time.monotonic()
+            catch_up(lab, 10)
+            catch_up_s = time.monotonic() - started
+            memory = stack_memory_mb(engine, [container_name(lab.stack, name) for name in lab.stack.instances])
+            results = loadtest.recorded(lab)
+            failover = recorded_drill(lab, "failover-db1")
+        finally:
+            lab.down()
+    baseline, final = results[loadtest.BASELINE_STAGE], results["10-final"]
+    print(f"full stack ({len(memory)} instances) up and caught up to chapter 10, image present: {catch_up_s:.0f} s")
+    per_instance = ", ".join(f"{name.rsplit('-', 1)[-1]} {mb:.0f}" for name, mb in sorted(memory.items()))
+    print(f"full stack memory, idle: {sum(memory.values()):.0f} MB ({per_instance})")
+    print(f"throughput: baseline {baseline['throughput_rps']:.0f} req/s (p95 {baseline['latency_ms']['p95']:.0f} ms), "
+          f"final {final['throughput_rps']:.0f} req/s (p95 {final['latency_ms']['p95']:.1f} ms): "
+          f"ratio {loadtest.throughput_ratio(results, '10-final'):.1f}x")
+    if failover:
+        print(f"failover drill: unavailable {failover['unavailable_s']} s, acknowledged rows lost {failover['lost']}")
+    else:
+        print("failover drill: not recorded by catch-up")
+
+
+if __name__ == "__main__":
+    main()
