@@ -16,11 +16,14 @@ from .app import create_marker, health
 from .deploy.media import deploy_media_server
 from .deploy.memcached import deploy_cache_servers
 from .deploy.nginx import deploy_load_balancer
+from .deploy.pgpool import DATABASE_SERVERS, deploy_pgpool, restrict_to_pooler, running
 from .deploy.postgres import database_url, deploy_database_server
 from .deploy.releases import deploy_releases
+from .deploy.replication import ensure_standby
 from .deploy.settings import reference_settings
 from .deploy.varnish import deploy_varnish
 from .deploy.web import deploy_release_web_server, deploy_web_server
+from .failover import fail_over
 from .failure import crash_web_server
 from .lab import Lab
 from .progress import Progress
@@ -78,6 +81,27 @@ def caching(lab: Lab, progress: Progress, final: bool) -> None:
         deploy_release_web_server(lab, name, progress, **reference_settings(lab, 6))
 
 
+def connection_pooling(lab: Lab, progress: Progress, final: bool) -> None:
+    """pgpool1 in front of the database (of both servers once chapter 08 added db2), the web
+    servers through it, the database admitting the app's user from pgpool1 only."""
+    backends = DATABASE_SERVERS if "db2" in lab.stack.instances else ("db1",)
+    deploy_pgpool(lab, "pgpool1", backends, progress)
+    for name in ("web1", "web2"):
+        deploy_release_web_server(lab, name, progress, **reference_settings(lab, 7))
+    restrict_to_pooler(lab, running(lab, backends))
+
+
+def replication(lab: Lab, progress: Progress, final: bool) -> None:
+    """A streaming standby of the primary, pgpool balancing reads over both; the failover
+    drill once, after which the old primary rejoins as a standby."""
+    ensure_standby(lab, progress)
+    deploy_pgpool(lab, "pgpool1", DATABASE_SERVERS, progress)
+    restrict_to_pooler(lab, DATABASE_SERVERS)
+    if not (lab.stack.folder / "drills" / "failover-db1.json").is_file():
+        fail_over(lab, "db1", through="lb1")
+        ensure_standby(lab, progress)
+
+
 def http_cache(lab: Lab, progress: Progress, final: bool) -> None:
     """Varnish on varnish1 in front of lb1."""
     deploy_varnish(lab, "varnish1", "lb1", progress)
@@ -97,6 +121,8 @@ CHAPTERS: list[tuple[str, Callable[[Lab, Progress, bool], None]]] = [
     ("04-fabric", fabric_releases),
     ("05-load-balancing", load_balancing),
     ("06-caching", caching),
+    ("07-pgpool", connection_pooling),
+    ("08-replication", replication),
     ("09-varnish", http_cache),
     ("10-final-load-test", final_load_test),
 ]

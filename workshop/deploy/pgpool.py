@@ -69,13 +69,10 @@ def replication_password(lab: Lab) -> str:
     return stack_secret(lab.stack, "postgres-replicator", 32)
 
 
-def database_hba(lab: Lab, name: str, pooler: str = "pgpool1") -> str:
-    """pg_hba.conf of a database server behind pgpool: the app's user and pgpool's
-    role from the pooler's address only; streaming replication from the other server."""
-    return _database_hba(lab, name, (pooler,), pooler)
-
-
-def _database_hba(lab: Lab, name: str, app_clients: tuple[str, ...], pooler: str) -> str:
+def database_hba(lab: Lab, name: str, app_clients: tuple[str, ...] = ("pgpool1",), pooler: str = "pgpool1") -> str:
+    """pg_hba.conf of a database server behind pgpool: the app's user from `app_clients`
+    (pgpool only, once the web servers go through it), pgpool's role from the pooler,
+    streaming replication from the other database server; SCRAM everywhere."""
     peers = tuple(peer for peer in DATABASE_SERVERS if peer != name)
     return reference_hba(lab, name, clients=app_clients, monitors=(pooler,), replicas=peers)
 
@@ -210,7 +207,7 @@ def deploy_pgpool(lab: Lab, name: str = "pgpool1", backends: tuple[str, ...] = (
     size = PoolSize()
     for backend in running(lab, backends):
         size.require_fits(*backend_limits(lab.instance(backend)))
-        install_hba(lab.instance(backend), _database_hba(lab, backend, (name,) + APP_CLIENTS, name))
+        install_hba(lab.instance(backend), database_hba(lab, backend, (name,) + APP_CLIENTS, name))
     pgpool = lab.up(name)
     configure_pgpool(lab, pgpool, reference_pgpool_conf(lab, name, backends, size), reference_pool_hba(lab, name),
                      progress)
@@ -222,4 +219,4 @@ def restrict_to_pooler(lab: Lab, backends: tuple[str, ...] = ("db1",), pooler: s
     """Once every web server goes through pgpool: the database servers admit the
     app's user from pgpool's address only."""
     for backend in backends:
-        install_hba(lab.instance(backend), database_hba(lab, backend, pooler))
+        install_hba(lab.instance(backend), database_hba(lab, backend, (pooler,), pooler))

@@ -17,8 +17,8 @@ from .. import configs, grading
 from ..errors import StackError
 from ..lab import Instance, Lab
 from ..progress import Progress
-from .pgpool import (DATABASE_SERVERS, PCP_PORT, PCP_USER, database_hba, find_primary, is_primary, prepare_primary,
-                     replication_password)
+from .pgpool import (CONFIG_DIR, DATABASE_SERVERS, PCP_PORT, PCP_USER, database_hba, find_primary, prepare_primary,
+                     replication_password, running)
 from .postgres import CLUSTER, REPLICATION_USER, configure_postgres, psql
 
 DATA_DIR = "/var/lib/postgresql/15/main"
@@ -81,13 +81,33 @@ def deploy_standby(lab: Lab, name: str = "db2", primary: str = "db1", progress: 
     prepare_primary(lab, source)
     prepare_server(lab, source)
     psql(source, "SELECT pg_reload_conf()")
-    standby = lab.up(name)
-    if not streams_from(standby, source):
-        configure_postgres(standby, database_hba(lab, name), progress)
-        prepare_server(lab, standby)
-        clone_standby(lab, standby, source, progress)
+    if name not in running(lab, (name,)) or not streams_from(lab.instance(name), source):
+        _follow(lab, name, source, progress)
     progress.done(f"{name} streams from {primary}")
-    return standby
+    return lab.instance(name)
+
+
+def ensure_standby(lab: Lab, progress: Progress | None = None) -> Instance:
+    """Whatever happened before (nothing yet, a failover, a half-done exercise), the
+    database server that is not the primary streams from the one that is."""
+    primary = find_primary(lab)
+    standby = next(name for name in DATABASE_SERVERS if name != primary.name)
+    return deploy_standby(lab, standby, primary.name, progress)
+
+
+def _follow(lab: Lab, name: str, primary: Instance, progress: Progress, pooler: str = "pgpool1") -> None:
+    """Make `name` a standby of `primary` from whatever state it is in: configured like
+    every database server, its data replaced by a fresh clone (its own WAL may hold
+    commits the primary never had), and given back to pgpool if pgpool knows it."""
+    db = lab.up(name)
+    configure_postgres(db, database_hba(lab, name), progress)
+    set_synchronous(db, None)
+    prepare_server(lab, db)
+    clone_standby(lab, db, primary, progress)
+    node = DATABASE_SERVERS.index(name)
+    if pooler in running(lab, (pooler,)):
+        lab.instance(pooler).run(f"if grep -q '^backend_hostname{node} ' {CONFIG_DIR}/pgpool.conf; then "
+                                 f"pcp_attach_node -h localhost -p {PCP_PORT} -U {PCP_USER} -w -n {node}; fi")
 
 
 def set_synchronous(primary: Instance, standby: str | None) -> None:
@@ -100,22 +120,13 @@ def set_synchronous(primary: Instance, standby: str | None) -> None:
     primary.run("if systemctl is-active -q postgresql@15-main; then systemctl reload postgresql@15-main; fi")
 
 
-def rejoin_as_standby(lab: Lab, name: str, primary: str, pooler: str = "pgpool1",
-                      progress: Progress | None = None) -> Instance:
-    """Bring a failed primary back as a standby of the new one: start its machine,
-    stop the stale server before anyone uses it, clone the new primary (a fresh
-    copy: its own WAL may hold commits the new primary never had), and give it
-    back to pgpool (pcp_attach_node)."""
+def rejoin_as_standby(lab: Lab, name: str, primary: str, progress: Progress | None = None) -> Instance:
+    """Bring a failed primary back as a standby of the new one: start its machine, clone
+    the new primary into it, give it back to pgpool (pcp_attach_node)."""
     if grading.active():
         grading.skip(f"rejoin {name} as a standby of {primary}")
         return lab.instance(name)
     progress = progress or Progress(f"rejoin {name}")
-    old, source = lab.up(name), lab.instance(primary)
-    old.run("systemctl stop postgresql@15-main")
-    set_synchronous(old, None)
-    prepare_server(lab, old)
-    clone_standby(lab, old, source, progress)
-    node = DATABASE_SERVERS.index(name)
-    lab.instance(pooler).run(f"pcp_attach_node -h localhost -p {PCP_PORT} -U {PCP_USER} -w -n {node}")
+    _follow(lab, name, lab.instance(primary), progress)
     progress.done(f"{name} streams from {primary} and is back in pgpool")
-    return old
+    return lab.instance(name)

@@ -1,0 +1,106 @@
+"""Chapters 07-08 without machines: the pool sizing rule, the rendered pgpool and
+pg_hba configurations, and how a failover drill's unavailability window is measured."""
+
+import pytest
+
+from workshop.deploy import pgpool
+from workshop.deploy.pgpool import PoolSize
+from workshop.errors import ConfigError
+from workshop.failover import unavailable_window
+from workshop.failure import Sample
+from workshop.lab import Lab
+from workshop.stack import Stack
+
+
+@pytest.fixture
+def lab(tmp_path, monkeypatch):
+    monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path / "home"))
+    stack = Stack("units", "local", "root", str(tmp_path / "id"), {"subnet": "10.213.9.0/24"}, {})
+    return Lab(stack, None, tmp_path)
+
+
+def _settings(conf: str) -> dict[str, str]:
+    lines = [line.split("#", 1)[0] for line in conf.splitlines()]
+    return {key.strip(): value.strip().strip("'") for key, sep, value in (line.partition("=") for line in lines) if sep}
+
+
+def _rules(hba: str) -> list[list[str]]:
+    return [line.split() for line in hba.splitlines() if line.strip() and not line.startswith("#")]
+
+
+class TestPoolSize:
+    def test_debian_defaults_do_not_fit_debian_postgresql(self):
+        with pytest.raises(ConfigError, match=r"32 \* 4 = 128 exceeds .* 100 - 3 = 97"):
+            PoolSize(num_init_children=32, max_pool=4).require_fits(100, 3)
+
+    def test_the_reference_pool_fits_with_room_for_administrators(self):
+        assert PoolSize().backend_connections == 64
+        PoolSize().require_fits(100, 3)
+
+    def test_a_pool_exactly_as_large_as_the_ordinary_connections_fits(self):
+        PoolSize(num_init_children=97, max_pool=1).require_fits(100, 3)
+
+
+class TestPgpoolConf:
+    def test_one_backend_listens_on_postgresqls_port_without_load_balancing(self, lab):
+        settings = _settings(pgpool.reference_pgpool_conf(lab, backends=("db1",)))
+        assert settings["port"] == "5432" and settings["backend_hostname0"] == "10.213.9.41"
+        assert "backend_hostname1" not in settings and settings["load_balance_mode"] == "off"
+
+    def test_two_backends_balance_reads_and_can_fail_over(self, lab):
+        settings = _settings(pgpool.reference_pgpool_conf(lab, backends=("db1", "db2")))
+        assert (settings["backend_hostname0"], settings["backend_hostname1"]) == ("10.213.9.41", "10.213.9.42")
+        assert settings["backend_application_name1"] == "db2" and settings["backend_flag1"] == "ALLOW_TO_FAILOVER"
+        assert settings["load_balance_mode"] == "on" and settings["failover_command"].startswith("/etc/pgpool2/failover.sh")
+
+    def test_the_pool_size_is_what_was_asked(self, lab):
+        settings = _settings(pgpool.reference_pgpool_conf(lab, size=PoolSize(16, 1)))
+        assert (settings["num_init_children"], settings["max_pool"]) == ("16", "1")
+
+    def test_authentication_is_pool_hba_with_encrypted_passwords(self, lab):
+        settings = _settings(pgpool.reference_pgpool_conf(lab))
+        assert settings["enable_pool_hba"] == "on" and settings["allow_clear_text_frontend_auth"] == "off"
+        assert settings["health_check_password"] == "" and settings["sr_check_user"] == "pgpool"
+
+    def test_pool_hba_admits_the_app_from_the_web_servers_with_scram_only(self, lab):
+        rules = _rules(pgpool.reference_pool_hba(lab))
+        assert {rule[-1] for rule in rules} == {"scram-sha-256"}
+        assert ["host", "newsroom", "newsroom", "10.213.9.21/32", "scram-sha-256"] in rules
+        assert ["host", "newsroom", "newsroom", "10.213.9.22/32", "scram-sha-256"] in rules
+
+
+class TestDatabaseHba:
+    def test_behind_pgpool_the_app_user_comes_from_pgpool1_only(self, lab):
+        rules = _rules(pgpool.database_hba(lab, "db1"))
+        app = [rule for rule in rules if rule[0] == "host" and rule[2] == "newsroom"]
+        assert app == [["host", "newsroom", "newsroom", "10.213.9.45/32", "scram-sha-256"]]
+
+    def test_each_server_admits_replication_from_the_other_and_pgpools_role(self, lab):
+        assert ["host", "replication", "replicator", "10.213.9.42/32", "scram-sha-256"] in _rules(
+            pgpool.database_hba(lab, "db1"))
+        db2 = _rules(pgpool.database_hba(lab, "db2"))
+        assert ["host", "replication", "replicator", "10.213.9.41/32", "scram-sha-256"] in db2
+        assert ["host", "postgres", "pgpool", "10.213.9.45/32", "scram-sha-256"] in db2
+
+    def test_while_moving_the_web_servers_can_still_connect(self, lab):
+        rules = _rules(pgpool.database_hba(lab, "db1", app_clients=("pgpool1", "web1")))
+        assert [rule[3] for rule in rules if rule[0] == "host" and rule[2] == "newsroom"] == [
+            "10.213.9.45/32", "10.213.9.21/32"]
+
+
+def _samples(*statuses, every=0.1):
+    return [Sample(index, index * every, status, None, 0.01) for index, status in enumerate(statuses)]
+
+
+class TestUnavailableWindow:
+    def test_nothing_failed_means_no_window(self):
+        assert unavailable_window(_samples(201, 201, 201)) == 0.0
+
+    def test_from_the_first_failure_to_the_answer_of_the_first_success_after_the_last(self):
+        assert unavailable_window(_samples(201, 500, None, 500, 201, 201)) == pytest.approx(0.4 + 0.01 - 0.1)
+
+    def test_a_success_between_failures_does_not_end_the_window(self):
+        assert unavailable_window(_samples(500, 201, 500, 201)) == pytest.approx(0.31)
+
+    def test_no_success_after_the_failures_means_never_within_the_drill(self):
+        assert unavailable_window(_samples(201, 500, 500)) is None
