@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from botocore.exceptions import ClientError
 
+from ..topology import PLAN
 from .errors import CostGuardError, QuotaError
 from .session import Cloud, aws
 from .settings import Settings
@@ -81,3 +82,10 @@ def check_vcpu_quota(cloud: Cloud, instance_type: str) -> None:
             f"vCPUs in {cloud.region}: stop other instances, or request a higher quota (Service Quotas > Amazon EC2 > "
             f"Running On-Demand Standard instances, code {VCPU_QUOTA[1]}); `workshop doctor` shows what a full stack needs"
         )
+
+
+def stack_vcpus(ec2, settings: Settings) -> int:
+    """vCPUs of the whole course topology with the chosen types (what the quota must leave room for)."""
+    types = [settings.instance_type(spec.role) for spec in PLAN.values()]
+    sizes = vcpus(ec2, set(types))
+    return sum(sizes[instance_type] for instance_type in types)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from botocore.exceptions import ClientError
+from botocore.exceptions import ClientError, WaiterError
 
 from ..progress import Progress
 from .guard import LIVE_STATES, instances
@@ -101,11 +101,18 @@ def remove_stack(cloud: Cloud, stack_id: str, progress: Progress, poll: float = 
         ids = [r.id for r in machines]
         with aws("terminate the stack's instances"):
             ec2.terminate_instances(InstanceIds=ids)
-            ec2.get_waiter("instance_terminated").wait(
-                InstanceIds=ids, WaiterConfig={"Delay": poll, "MaxAttempts": int(600 / poll) + 1})
+            try:
+                ec2.get_waiter("instance_terminated").wait(
+                    InstanceIds=ids, WaiterConfig={"Delay": poll, "MaxAttempts": int(600 / poll) + 1})
+            except WaiterError as exc:
+                raise CloudError(f"The instances of {stack_id} did not terminate within 10 minutes ({exc}); "
+                                 "run the teardown again (`workshop down`)") from exc
         removed += [str(r) for r in machines]
-    # Listed again: root volumes went with their instances.
-    for resource in stack_resources(cloud, stack_id) if machines else resources:
+        # Root disks go with their instances: list again, and count those as removed too.
+        remaining = stack_resources(cloud, stack_id)
+        removed += [f"{r} with its instance" for r in resources if r.kind == "volume" and r not in remaining]
+        resources = remaining
+    for resource in resources:
         progress.say(stack_id, f"deleting {resource}")
         if _delete(cloud, resource, poll):
             removed.append(str(resource))
@@ -155,12 +162,24 @@ def expired_stacks(cloud: Cloud, now: datetime | None = None, class_name: str | 
 
 def reap(cloud: Cloud, progress: Progress, dry_run: bool = False, class_name: str | None = None,
          now: datetime | None = None) -> dict[str, list[str]]:
-    """Delete every expired stack in the region (only list them with `dry_run`); verify each is gone."""
-    results = {}
+    """Delete every expired stack in the region (only list them with `dry_run`); verify each is gone.
+
+    One stack that cannot be removed does not stop the others; the error at the end names it.
+    """
+    results, failed = {}, []
     for stack, expires in expired_stacks(cloud, now, class_name).items():
         progress.say(stack, f"expired {expires:%Y-%m-%d %H:%M} UTC" + (": would delete" if dry_run else ": deleting"))
-        results[stack] = [str(r) for r in stack_resources(cloud, stack)] if dry_run else remove_stack(cloud, stack, progress)
-        left = [] if dry_run else stack_resources(cloud, stack)
+        if dry_run:
+            results[stack] = [str(r) for r in stack_resources(cloud, stack)]
+            continue
+        try:
+            results[stack] = remove_stack(cloud, stack, progress)
+            left = stack_resources(cloud, stack)
+        except CloudError as exc:
+            failed.append(f"{stack} ({exc})")
+            continue
         if left:
-            raise CloudError(f"Reaping {stack} left {', '.join(map(str, left))}; run `workshop reap` again")
+            failed.append(f"{stack} (left {', '.join(map(str, left))})")
+    if failed:
+        raise CloudError(f"Reaping did not finish: {'; '.join(failed)}. Run `workshop reap` again")
     return results

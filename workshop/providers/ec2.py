@@ -172,8 +172,11 @@ class EC2Provider(Provider):
 
     def _extend_expiry(self, cloud: Cloud, resources: list[Resource], expires: str) -> None:
         """Using a stack again keeps it alive: its resources get the new expiry."""
-        ec2_ids = [r.id for r in resources if r.kind not in ("bucket", "iam-user")]
+        ec2_ids = [r.id for r in resources if r.kind not in ("bucket", "iam-user", "key-pair")]
         with aws("extend the stack's expiry"):
+            names = [r.id for r in resources if r.kind == "key-pair"]
+            if names:  # tags need the key pair's id; it is found (and deleted) by its name
+                ec2_ids += [k["KeyPairId"] for k in cloud.ec2.describe_key_pairs(KeyNames=names)["KeyPairs"]]
             if ec2_ids:
                 cloud.ec2.create_tags(Resources=ec2_ids, Tags=[{"Key": EXPIRES, "Value": expires}])
             for r in resources:
