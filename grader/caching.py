@@ -52,7 +52,7 @@ def web_servers_use_both(target: Target, verdict: Verdict) -> None:
         verdict.see(**{web: cache})
         listed = set(cache.get("servers") or [])
         if "memcached" not in cache.get("backend", "").lower():
-            verdict.fail(f"{web} caches in its own process memory ({cache.get('backend')}): set CACHE_SERVERS="
+            verdict.fail(f"{web} has no cache servers ({cache.get('backend')}): set CACHE_SERVERS="
                          f"{','.join(expected)} in /etc/newsroom/env and restart apache2")
         elif missing := [name for address, name in expected.items() if address not in listed]:
             verdict.fail(f"{web}'s CACHE_SERVERS lacks {', '.join(missing)}: list every cache server "

@@ -52,11 +52,17 @@ class TempMediaMixin:
         self.addCleanup(settings_override.disable)
 
 
+LOCAL_MEMORY_CACHE = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+
+
 class FreshCacheMixin:
-    """Pages keep fragments in the cache; each test starts with an empty one."""
+    """Pages keep fragments in the cache: each test gets a real (local memory) one, empty."""
 
     def setUp(self):
         super().setUp()
+        settings_override = override_settings(CACHES=LOCAL_MEMORY_CACHE)
+        settings_override.enable()
+        self.addCleanup(settings_override.disable)
         cache.clear()
 
 
@@ -124,7 +130,7 @@ class HealthTests(TestCase):
         self.assertTrue(data["database"]["ok"])
         self.assertEqual(
             data["cache"],
-            {"backend": "django.core.cache.backends.locmem.LocMemCache", "servers": [], "ok": True},
+            {"backend": "django.core.cache.backends.dummy.DummyCache", "servers": [], "ok": None},
         )
         self.assertEqual(
             data["storage"]["backend"], "django.core.files.storage.FileSystemStorage"
@@ -305,10 +311,10 @@ class SettingsEnvTests(SimpleTestCase):
         )
         self.assertEqual(caches["default"]["LOCATION"], ["cache1:11211", "cache2:11211"])
 
-    def test_no_cache_servers_use_local_memory(self):
+    def test_no_cache_servers_cache_nothing(self):
         caches = settings_env.caches({"CACHE_SERVERS": ""})
         self.assertEqual(
-            caches["default"]["BACKEND"], "django.core.cache.backends.locmem.LocMemCache"
+            caches["default"]["BACKEND"], "django.core.cache.backends.dummy.DummyCache"
         )
 
     def test_s3_storage_with_endpoint(self):

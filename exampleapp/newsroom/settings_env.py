@@ -56,10 +56,14 @@ def databases(environ, base_dir):
 
 
 def caches(environ):
-    """Use memcached when CACHE_SERVERS lists host:port pairs, else local memory."""
+    """Use memcached when CACHE_SERVERS lists host:port pairs, else cache nothing.
+
+    No cache until the stack has cache servers (chapter 06): each stage's load
+    test then measures what that stage's machines provide.
+    """
     servers = env_list(environ, "CACHE_SERVERS")
     if not servers:
-        return {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+        return {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
     return {
         "default": {
             "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
