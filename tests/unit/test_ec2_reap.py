@@ -54,14 +54,18 @@ def test_the_class_option_reaps_one_class_only(cloud_env, boot, progress, monkey
     assert a.leftovers(astack) == [] and len(b.leftovers(bstack)) == 7
 
 
-def test_using_a_stack_again_pushes_its_expiry_back(cloud_env, boot, progress, monkeypatch):
+def test_using_a_stack_again_pushes_the_expiry_of_all_its_resources_back(cloud_env, boot, progress, monkeypatch):
     provider, stack = up(monkeypatch, boot, progress, "alice", "1")
+    provider.create_instance(stack, spec("web2"), "", progress)
     monkeypatch.setenv("WORKSHOP_EC2_HOURS", "10")
     provider = make_provider(boot)
     provider.prepare(stack, progress)
     assert expired_stacks(provider._cloud(stack), LATER) == {}
     tags = boto3.client("ec2", region_name=REGION).describe_tags(Filters=[{"Name": "key", "Values": [EXPIRES]}])
-    assert {t["Value"] for t in tags["Tags"]} == {stack.network["expires"]}
+    assert len(tags["Tags"]) == 7 and {t["Value"] for t in tags["Tags"]} == {stack.network["expires"]}
+    user = boto3.client("iam").list_user_tags(UserName=stack.network["media_user"])["Tags"]
+    bucket = boto3.client("s3").get_bucket_tagging(Bucket=stack.network["bucket"])["TagSet"]
+    assert {t["Value"] for t in user + bucket if t["Key"] == EXPIRES} == {stack.network["expires"]}
 
 
 def test_a_stack_with_an_unreadable_expiry_is_never_reaped(cloud_env, boot, progress, monkeypatch):
@@ -95,3 +99,16 @@ def test_expiry_tags_say_when_in_utc(cloud_env, boot, progress, monkeypatch):
     provider, stack = up(monkeypatch, boot, progress, "alice", "1")
     expires = datetime.strptime(stack.network["expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
     assert timedelta(minutes=59) < expires - datetime.now(timezone.utc) <= timedelta(hours=1)
+
+
+def test_reaping_one_region_leaves_the_buckets_and_users_of_stacks_in_another(cloud_env, boot, progress,
+                                                                               monkeypatch):
+    from tests.unit.test_ec2_fixtures import add_debian_images
+
+    add_debian_images("eu-west-1")
+    monkeypatch.setenv("WORKSHOP_AWS_REGION", "eu-west-1")
+    irish, irishs = up(monkeypatch, boot, progress, "alice", "1")
+    monkeypatch.setenv("WORKSHOP_AWS_REGION", REGION)
+    local = make_provider(boot)
+    assert reap(local._cloud(make_stack("any")), progress, now=LATER) == {}
+    assert len(irish.leftovers(irishs)) == 7

@@ -22,7 +22,7 @@ from botocore.exceptions import ClientError
 from ..progress import Progress
 from ..stack import Stack
 from .session import Cloud, aws
-from .tags import tag_list
+from .tags import REGION, tag_list
 
 IAM_PATH = "/workshop/"
 CREDENTIALS_FILE = "aws-media-credentials.json"
@@ -73,7 +73,7 @@ def create_user(cloud: Cloud, name: str, bucket: str, tags: dict) -> dict:
     """The IAM user for the app, its inline policy and an access key; returns the key."""
     iam = cloud.client("iam")
     with aws(f"create the IAM user {name} for the media bucket"):
-        iam.create_user(UserName=name, Path=IAM_PATH, Tags=tag_list(tags))
+        iam.create_user(UserName=name, Path=IAM_PATH, Tags=tag_list({**tags, REGION: cloud.region}))
         iam.put_user_policy(UserName=name, PolicyName="media-bucket", PolicyDocument=json.dumps(user_policy(bucket)))
         key = iam.create_access_key(UserName=name)["AccessKey"]
     return {"AccessKeyId": key["AccessKeyId"], "SecretAccessKey": key["SecretAccessKey"]}

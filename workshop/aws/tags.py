@@ -20,6 +20,8 @@ CLASS = "workshop:class"
 ROLE = "workshop:role"
 INSTANCE = "workshop:instance"
 EXPIRES = "workshop:expires"
+#: On global resources (IAM users) only: the region of the stack they serve.
+REGION = "workshop:region"
 #: The instance's SSH host key (public part): an instance found again later is still pinned.
 HOST_KEY = "workshop:host-key"
 #: Every resource the provider creates carries these.

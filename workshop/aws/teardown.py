@@ -18,11 +18,12 @@ from datetime import datetime, timezone
 from botocore.exceptions import ClientError, WaiterError
 
 from ..progress import Progress
-from .guard import LIVE_STATES, instances
-from .media import IAM_PATH, delete_bucket, delete_user
 from .errors import CloudError
+from .guard import LIVE_STATES, instances
+from .media import IAM_PATH, bucket_name, delete_bucket, delete_user
 from .session import Cloud, aws
-from .tags import CLASS, EXPIRES, INSTANCE, PROJECT, PROJECT_NAME, STACK, parse_expiry, project_filter, stack_filter, tag_dict
+from .tags import (CLASS, EXPIRES, INSTANCE, PROJECT, PROJECT_NAME, REGION, STACK, parse_expiry, project_filter,
+                   stack_filter, tag_dict)
 
 #: The order resources must go in: instances (and their disks) before the group and subnet they use.
 ORDER = ("instance", "volume", "security-group", "subnet", "key-pair", "bucket", "iam-user")
@@ -65,10 +66,13 @@ def _ours(tags: dict, stack_id: str | None) -> bool:
 
 
 def _buckets(cloud: Cloud, stack_id: str | None) -> list[Resource]:
+    """The region's workshop buckets (bucket listings are global: the name's suffix says the region)."""
     s3 = cloud.client("s3")
+    suffix = bucket_name("", cloud.account, cloud.region)
     found = []
     for bucket in s3.list_buckets().get("Buckets", []):
-        if not bucket["Name"].startswith(f"{stack_id}-" if stack_id else "ws-"):
+        name = bucket["Name"]
+        if not name.startswith(f"{stack_id}-" if stack_id else "ws-") or not name.endswith(suffix):
             continue
         try:
             tags = tag_dict(s3.get_bucket_tagging(Bucket=bucket["Name"])["TagSet"])
@@ -80,12 +84,13 @@ def _buckets(cloud: Cloud, stack_id: str | None) -> list[Resource]:
 
 
 def _users(cloud: Cloud, stack_id: str | None) -> list[Resource]:
+    """The region's workshop IAM users (IAM is global: their region tag says which stacks they serve)."""
     iam = cloud.client("iam")
     found = []
     for page in iam.get_paginator("list_users").paginate(PathPrefix=IAM_PATH):
         for user in page["Users"]:
             tags = tag_dict(iam.list_user_tags(UserName=user["UserName"])["Tags"])
-            if _ours(tags, stack_id):
+            if _ours(tags, stack_id) and tags.get(REGION, cloud.region) == cloud.region:
                 found.append(Resource("iam-user", user["UserName"], tags))
     return found
 

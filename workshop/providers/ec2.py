@@ -94,10 +94,11 @@ class EC2Provider(Provider):
     def prepare(self, stack: Stack, progress: Progress) -> None:
         cloud = self._cloud(stack)
         ec2, ident = cloud.ec2, self._stack_id(stack)
-        existing = {r.kind: r for r in stack_resources(cloud, ident)}
+        resources = stack_resources(cloud, ident)
+        existing = {r.kind: r for r in resources}
         image = {"ImageId": stack.network["image"], "RootDeviceName": stack.network["root_device"]} \
             if "image" in stack.network else find_debian_image(ec2)
-        if not existing:
+        if not resources:
             roles = [spec.role for spec in PLAN.values()]
             print(format_estimate(estimate(cloud.region, roles, self.settings), stack.name), file=progress.stream,
                   flush=True)
@@ -111,7 +112,7 @@ class EC2Provider(Provider):
                              expires=_later(stack.network.get("expires"), self.settings.hours))
         created: list[Resource] = []
         try:
-            self._extend_expiry(cloud, list(existing.values()), stack.network["expires"])
+            self._extend_expiry(cloud, resources, stack.network["expires"])
             self._ensure_network(cloud, stack, existing, cidrs, created, progress)
             self._ensure_media(cloud, stack, existing, created, progress)
         except BaseException:
