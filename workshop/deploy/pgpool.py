@@ -196,7 +196,7 @@ def wait_for_pgpool(lab: Lab, pgpool: Instance, timeout: float = READY_TIMEOUT) 
 
 def deploy_pgpool(lab: Lab, name: str = "pgpool1", backends: tuple[str, ...] = ("db1",),
                   progress: Progress | None = None) -> Instance:
-    """The reference deploy of pgpool in front of `backends` (the first is the primary);
+    """The reference deploy of pgpool in front of `backends` (node 0, 1, ... in that order);
     idempotent. The database servers admit pgpool (and, until the web servers move,
     the web servers too: tighten with `restrict_to_pooler`)."""
     if grading.active():
