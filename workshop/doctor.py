@@ -125,7 +125,8 @@ def _quota(cloud, settings, guard) -> Finding:
     except WorkshopError as exc:
         return Finding("quota", FAIL, "could not count vCPUs", str(exc))
     quota = guard.vcpu_quota(cloud)
-    where = f"Service Quotas > Amazon EC2 > Running On-Demand Standard instances ({guard.VCPU_QUOTA[1]}) in {cloud.region}"
+    where = (f"Service Quotas > Amazon EC2 > Running On-Demand Standard instances ({guard.VCPU_QUOTA[1]}) "
+             f"in {cloud.region}")
     if quota is None:
         return Finding("quota", WARN, f"Service Quotas did not tell the vCPU quota; a full stack needs {needed} vCPUs",
                        f"check it in the console: {where}")

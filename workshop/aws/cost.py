@@ -96,7 +96,8 @@ def format_estimate(est: Estimate, stack_name: str) -> str:
             "workshop/aws/cost.py):"]
     for line in est.lines:
         rows.append(f"  {line.count:>2} x {line.role:<8} {line.instance_type:<10} ${line.compute:.4f}/h + public IPv4 "
-                    f"${PUBLIC_IPV4_HOURLY:.4f}/h + {ROOT_VOLUME_GB} GB gp3 ${line.disk:.4f}/h = ${line.hourly:.4f}/h each")
+                    f"${PUBLIC_IPV4_HOURLY:.4f}/h + {ROOT_VOLUME_GB} GB gp3 ${line.disk:.4f}/h "
+                    f"= ${line.hourly:.4f}/h each")
     rows.append(f"  {est.instances} instances: ${est.hourly:.4f}/h, ${est.total:.2f} for {est.hours:g} h "
                 f"(WORKSHOP_EC2_HOURS; the stack expires after them and `workshop reap` deletes it)")
     rows.append("  Not included: S3 requests and storage and data transfer (cents for a class). A stopped instance "

@@ -36,7 +36,8 @@ def check_limits(ec2, stack_id: str, class_name: str, settings: Settings) -> Non
         in_class = len(instances(ec2, [{"Name": f"tag:{CLASS}", "Values": [class_name]}]))
     if in_stack + 1 > settings.max_per_stack:
         raise CostGuardError(f"Stack {stack_id} already has {in_stack} instances, the limit per stack "
-                             f"(WORKSHOP_MAX_INSTANCES_PER_STACK={settings.max_per_stack}): stop here, or raise the limit")
+                             f"(WORKSHOP_MAX_INSTANCES_PER_STACK={settings.max_per_stack}): stop here, or raise "
+                             "the limit")
     if in_class + 1 > settings.max_per_class:
         raise CostGuardError(f"Class {class_name!r} already has {in_class} instances, the limit per class "
                              f"(WORKSHOP_MAX_INSTANCES_PER_CLASS={settings.max_per_class}): the instructor decides "
@@ -80,7 +81,8 @@ def check_vcpu_quota(cloud: Cloud, instance_type: str) -> None:
         raise QuotaError(
             f"{instance_type} needs {needed} vCPUs but the account uses {used} of its {quota:g} on-demand standard "
             f"vCPUs in {cloud.region}: stop other instances, or request a higher quota (Service Quotas > Amazon EC2 > "
-            f"Running On-Demand Standard instances, code {VCPU_QUOTA[1]}); `workshop doctor` shows what a full stack needs"
+            f"Running On-Demand Standard instances, code {VCPU_QUOTA[1]}); `workshop doctor` shows what a full "
+            "stack needs"
         )
 
 

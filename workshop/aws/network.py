@@ -56,8 +56,9 @@ def availability_zone(ec2, instance_types: set[str], seed: str) -> str:
                 offered.setdefault(offer["Location"], set()).add(offer["InstanceType"])
     zones = sorted(zone for zone, types in offered.items() if instance_types <= types)
     if not zones:
-        raise CloudError(f"No availability zone of {ec2.meta.region_name} offers all of {', '.join(sorted(instance_types))}: "
-                         "choose other types (WORKSHOP_EC2_TYPES) or another region")
+        wanted = ", ".join(sorted(instance_types))
+        raise CloudError(f"No availability zone of {ec2.meta.region_name} offers all of {wanted}: choose other types "
+                         "(WORKSHOP_EC2_TYPES) or another region")
     return zones[_hash(seed) % len(zones)]
 
 

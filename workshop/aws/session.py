@@ -65,7 +65,8 @@ def connect(region: str | None = None) -> Cloud:
     except NoCredentialsError as exc:
         raise CredentialsError(f"No AWS credentials found: {CREDENTIALS_FIX}") from exc
     except ClientError as exc:
-        raise CredentialsError(f"AWS rejected the credentials ({_code(exc)}: {_message(exc)}): {CREDENTIALS_FIX}") from exc
+        raise CredentialsError(
+            f"AWS rejected the credentials ({_code(exc)}: {_message(exc)}): {CREDENTIALS_FIX}") from exc
     except (EndpointConnectionError, BotoCoreError) as exc:
         raise CloudError(f"Cannot reach AWS in {region} ({exc}); check the network and the region") from exc
     cloud = Cloud(session, region, account)

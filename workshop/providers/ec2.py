@@ -26,7 +26,8 @@ from ..aws.errors import BootError
 from ..aws.image import find_debian_image
 from ..aws.session import Cloud, aws, connect
 from ..aws.settings import Settings
-from ..aws.tags import EXPIRES, HOST_KEY, INSTANCE, expiry, stack_filter, stack_id, stack_tags, tag_dict, tag_list, tag_spec
+from ..aws.tags import (EXPIRES, HOST_KEY, INSTANCE, expiry, stack_filter, stack_id, stack_tags, tag_dict, tag_list,
+                         tag_spec)
 from ..aws.teardown import Resource, remove_stack, stack_resources
 from ..aws.userdata import host_key_pair, render
 from ..errors import RemoteError
