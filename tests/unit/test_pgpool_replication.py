@@ -1,15 +1,16 @@
 """Chapters 07-08 without machines: the pool sizing rule, the rendered pgpool and
-pg_hba configurations, and how a failover drill's unavailability window is measured."""
+pg_hba configurations, how a failover drill's unavailability window is measured,
+and that every helper that changes the stack does nothing while nbgrader grades."""
 
 import pytest
 
-from workshop.deploy import pgpool
+from workshop.deploy import pgpool, replication
 from workshop.deploy.pgpool import PoolSize
 from workshop.errors import ConfigError
-from workshop.failover import unavailable_window
+from workshop.failover import cut_off, fail_over, replication_experiment, unavailable_window
 from workshop.failure import Sample
-from workshop.lab import Lab
-from workshop.stack import Stack
+from workshop.lab import Lab, open_lab
+from workshop.stack import InstanceRecord, Stack
 
 
 @pytest.fixture
@@ -104,3 +105,37 @@ class TestUnavailableWindow:
 
     def test_no_success_after_the_failures_means_never_within_the_drill(self):
         assert unavailable_window(_samples(201, 500, 500)) is None
+
+
+@pytest.fixture
+def graded_lab(tmp_path, monkeypatch):
+    """A lab opened while nbgrader grades: any SSH attempt would fail (nothing runs)."""
+    monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    instances = {name: InstanceRecord(name, role, f"10.213.9.{number}", "127.0.0.1", {"22": 1}, f"ws-graded-{name}")
+                 for name, role, number in (("db1", "db", 41), ("db2", "db", 42), ("pgpool1", "pgpool", 45))}
+    stack = Stack("graded", "local", "root", str(tmp_path / "id"), {"subnet": "10.213.9.0/24"}, instances)
+    stack.add_copy(tmp_path)
+    stack.save()
+    return open_lab(folder=tmp_path)
+
+
+class TestWhileGrading:
+    def test_the_failover_drill_shows_the_recorded_one_instead_of_killing(self, graded_lab, capsys):
+        (graded_lab.folder / "failover-db1.json").write_text('{"lost": 0}')
+        assert fail_over(graded_lab, "db1") == {"lost": 0}
+        assert "skipped 'fail over from db1'" in capsys.readouterr().out
+
+    def test_deploys_and_experiments_change_nothing(self, graded_lab, capsys):
+        db1, db2, pgpool1 = (graded_lab.instance(name) for name in ("db1", "db2", "pgpool1"))
+        pgpool.deploy_pgpool(graded_lab, "pgpool1", ("db1", "db2"))
+        pgpool.configure_pgpool(graded_lab, pgpool1, "", "")
+        pgpool.prepare_primary(graded_lab, db1)
+        pgpool.restrict_to_pooler(graded_lab, ("db1", "db2"))
+        replication.deploy_standby(graded_lab, "db2", "db1")
+        replication.set_synchronous(db1, "db2")
+        replication.rejoin_as_standby(graded_lab, "db1", "db2")
+        cut_off(db2)
+        assert replication_experiment(graded_lab, synchronous=True) is None
+        printed = capsys.readouterr().out.splitlines()
+        assert len(printed) >= 9 and all("grading never changes the stack" in line for line in printed)

@@ -47,7 +47,7 @@ def prepare_server(lab: Lab, db: Instance) -> None:
                 mode="600", owner="postgres:postgres")
 
 
-def clone_standby(lab: Lab, standby: Instance, primary: Instance, progress: Progress) -> None:
+def _clone(lab: Lab, standby: Instance, primary: Instance, progress: Progress) -> None:
     """Replace `standby`'s data with a fresh copy of `primary`'s and start it streaming
     through its own replication slot."""
     slot = slot_name(standby.name)
@@ -103,7 +103,7 @@ def _follow(lab: Lab, name: str, primary: Instance, progress: Progress, pooler: 
     configure_postgres(db, database_hba(lab, name), progress)
     set_synchronous(db, None)
     prepare_server(lab, db)
-    clone_standby(lab, db, primary, progress)
+    _clone(lab, db, primary, progress)
     node = DATABASE_SERVERS.index(name)
     if pooler in running(lab, (pooler,)):
         lab.instance(pooler).run(f"if grep -q '^backend_hostname{node} ' {CONFIG_DIR}/pgpool.conf; then "
