@@ -138,8 +138,13 @@ def _quota(cloud, settings, guard) -> Finding:
 
 def diagnose(provider: str) -> list[Finding]:
     """Every readiness check for `provider` ("local" or "ec2")."""
+    from .providers import PROVIDERS
+
     findings = [check_python(), check_packages(), check_ssh(), check_engine(needed=provider == "local")]
-    if provider == "ec2":
+    if provider not in PROVIDERS:
+        findings.append(Finding("provider", FAIL, f"WORKSHOP_PROVIDER={provider!r} is not a provider",
+                                f"set WORKSHOP_PROVIDER to one of: {', '.join(PROVIDERS)}"))
+    elif provider == "ec2":
         findings += check_aws()
     else:
         findings.append(Finding("aws", SKIP, "not checked in local mode (`workshop doctor --provider ec2` checks it)"))

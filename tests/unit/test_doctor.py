@@ -105,3 +105,9 @@ def test_workshop_doctor_exits_non_zero_and_prints_the_fix(monkeypatch, capsys, 
     assert main(["doctor", "--provider", "local"]) == 1
     out = capsys.readouterr().out
     assert "FAIL  ssh" in out and "fix: apt-get install -y openssh-client" in out and "1 problem(s) to fix" in out
+
+
+def test_an_unknown_provider_setting_is_a_problem_with_the_choices(engine_ok, monkeypatch, capsys):
+    monkeypatch.setenv("WORKSHOP_PROVIDER", "azure")
+    assert main(["doctor"]) == 1
+    assert "fix: set WORKSHOP_PROVIDER to one of: local, ec2" in capsys.readouterr().out

@@ -86,7 +86,8 @@ def boot():
     return BootLog()
 
 
-def make_provider(boot: BootLog, **env) -> EC2Provider:
+def make_provider(boot: BootLog) -> EC2Provider:
+    """A provider with the settings of the environment now, and `boot` as its readiness probe."""
     return EC2Provider(settings=Settings.from_env(), probe=boot, poll=0.01)
 
 

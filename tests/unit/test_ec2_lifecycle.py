@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import ipaddress
 import json
+from pathlib import Path
 
 import boto3
 import pytest
@@ -56,7 +57,7 @@ def test_prepare_creates_the_shared_resources_each_tagged_as_the_stacks(provider
         assert tags[STACK] == "ws-alice-lab" and tags[PROJECT] == PROJECT_NAME
         assert tags["workshop:student"] == "alice" and tags["workshop:class"] == "pycon"
     assert ipaddress.ip_network(subnet["CidrBlock"]).prefixlen == 24 and net["subnet"] == subnet["CidrBlock"]
-    assert key["PublicKey"].split()[:2] == public_key_line(__import__("pathlib").Path(stack.ssh_key)).split()[:2]
+    assert key["PublicKey"].split()[:2] == public_key_line(Path(stack.ssh_key)).split()[:2]
     assert net["image"] == NEWEST_DEBIAN
 
 
@@ -217,3 +218,37 @@ def test_the_bucket_is_made_in_the_stacks_region(aws_env, boot, progress, monkey
         location = boto3.client("s3", region_name=region).get_bucket_location(Bucket=stack.network["bucket"])
         assert (location["LocationConstraint"] or "us-east-1") == region
         assert stack.network["region"] == region
+
+
+def test_a_notebook_lab_runs_up_status_and_down_on_ec2(cloud_env, boot, monkeypatch, tmp_path):
+    from workshop.lab import Lab, open_lab
+    from workshop.providers import PROVIDERS
+
+    monkeypatch.setenv("WORKSHOP_PROVIDER", "ec2")
+    monkeypatch.setattr(Lab, "_wait_for_ssh", lambda self, name, progress: None)  # moto's addresses are not real
+    monkeypatch.setitem(PROVIDERS, "ec2", lambda: make_provider(boot))  # the boot probe, too, needs a real VM
+    lab = open_lab("lab", folder=tmp_path)
+    web1 = lab.up("web1")
+    assert lab.planned_ip("db1") == str(ipaddress.ip_network(lab.stack.network["subnet"]).network_address + 41)
+    assert [row["state"] for row in lab.status()] == ["running"]
+    saved = Stack.load(tmp_path / "workshop-stack.json")
+    assert saved.instances["web1"].public_host == web1.record.public_host and saved.network["region"] == REGION
+    removed = lab.down()
+    assert any(item.startswith("instance") for item in removed)
+    assert not lab.stack.folder.exists() and not (tmp_path / "workshop-stack.json").exists()
+    assert live_instances() == []
+
+
+def test_workshop_down_finds_an_ec2_stack_whose_folder_was_deleted(provider, stack, progress, monkeypatch, boot):
+    import shutil
+
+    from workshop.cli import main
+    from workshop.providers import PROVIDERS
+
+    monkeypatch.setenv("WORKSHOP_PROVIDER", "ec2")
+    monkeypatch.setitem(PROVIDERS, "ec2", lambda: make_provider(boot))
+    provider.prepare(stack, progress)
+    provider.create_instance(stack, spec("web1"), "", progress)
+    shutil.rmtree(stack.folder)
+    assert main(["--stack", "lab", "down", "--yes"]) == 0
+    assert provider.leftovers(stack) == [] and live_instances() == []
