@@ -64,3 +64,23 @@ def test_no_ssh_within_the_time_limit_is_a_boot_error_naming_the_last_problem(re
     with pytest.raises(BootError, match="did not finish booting within 30s.*Connection timed out"):
         ec2.wait_until_ready(STACK, RECORD, Progress("t", quiet=True), timeout=30)
     assert len(remote.commands) == 6  # one try every 5 s
+
+
+def test_the_user_data_is_cloud_config_as_cloud_init_reads_it_and_a_valid_bash_script():
+    import subprocess
+
+    import yaml  # cloud-init parses user-data with PyYAML
+
+    from workshop import machine
+    from workshop.aws.userdata import host_key_pair, render
+
+    private, public = host_key_pair()
+    text = render("db2", private, public)
+    config = yaml.safe_load(text)
+    assert text.startswith("#cloud-config\n") and config["hostname"] == "db2"
+    assert config["ssh_keys"] == {"ed25519_private": private, "ed25519_public": public}
+    argv = config["runcmd"][0]
+    assert argv[:2] == ["bash", "-c"] and argv[2].startswith("set -eu")
+    assert subprocess.run(["bash", "-n", "-c", argv[2]]).returncode == 0
+    disable = next(line for line in argv[2].splitlines() if line.startswith("systemctl disable"))
+    assert set(disable.split()[3:]) == set(machine.DISABLED_SERVICES + machine.DISABLED_TIMERS)

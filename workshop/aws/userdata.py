@@ -29,8 +29,9 @@ INSTALL = "\n".join((
     "export DEBIAN_FRONTEND=noninteractive",
     # policy-rc.d stops services from starting while they are installed.
     "printf '#!/bin/sh\\nexit 101\\n' > /usr/sbin/policy-rc.d && chmod +x /usr/sbin/policy-rc.d",
-    "apt-get update",
-    f"apt-get install -y --no-install-recommends {' '.join(machine.PACKAGES)}",
+    # Debian's image may run its own apt jobs at first boot: wait for their lock rather than fail.
+    "apt-get -o DPkg::Lock::Timeout=300 update",
+    f"apt-get -o DPkg::Lock::Timeout=300 install -y --no-install-recommends {' '.join(machine.PACKAGES)}",
     "rm -f /usr/sbin/policy-rc.d",
     f"systemctl disable --now {' '.join(machine.DISABLED_SERVICES + machine.DISABLED_TIMERS)}",
     "for conf in /etc/postgresql/*/*/start.conf; do echo manual > \"$conf\"; done",
