@@ -119,12 +119,13 @@ def remove_stack(cloud: Cloud, stack_id: str, progress: Progress, poll: float = 
         resources = remaining
     for resource in resources:
         progress.say(stack_id, f"deleting {resource}")
-        if _delete(cloud, resource, poll):
+        if delete_resource(cloud, resource, poll):
             removed.append(str(resource))
     return removed
 
 
-def _delete(cloud: Cloud, resource: Resource, poll: float) -> bool:
+def delete_resource(cloud: Cloud, resource: Resource, poll: float = 5) -> bool:
+    """Delete one resource (not an instance); False when it was already gone."""
     ec2 = cloud.ec2
     with aws(f"delete {resource}"):
         if resource.kind == "bucket":

@@ -28,7 +28,7 @@ from ..aws.session import Cloud, aws, connect
 from ..aws.settings import Settings
 from ..aws.tags import (EXPIRES, HOST_KEY, INSTANCE, expiry, stack_filter, stack_id, stack_tags, tag_dict, tag_list,
                          tag_spec)
-from ..aws.teardown import Resource, remove_stack, stack_resources
+from ..aws.teardown import Resource, delete_resource, remove_stack, stack_resources
 from ..aws.userdata import host_key_pair, render
 from ..errors import RemoteError
 from ..keys import public_key_line
@@ -193,17 +193,7 @@ class EC2Provider(Provider):
         for resource in reversed(created):
             progress.say(resource.id, "removing (the step failed or was interrupted)")
             try:
-                with aws(f"remove {resource}"):
-                    if resource.kind == "iam-user":
-                        media.delete_user(cloud.client("iam"), resource.id)
-                    elif resource.kind == "bucket":
-                        media.delete_bucket(cloud.client("s3"), resource.id)
-                    elif resource.kind == "key-pair":
-                        cloud.ec2.delete_key_pair(KeyName=resource.id)
-                    elif resource.kind == "security-group":
-                        cloud.ec2.delete_security_group(GroupId=resource.id)
-                    else:
-                        cloud.ec2.delete_subnet(SubnetId=resource.id)
+                delete_resource(cloud, resource, self.poll)
             except Exception as exc:  # keep rolling back the rest; `workshop down` finds any leftover by tag
                 progress.say(resource.id, f"could not remove it ({exc}); `workshop down` will")
 
