@@ -3,6 +3,7 @@ error, and status of a class that was never provisioned says so."""
 
 import pytest
 
+from workshop.classroom.capacity import inotify_needed, inotify_shortfall
 from workshop.cli import main
 
 
@@ -37,3 +38,15 @@ def test_grading_with_nothing_collected_says_to_collect_first(tmp_path, capsys):
     roster.write_text("id,name\nalice,Alice\n")
     assert main(["class", "grade", str(roster)]) == 1
     assert "`workshop class collect` first" in capsys.readouterr().err
+
+
+def test_a_classroom_server_whose_inotify_limit_cannot_boot_the_class_is_told_how_to_raise_it(tmp_path):
+    limit = tmp_path / "max_user_instances"
+    limit.write_text("128\n")
+    warning = inotify_shortfall(30, limit)
+    assert warning.startswith("fs.inotify.max_user_instances is 128: about 21 local machines can boot here, "
+                              "30 full stacks need 300")
+    assert f"sysctl -w fs.inotify.max_user_instances={inotify_needed(30)}" in warning
+    limit.write_text(f"{inotify_needed(30)}\n")
+    assert inotify_shortfall(30, limit) is None
+    assert inotify_shortfall(30, tmp_path / "absent") is None

@@ -26,6 +26,7 @@ from ..progress import Progress
 from ..providers import RUNNING, get_provider, provider_name
 from ..remote import Remote
 from ..stack import Stack
+from .capacity import inotify_shortfall
 from .layout import Classroom
 from .reach import unreachable
 from .roster import Student
@@ -66,6 +67,10 @@ def up(classroom: Classroom, instances: list[str] | None = None, catch_up: str |
     """Start each student's machines (or catch their stacks up to a chapter), add their own
     SSH key, write their connection details; one row per student, failures included."""
     progress = progress or Progress(f"class {classroom.name} up")
+    if provider_name() == "local":
+        shortfall = inotify_shortfall(len(classroom.students))
+        if shortfall:
+            progress.say("capacity", f"warning: {shortfall}")
     classroom.save()
     args = ["catch-up", catch_up] if catch_up else ["up", *(instances or ["web1"])]
 
