@@ -236,7 +236,9 @@ class Lab:
         """Pinned host keys and an ssh_config naming every instance, for `workshop ssh`,
         a terminal (ssh -F ssh_config web1) and Fabric (fab -S ssh_config -H web1 deploy)."""
         stack = self.require_stack()
-        lines = [f"[{r.public_host}]:{r.public_port(22)} {r.host_key}" for r in stack.instances.values() if r.host_key]
+        # OpenSSH looks port 22 up by the bare host name, other ports as [host]:port.
+        lines = [f"{r.public_host if r.public_port(22) == 22 else f'[{r.public_host}]:{r.public_port(22)}'} {r.host_key}"
+                 for r in stack.instances.values() if r.host_key]
         (stack.folder / "known_hosts").write_text("\n".join(lines) + "\n")
         (stack.folder / "ssh_config").write_text("".join(
             f"Host {r.name}\n    HostName {r.public_host}\n    Port {r.public_port(22)}\n    User {stack.ssh_user}\n"

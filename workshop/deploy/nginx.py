@@ -12,7 +12,7 @@ from ..errors import ConfigError
 from ..lab import Instance, Lab
 from ..progress import Progress
 from .app import STATIC_ROOT
-from .media import BUCKET, S3_PORT
+from .media import media_url
 
 SITE = "/etc/nginx/sites-available/newsroom"
 
@@ -20,7 +20,7 @@ SITE = "/etc/nginx/sites-available/newsroom"
 def reference_lb_config(lab: Lab, web_servers: tuple[str, ...] = ("web1", "web2"), media: str = "media1") -> str:
     """The course's nginx site for lb1 (configs/nginx/newsroom.conf.j2), with private addresses."""
     return configs.render("nginx/newsroom.conf.j2", web_servers=[lab.planned_ip(name) for name in web_servers],
-                          static_root=STATIC_ROOT, media_server=f"{lab.planned_ip(media)}:{S3_PORT}", bucket=BUCKET)
+                          static_root=STATIC_ROOT, media_url=media_url(lab, media))
 
 
 def configure_nginx(lb: Instance, site: str, progress: Progress | None = None) -> None:
