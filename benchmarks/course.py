@@ -59,7 +59,7 @@ def main() -> None:
           f"final {final['throughput_rps']:.0f} req/s (p95 {final['latency_ms']['p95']:.1f} ms): "
           f"ratio {loadtest.throughput_ratio(results, '10-final'):.1f}x")
     if failover:
-        print(f"failover drill: unavailable {failover['unavailable_s']} s, acknowledged rows lost {failover['lost']}")
+        print(f"failover drill: unavailable {failover['unavailable_s']:.2f} s, acknowledged rows lost {failover['lost']}")
     else:
         print("failover drill: not recorded by catch-up")
 
