@@ -42,7 +42,11 @@ def app_server(lab: Lab, progress: Progress, final: bool) -> None:
 
 
 def database_server(lab: Lab, progress: Progress, final: bool) -> None:
-    """db1 serving the app's data; web1 redeployed in place only when it is not using db1 yet."""
+    """db1 serving the app's data; web1 redeployed in place only when it is not using db1 yet.
+    Nothing once pgpool1 exists: chapters 07-08 own the database tier from then on (db1
+    admits the app from pgpool only, and may be a standby after a failover)."""
+    if "pgpool1" in lab.stack.instances:
+        return
     deploy_database_server(lab, "db1", progress)
     web1 = lab.instance("web1")
     if final or _database_host(web1) != lab.planned_ip("db1"):

@@ -15,7 +15,7 @@ from workshop.catchup import catch_up
 from workshop.course import Course
 from workshop.deploy import pgpool, replication, web
 from workshop.deploy.pgpool import PoolSize
-from workshop.deploy.postgres import install_hba
+from workshop.deploy.postgres import database_url, install_hba
 from workshop.deploy.settings import reference_settings
 from workshop.failover import cut_off, fail_over
 from workshop.lab import open_lab
@@ -61,7 +61,7 @@ class TestChapter07:
 
     def test_an_app_connecting_to_postgresql_directly_is_caught(self, chapter07, lab):
         install_hba(lab.instance("db1"), pgpool.database_hba(lab, "db1", app_clients=("pgpool1", "web1", "web2")))
-        web.deploy_release_web_server(lab, "web1", **reference_settings(lab, 6))
+        web.deploy_release_web_server(lab, "web1", **dict(reference_settings(lab, 6), database_url=database_url(lab)))
         try:
             assert "web1's app connects to" in failing_hints(chapter07, CH07, "app-through-pgpool")
             assert "admits the app's user from web1" in failing_hints(chapter07, CH07, "database-refuses-direct")

@@ -24,10 +24,13 @@ def cache_servers(lab: Lab, names: tuple[str, ...] = CACHE_SERVERS) -> tuple[str
 
 
 def reference_settings(lab: Lab, chapter: int) -> dict:
-    """Keyword arguments for app_environment on the reference stack after `chapter`."""
+    """Keyword arguments for app_environment on the reference stack after `chapter`.
+    Once pgpool1 exists the app goes through it whatever the chapter: the database
+    then admits the app from pgpool only, and a failover may have moved the primary."""
     settings: dict = {}
     if chapter >= 3:
-        settings["database_url"] = database_url(lab, "pgpool1" if chapter >= 7 else "db1")
+        behind_pgpool = chapter >= 7 or "pgpool1" in lab.require_stack().instances
+        settings["database_url"] = database_url(lab, "pgpool1" if behind_pgpool else "db1")
     if chapter >= 5:
         settings["storage"] = storage_settings(lab)
     if chapter >= 6:
