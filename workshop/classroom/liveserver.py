@@ -106,12 +106,13 @@ PAGE = r"""<!doctype html>
  td.c { width: 18px; height: 18px; padding: 0; border: 2px solid #fff; border-radius: 4px; }
  .passed { background: #2e9e5b; } .failed { background: #d9534f; } .not-run { background: #c9ced8; }
  .not-polled { background: #e9dd8a; } .unreachable { background: #3a3f4b; }
- .legend span { display: inline-block; width: 12px; height: 12px; border-radius: 3px; margin: 0 4px 0 12px; vertical-align: middle; }
+ .legend { margin: 4px 0; } .legend b { font-weight: normal; white-space: nowrap; } .legend span { display: inline-block; width: 12px; height: 12px; border-radius: 3px; margin: 0 4px 0 12px; vertical-align: middle; }
  .problem { color: #a3302c; font-size: 12px; }
 </style></head>
 <body>
 <h1 id="title">Class progress</h1>
 <div id="meta">waiting for the first poll…</div>
+<div class="legend" id="chapters"></div>
 <svg id="chart" width="1000" height="40"></svg>
 <div class="legend"><span class="passed"></span>passed<span class="failed"></span>failed<span class="not-run"></span>needs the notebook<span class="not-polled"></span>not polled (writes)<span class="unreachable"></span>stack unreachable</div>
 <table id="grid"></table>
@@ -127,7 +128,7 @@ function draw(s) {
   const total = s.chapters.reduce((n, c) => n + c.checks.length, 0), rowH = 26, left = 120, width = 640;
   let svg = "";
   s.students.forEach((st, i) => {
-    const y = i * rowH + 22;
+    const y = i * rowH + 6;
     svg += `<text x="0" y="${y + 14}" font-size="13">${esc(st.id)}</text>`;
     svg += `<rect x="${left}" y="${y}" width="${width}" height="18" fill="#eef0f4" rx="3"/>`;
     let x = left;
@@ -139,11 +140,10 @@ function draw(s) {
     });
     svg += `<text x="${left + width + 8}" y="${y + 14}" font-size="13">${st.problem ? "unreachable" : st.passed + "/" + st.total}</text>`;
   });
-  s.chapters.forEach((c, ci) => {
-    svg += `<rect x="${left + ci * 112}" y="2" width="10" height="10" fill="${COLORS[ci % COLORS.length]}"/><text x="${left + ci * 112 + 14}" y="11" font-size="11">${esc(c.slug.slice(0, 17))}</text>`;
-  });
+  document.getElementById("chapters").innerHTML = s.chapters.map((c, ci) =>
+    `<b><span style="background:${COLORS[ci % COLORS.length]}"></span>${esc(c.slug)}</b>`).join(" ");
   const chart = document.getElementById("chart");
-  chart.setAttribute("height", s.students.length * rowH + 30);
+  chart.setAttribute("height", s.students.length * rowH + 12);
   chart.innerHTML = svg;
   let head = "<tr><th></th>" + s.chapters.map(c => `<th class="chapter" colspan="${c.checks.length}">${esc(c.slug)}</th>`).join("") + "<th>passed</th></tr>";
   let rows = s.students.map(st => "<tr><th>" + esc(st.id) + "<br><small>" + esc(st.name) + "</small></th>" +
