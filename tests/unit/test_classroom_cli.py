@@ -4,6 +4,8 @@ error, and status of a class that was never provisioned says so."""
 import pytest
 
 from workshop.classroom.capacity import inotify_needed, inotify_shortfall
+from workshop.classroom.layout import Classroom
+from workshop.classroom.provision import down, up
 from workshop.cli import main
 
 
@@ -50,3 +52,13 @@ def test_a_classroom_server_whose_inotify_limit_cannot_boot_the_class_is_told_ho
     limit.write_text(f"{inotify_needed(30)}\n")
     assert inotify_shortfall(30, limit) is None
     assert inotify_shortfall(30, tmp_path / "absent") is None
+
+
+def test_class_up_and_down_do_nothing_while_nbgrader_grades(tmp_path, monkeypatch, capsys):
+    roster = tmp_path / "fall.csv"
+    roster.write_text("id,name\nalice,Alice\n")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    classroom = Classroom.open(roster)
+    assert up(classroom) == [] and down(classroom) == []
+    assert not classroom.folder.exists()
+    assert "nbgrader autograde: skipped 'class fall up'" in capsys.readouterr().out

@@ -21,6 +21,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from .. import grading
 from ..errors import WorkshopError
 from ..progress import Progress
 from ..providers import RUNNING, get_provider, provider_name
@@ -66,6 +67,9 @@ def up(classroom: Classroom, instances: list[str] | None = None, catch_up: str |
        parallel: int = 2, progress: Progress | None = None) -> list[dict]:
     """Start each student's machines (or catch their stacks up to a chapter), add their own
     SSH key, write their connection details; one row per student, failures included."""
+    if grading.active():
+        grading.skip(f"class {classroom.name} up")
+        return []
     progress = progress or Progress(f"class {classroom.name} up")
     if provider_name() == "local":
         shortfall = inotify_shortfall(len(classroom.students))
@@ -172,6 +176,9 @@ def status(classroom: Classroom, parallel: int = 8) -> list[dict]:
 def down(classroom: Classroom, parallel: int = 2, progress: Progress | None = None) -> list[dict]:
     """Delete every student's stack, check the provider holds nothing of it, remove the
     student folders; keep the course (grades, feedback). One row per student."""
+    if grading.active():
+        grading.skip(f"class {classroom.name} down")
+        return []
     progress = progress or Progress(f"class {classroom.name} down")
 
     def one(student: Student) -> dict:
