@@ -71,9 +71,10 @@ def app_through_pgpool(target: Target, verdict: Verdict) -> None:
 @check(CHAPTER, "database-refuses-direct", "the database refuses the app's user from a web server", points=2)
 def database_refuses_direct(target: Target, verdict: Verdict) -> None:
     web = present(target, WEBS)[0]
-    for db in present(target, DATABASE_SERVERS):
-        if target.state(db) != "running":
-            continue
+    running = [db for db in present(target, DATABASE_SERVERS) if target.state(db) == "running"]
+    if not running:
+        raise ProbeError("no database server of the stack is running: start db1 (chapter 03) first")
+    for db in running:
         admitted, message = try_login(target, web, target.record(db).private_ip)
         verdict.see(**{f"{web}_to_{db}": message or "logged in"})
         if admitted:

@@ -58,6 +58,8 @@ def live_release_is_newest(target: Target, verdict: Verdict) -> None:
 def releases_pruned(target: Target, verdict: Verdict) -> None:
     releases = _layout(target)["releases"]
     verdict.see(releases=releases)
+    if not releases:
+        raise ProbeError(f"web1 has no releases in {RELEASES}: deploy with your fabfile first")
     if len(releases) > KEEP:
         verdict.fail(f"{len(releases)} releases pile up in {RELEASES}: delete all but the newest {KEEP} after a deploy")
 
