@@ -69,6 +69,20 @@ def test_the_cli_reports_checks_and_logs_in(student_folder, stack_name):
     assert ssh.stdout.strip() == "web1", ssh.stderr
 
 
+def test_no_check_of_a_later_chapter_passes_on_a_first_vm(student_folder):
+    """Checks must never pass on a service that is absent: a stack with web1 alone
+    scores nothing in chapters 02 to 10 (each check fails or is not run, with a hint)."""
+    target = grader.Target.from_folder(student_folder)
+    try:
+        later = [slug for slug in grader.CHECKS if slug != CHAPTER]
+        results = [result for chapter in later for result in grader.run_checks(chapter, target)]
+    finally:
+        target.close()
+    assert len(results) > 40
+    assert [r.check_id for r in results if r.passed] == []
+    assert all(r.hints for r in results)
+
+
 class TestChecksFailWithTheirHintOnABrokenStack:
     """Each check, after passing above, must catch a realistic mistake."""
 
