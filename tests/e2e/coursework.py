@@ -11,7 +11,9 @@ import grader
 import pytest
 
 from tests.conftest import ROOT, cell_text, execute_notebook
+from workshop.catchup import catch_up
 from workshop.course import Course
+from workshop.lab import Lab, open_lab
 
 
 def notebooks(chapter: str) -> list[Path]:
@@ -47,6 +49,23 @@ def grade_unmodified_release(course: Course, chapter: str, scratch: Path) -> tup
     score = grade(course, chapter, "blank", folder)
     feedback = course.feedback(chapter, "blank")
     return score, "\n".join(page.read_text() for page in sorted(feedback.glob("*.html")))
+
+
+def caught_up(stack_name: str, tmp_path_factory, chapter: int) -> Lab:
+    """A lab on the module's stack, brought to the end of `chapter` by the reference deploys."""
+    lab = open_lab(stack_name, folder=tmp_path_factory.mktemp("catch-up"))
+    catch_up(lab, chapter)
+    return lab
+
+
+def assert_full_marks_and_blank_zero(course: Course, chapter: str, folder: Path, scratch: Path) -> None:
+    """The worked `folder` autogrades to full marks; the release as handed out, to zero
+    with the "no stack found" hint in its feedback."""
+    if not (course.root / "release" / chapter).is_dir():
+        course.release([chapter])
+    assert grade(course, chapter, "alice", folder) == (max_points(chapter), max_points(chapter))
+    score, feedback = grade_unmodified_release(course, chapter, scratch)
+    assert score == (0, max_points(chapter)) and "no stack found" in feedback
 
 
 def failing_hints(folder: Path, chapter: str, check_id: str, **answers) -> str:

@@ -9,12 +9,10 @@ import tarfile
 
 import pytest
 
-from tests.e2e.coursework import failing_hints, grade, grade_unmodified_release, max_points, work_through
-from workshop.catchup import catch_up
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, caught_up, failing_hints, work_through
 from workshop.course import Course
 from workshop.deploy import app, postgres, web
 from workshop.deploy.releases import deploy_releases, load_fabfile
-from workshop.lab import open_lab
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "04-fabric"
@@ -22,9 +20,7 @@ CHAPTER = "04-fabric"
 
 @pytest.fixture(scope="module")
 def lab(stack_name, tmp_path_factory):
-    lab = open_lab(stack_name, folder=tmp_path_factory.mktemp("catch-up"))
-    catch_up(lab, 3)
-    return lab
+    return caught_up(stack_name, tmp_path_factory, 3)
 
 
 @pytest.fixture(scope="module")
@@ -36,11 +32,7 @@ def folder(lab, tmp_path_factory):
 
 
 def test_the_solution_autogrades_to_full_marks(folder, tmp_path):
-    course = Course(tmp_path / "course")
-    course.release([CHAPTER])
-    assert grade(course, CHAPTER, "alice", folder) == (max_points(CHAPTER), max_points(CHAPTER))
-    score, feedback = grade_unmodified_release(course, CHAPTER, tmp_path)
-    assert score == (0, max_points(CHAPTER)) and "no stack found" in feedback
+    assert_full_marks_and_blank_zero(Course(tmp_path / "course"), CHAPTER, folder, tmp_path)
 
 
 def test_a_release_that_fails_its_checks_is_removed_and_the_live_one_keeps_serving(folder, lab):

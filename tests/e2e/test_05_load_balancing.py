@@ -7,12 +7,10 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.coursework import configured, failing_hints, grade, grade_unmodified_release, max_points, work_through
-from workshop.catchup import catch_up
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, caught_up, configured, failing_hints, work_through
 from workshop.course import Course
 from workshop.deploy import media, nginx, postgres, web
 from workshop.failure import crash_web_server
-from workshop.lab import open_lab
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "05-load-balancing"
@@ -20,9 +18,7 @@ CHAPTER = "05-load-balancing"
 
 @pytest.fixture(scope="module")
 def lab(stack_name, tmp_path_factory):
-    lab = open_lab(stack_name, folder=tmp_path_factory.mktemp("catch-up"))
-    catch_up(lab, 4)
-    return lab
+    return caught_up(stack_name, tmp_path_factory, 4)
 
 
 @pytest.fixture(scope="module")
@@ -34,11 +30,7 @@ def folder(lab, tmp_path_factory):
 
 
 def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(folder, tmp_path):
-    course = Course(tmp_path / "course")
-    course.release([CHAPTER])
-    assert grade(course, CHAPTER, "alice", folder) == (max_points(CHAPTER), max_points(CHAPTER))
-    score, feedback = grade_unmodified_release(course, CHAPTER, tmp_path)
-    assert score == (0, max_points(CHAPTER)) and "no stack found" in feedback
+    assert_full_marks_and_blank_zero(Course(tmp_path / "course"), CHAPTER, folder, tmp_path)
 
 
 def test_nginx_with_one_upstream_is_caught(folder, lab):

@@ -13,9 +13,8 @@ import uuid
 import pytest
 import requests
 
-from tests.e2e.coursework import configured, failing_hints, grade, grade_unmodified_release, max_points, work_through
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, caught_up, configured, failing_hints, work_through
 from workshop import loadtest
-from workshop.catchup import catch_up
 from workshop.course import Course
 from workshop.deploy import memcached, settings, varnish, web
 from workshop.lab import open_lab
@@ -27,9 +26,7 @@ METHOD_PASS = re.compile(r'    if \(req.method != "GET" && req.method != "HEAD"\
 
 @pytest.fixture(scope="module")
 def lab(stack_name, tmp_path_factory):
-    lab = open_lab(stack_name, folder=tmp_path_factory.mktemp("catch-up"))
-    catch_up(lab, 5)
-    return lab
+    return caught_up(stack_name, tmp_path_factory, 5)
 
 
 @pytest.fixture(scope="module")
@@ -44,11 +41,7 @@ def folders(lab, tmp_path_factory):
 
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(chapter, folders, tmp_path):
-    course = Course(tmp_path / "course")
-    course.release([chapter])
-    assert grade(course, chapter, "alice", folders[chapter]) == (max_points(chapter), max_points(chapter))
-    score, feedback = grade_unmodified_release(course, chapter, tmp_path)
-    assert score == (0, max_points(chapter)) and "no stack found" in feedback
+    assert_full_marks_and_blank_zero(Course(tmp_path / "course"), chapter, folders[chapter], tmp_path)
 
 
 def test_a_single_memcached_is_caught(folders, lab):
