@@ -6,15 +6,14 @@ from __future__ import annotations
 
 import re
 
-from workshop.deploy.memcached import STATS_COMMAND, parse_stats
-from workshop.deploy.settings import CACHE_SERVERS, MEMCACHED_PORT
+from workshop.memcached_stats import MEMCACHED_PORT, STATS_COMMAND, parse_stats
 
 from .registry import check
 from .result import Verdict
 from .target import ProbeError, Target
 
 CHAPTER = "06-caching"
-LB, WEBS = "lb1", ("web1", "web2")
+LB, WEBS, CACHE_SERVERS = "lb1", ("web1", "web2"), ("cache1", "cache2")
 ARTICLE_LINK = re.compile(r'href="(/articles/[a-z0-9-]+/)"')
 ARTICLE_PAGES, HEALTH_REQUESTS, HOME_REQUESTS, MIN_HITS = 10, 20, 10, 8
 

@@ -39,8 +39,7 @@ def lb_balances_both(target: Target, verdict: Verdict) -> None:
 def static_from_nginx(target: Target, verdict: Verdict) -> None:
     probe = uuid.uuid4().hex
     response = target.http(LB, f"/static/articles/site.css?probe={probe}")
-    relayed = [web for web in WEBS if target.ssh(web, f"grep -c {probe} /var/log/apache2/*access.log 2>/dev/null "
-                                                      "| awk -F: '{s+=$NF} END {print s+0}'").stdout.strip() != "0"]
+    relayed = [web for web in WEBS if target.count_in_logs(web, probe, "/var/log/apache2/*access.log")]
     verdict.see(status=response.status_code, server=response.headers.get("Server"), relayed_by=relayed)
     if response.status_code != 200:
         verdict.fail(f"lb1 answers /static/articles/site.css with HTTP {response.status_code}: add `location "

@@ -105,8 +105,7 @@ def baseline_load_test(target: Target, verdict: Verdict) -> None:
     if result is None:
         raise ProbeError(f"no load test recorded for stage {BASELINE}: run "
                          f"workshop.loadtest.run(lab, \"{BASELINE}\", web1)")
-    logged = int(target.ssh(WEB, f"grep -c 'workshop-loadtest/{BASELINE}' /var/log/apache2/newsroom-access.log* "
-                                 f"2>/dev/null | awk -F: '{{s+=$NF}} END {{print s+0}}'").stdout.strip() or 0)
+    logged = target.count_in_logs(WEB, f"workshop-loadtest/{BASELINE}", "/var/log/apache2/newsroom-access.log*")
     verdict.see(requests=result["requests"], failed=result["failed"], throughput_rps=round(result["throughput_rps"]),
                 p95_ms=result["latency_ms"]["p95"], logged_on_web1=logged)
     if result.get("stack") != stack.name:

@@ -12,6 +12,7 @@ They never import the deploy code, so a deploy bug cannot hide itself.
 from __future__ import annotations
 
 import json
+import shlex
 from pathlib import Path
 
 import requests
@@ -79,6 +80,12 @@ class Target:
     def ssh(self, name: str, command: str, timeout: float = PROBE_COMMAND_TIMEOUT) -> CommandResult:
         """Run a read-only probe command on `name`; raises with a hint if unreachable."""
         return self.remote(name).run(command, timeout=timeout)
+
+    def count_in_logs(self, name: str, text: str, logs: str) -> int:
+        """How many lines of the log files `logs` (a shell glob) on `name` contain `text`:
+        the proof that a request the check sent went through that machine."""
+        result = self.ssh(name, f"cat {logs} 2>/dev/null | grep -cF {shlex.quote(text)} || true")
+        return int(result.stdout.strip() or 0)
 
     def http(self, name: str, path: str = "/", port: int = 80, method: str = "GET", **kwargs) -> requests.Response:
         """An HTTP request to `name`'s public endpoint, as a browser would send it."""

@@ -32,13 +32,13 @@ def duration_s(text: str) -> float:
 def varnish_in_front(target: Target, verdict: Verdict) -> None:
     probe = uuid.uuid4().hex
     response = target.http(VARNISH, f"/?probe={probe}")
-    seen_by_lb = target.ssh(LB, f"grep -c 'probe={probe}' /var/log/nginx/access.log || true").stdout.strip()
+    seen_by_lb = target.count_in_logs(LB, f"probe={probe}", "/var/log/nginx/access.log")
     verdict.see(status=response.status_code, x_varnish=response.headers.get("X-Varnish"),
                 served_by=response.headers.get("X-Served-By"), lb1_log_lines=seen_by_lb)
     if "X-Varnish" not in response.headers:
         verdict.fail("varnish1:80 is not answered by Varnish: run varnishd with -a :80 "
                      "(a systemd drop-in for varnish.service) and systemctl restart varnish")
-    elif seen_by_lb in ("", "0"):
+    elif not seen_by_lb:
         verdict.fail("a cache miss on varnish1 never reached lb1: the VCL's backend must be lb1's private address "
                      "(not a web server), so the load balancer keeps spreading the misses")
 

@@ -10,15 +10,12 @@ from .. import configs, grading
 from ..errors import ConfigError
 from ..lab import Instance, Lab
 from ..progress import Progress
-from .settings import CACHE_SERVERS, MEMCACHED_PORT
+from ..memcached_stats import MEMCACHED_PORT, STATS_COMMAND, parse_stats
+from .settings import CACHE_SERVERS
 
 CONFIG = "/etc/memcached.conf"
 MEMORY_MB = 64
 MAX_CONNECTIONS = 1024
-
-#: The `stats` command over memcached's text protocol, with bash's /dev/tcp (no client needed).
-STATS_COMMAND = (f"timeout 5 bash -c 'exec 3<>/dev/tcp/127.0.0.1/{MEMCACHED_PORT} && "
-                 "printf \"stats\\r\\nquit\\r\\n\" >&3 && cat <&3'")
 
 
 def reference_memcached_config(lab: Lab, name: str) -> str:
@@ -61,16 +58,6 @@ def deploy_cache_servers(lab: Lab, names: tuple[str, ...] = CACHE_SERVERS,
         servers.append(cache)
     progress.done(f"memcached runs on {', '.join(names)}")
     return servers
-
-
-def parse_stats(text: str) -> dict[str, int | str]:
-    """`STAT name value` lines as a dict; numbers as int."""
-    stats: dict[str, int | str] = {}
-    for line in text.splitlines():
-        parts = line.strip().split(" ", 2)
-        if len(parts) == 3 and parts[0] == "STAT":
-            stats[parts[1]] = int(parts[2]) if parts[2].isdigit() else parts[2]
-    return stats
 
 
 def memcached_stats(cache: Instance) -> dict[str, int | str]:

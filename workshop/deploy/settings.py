@@ -11,10 +11,10 @@ so no chapter has to restate what the earlier ones configured.
 from __future__ import annotations
 
 from ..lab import Lab
+from ..memcached_stats import MEMCACHED_PORT
 from .media import storage_settings
 from .postgres import database_url
 
-MEMCACHED_PORT = 11211
 CACHE_SERVERS = ("cache1", "cache2")
 
 
