@@ -23,7 +23,7 @@ from ..progress import Progress
 from ..providers import RUNNING
 from ..secrets import stack_secret
 from .postgres import (APP_CLIENTS, DATABASE, MONITOR_USER, REPLICATION_USER, USER, app_password, install_hba, psql,
-                       reference_hba)
+                       reference_hba, role_sql)
 
 PORT = 5432
 PCP_PORT = 9898
@@ -100,16 +100,10 @@ def prepare_primary(lab: Lab, db: Instance) -> None:
     if grading.active():
         grading.skip(f"create pgpool's roles on {db.name}")
         return
-    psql(db, f"""
-SET password_encryption = 'scram-sha-256';
-SELECT 'CREATE ROLE {MONITOR_USER} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{MONITOR_USER}')\\gexec
-ALTER ROLE {MONITOR_USER} PASSWORD '{monitor_password(lab)}';
+    psql(db, role_sql(MONITOR_USER, monitor_password(lab)) + f"""
 GRANT pg_monitor TO {MONITOR_USER};
 GRANT EXECUTE ON FUNCTION pg_promote(boolean, integer) TO {MONITOR_USER};
-SELECT 'CREATE ROLE {REPLICATION_USER} LOGIN REPLICATION'
- WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{REPLICATION_USER}')\\gexec
-ALTER ROLE {REPLICATION_USER} PASSWORD '{replication_password(lab)}';
-""")
+""" + role_sql(REPLICATION_USER, replication_password(lab), "LOGIN REPLICATION"))
 
 
 def is_primary(db: Instance) -> bool | None:

@@ -84,16 +84,21 @@ def _put_hba(db: Instance, hba: str) -> None:
         raise ConfigError(f"PostgreSQL rejected pg_hba.conf; the previous one stays live:\n{errors.strip()}")
 
 
+def role_sql(role: str, password: str, attributes: str = "LOGIN") -> str:
+    """psql input that creates `role` if it is missing and sets its password, hashed with SCRAM."""
+    return f"""
+SET password_encryption = 'scram-sha-256';
+SELECT 'CREATE ROLE {role} {attributes}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}')\\gexec
+ALTER ROLE {role} PASSWORD '{password}';
+"""
+
+
 def create_app_database(db: Instance, password: str) -> None:
     """The app's role (SCRAM password) and database; idempotent."""
     if grading.active():
         grading.skip(f"create the app's database on {db.name}")
         return
-    psql(db, f"""
-SET password_encryption = 'scram-sha-256';
-SELECT 'CREATE ROLE {USER} LOGIN' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{USER}')\\gexec
-ALTER ROLE {USER} PASSWORD '{password}';
-SELECT 'CREATE DATABASE {DATABASE} OWNER {USER}'
+    psql(db, role_sql(USER, password) + f"""SELECT 'CREATE DATABASE {DATABASE} OWNER {USER}'
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '{DATABASE}')\\gexec
 """)
 
