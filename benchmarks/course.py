@@ -21,6 +21,7 @@ from pathlib import Path
 from benchmarks.foundation import megabytes
 from workshop import loadtest
 from workshop.catchup import catch_up
+from workshop.chapters import CHAPTERS
 from workshop.engine import find_engine
 from workshop.failure import recorded_drill
 from workshop.image import ensure_image
@@ -28,6 +29,7 @@ from workshop.lab import open_lab
 from workshop.providers.local import container_name
 
 SETTLE_S = 20
+LAST = CHAPTERS[-1]
 
 
 def stack_memory_mb(engine, containers: list[str]) -> dict[str, float]:
@@ -44,7 +46,7 @@ def main() -> None:
         lab = open_lab(f"bench-{uuid.uuid4().hex[:6]}", folder=Path(scratch))
         try:
             started = time.monotonic()
-            catch_up(lab, 10)
+            catch_up(lab, LAST.number)
             catch_up_s = time.monotonic() - started
             memory = stack_memory_mb(engine, [container_name(lab.stack, name) for name in lab.stack.instances])
             results = loadtest.recorded(lab)
@@ -52,7 +54,7 @@ def main() -> None:
         finally:
             lab.down()
     baseline, final = results[loadtest.BASELINE_STAGE], results["10-final"]
-    print(f"full stack ({len(memory)} instances) up and caught up to chapter 10, image present: {catch_up_s:.0f} s")
+    print(f"full stack ({len(memory)} instances) up and caught up to {LAST.id}, image present: {catch_up_s:.0f} s")
     per_instance = ", ".join(f"{name.rsplit('-', 1)[-1]} {mb:.0f}" for name, mb in sorted(memory.items()))
     print(f"full stack memory, idle: {sum(memory.values()):.0f} MB ({per_instance})")
     print(f"throughput: baseline {baseline['throughput_rps']:.0f} req/s (p95 {baseline['latency_ms']['p95']:.0f} ms), "

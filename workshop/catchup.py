@@ -1,18 +1,19 @@
 """Catch up: bring a stack to the end state of chapter N with the reference
 deploys, so a student who fell behind (or a learner starting mid-course)
 can continue. Idempotent: what is already in place is left as it is.
+Each chapter's step is the function named after the chapter (workshop/chapters.py):
+step(lab, progress, final), `final` when it is the chapter caught up to.
 
 >>> catch_up(lab, 3)        # web1 on mod_wsgi, baseline load test, PostgreSQL on db1
 """
 
 from __future__ import annotations
 
-from typing import Callable
-
 import requests
 
 from . import grading, loadtest
 from .app import create_marker, health
+from .chapters import chapters_through
 from .deploy.media import deploy_media_server
 from .deploy.memcached import deploy_cache_servers
 from .deploy.nginx import deploy_load_balancer
@@ -29,11 +30,11 @@ from .lab import Lab
 from .progress import Progress
 
 
-def first_vm(lab: Lab, progress: Progress, final: bool) -> None:
+def getting_started(lab: Lab, progress: Progress, final: bool) -> None:
     lab.up("web1")
 
 
-def app_server(lab: Lab, progress: Progress, final: bool) -> None:
+def mod_wsgi(lab: Lab, progress: Progress, final: bool) -> None:
     """web1 on SQLite, load-tested; skipped on the way to a later chapter once the baseline exists."""
     if final or "02-baseline" not in loadtest.recorded(lab):
         web1 = deploy_web_server(lab, "web1", progress)
@@ -41,7 +42,7 @@ def app_server(lab: Lab, progress: Progress, final: bool) -> None:
             loadtest.run(lab, "02-baseline", web1)
 
 
-def database_server(lab: Lab, progress: Progress, final: bool) -> None:
+def postgresql(lab: Lab, progress: Progress, final: bool) -> None:
     """db1 serving the app's data; web1 redeployed in place only when it is not using db1 yet.
     Nothing once pgpool1 exists: chapters 07-08 own the database tier from then on (db1
     admits the app from pgpool only, and may be a standby after a failover)."""
@@ -62,7 +63,7 @@ def _database_host(web) -> str | None:
         return None
 
 
-def fabric_releases(lab: Lab, progress: Progress, final: bool) -> None:
+def fabric(lab: Lab, progress: Progress, final: bool) -> None:
     """web1 on atomic releases; the second deploy of the same code is the idempotent no-op."""
     deploy_releases(lab, ["web1"])
     deploy_releases(lab, ["web1"])
@@ -85,7 +86,7 @@ def caching(lab: Lab, progress: Progress, final: bool) -> None:
         deploy_release_web_server(lab, name, progress, **reference_settings(lab, 6))
 
 
-def connection_pooling(lab: Lab, progress: Progress, final: bool) -> None:
+def pgpool(lab: Lab, progress: Progress, final: bool) -> None:
     """pgpool1 in front of the database (of both servers once chapter 08 added db2), the web
     servers through it, the database admitting the app's user from pgpool1 only."""
     backends = DATABASE_SERVERS if "db2" in lab.stack.instances else ("db1",)
@@ -106,7 +107,7 @@ def replication(lab: Lab, progress: Progress, final: bool) -> None:
         ensure_standby(lab, progress)
 
 
-def http_cache(lab: Lab, progress: Progress, final: bool) -> None:
+def varnish(lab: Lab, progress: Progress, final: bool) -> None:
     """Varnish on varnish1 in front of lb1."""
     deploy_varnish(lab, "varnish1", "lb1", progress)
 
@@ -117,39 +118,15 @@ def final_load_test(lab: Lab, progress: Progress, final: bool) -> None:
         loadtest.run(lab, "10-final", lab.instance("varnish1"))
 
 
-#: Each chapter's end state, in course order.
-CHAPTERS: list[tuple[str, Callable[[Lab, Progress, bool], None]]] = [
-    ("01-getting-started", first_vm),
-    ("02-mod-wsgi", app_server),
-    ("03-postgresql", database_server),
-    ("04-fabric", fabric_releases),
-    ("05-load-balancing", load_balancing),
-    ("06-caching", caching),
-    ("07-pgpool", connection_pooling),
-    ("08-replication", replication),
-    ("09-varnish", http_cache),
-    ("10-final-load-test", final_load_test),
-]
-
-
-def chapter_slug(chapter: int | str) -> str:
-    """'3', 3 or '03-postgresql' -> '03-postgresql'."""
-    for slug, _ in CHAPTERS:
-        if str(chapter) == slug or str(chapter).zfill(2) == slug[:2]:
-            return slug
-    raise ValueError(f"No chapter {chapter!r} to catch up to; choose from {', '.join(s for s, _ in CHAPTERS)}")
-
-
 def catch_up(lab: Lab, chapter: int | str) -> None:
     """Run the reference deploy of every chapter up to and including `chapter`."""
-    target = chapter_slug(chapter)
+    reached = chapters_through(chapter)
+    target = reached[-1]
     if grading.active():
-        grading.skip(f"catch up to {target}")
+        grading.skip(f"catch up to {target.id}")
         return
-    progress = Progress(f"catch up to {target}")
-    for slug, step in CHAPTERS:
-        progress.say(slug, "bringing the stack to this chapter's end state")
-        step(lab, progress, slug == target)
-        if slug == target:
-            break
-    progress.done(f"stack {lab.stack.name} is at the end of {target}")
+    progress = Progress(f"catch up to {target.id}")
+    for entry in reached:
+        progress.say(entry.id, "bringing the stack to this chapter's end state")
+        entry.catch_up_step()(lab, progress, entry == target)
+    progress.done(f"stack {lab.stack.name} is at the end of {target.id}")

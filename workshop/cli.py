@@ -20,11 +20,15 @@ import argparse
 import os
 import sys
 
+from .chapters import CHAPTERS, chapter_ids, find_chapter
 from .classroom.cli import add_class_parser
 from .errors import WorkshopError
 from .lab import Lab, open_lab
 from .providers import get_provider
 from .stack import Stack, default_stack_name, load_named
+
+
+CHAPTER_ARGUMENT = f"chapter number or id, e.g. 3 or 03-postgresql ({CHAPTERS[0].number}..{CHAPTERS[-1].number})"
 
 
 def _existing_lab(name: str, orphans: bool = False) -> Lab:
@@ -80,8 +84,8 @@ def cmd_ssh(args) -> int:
 def cmd_check(args) -> int:
     import grader
 
+    chapters = [find_chapter(args.chapter).id] if args.chapter else chapter_ids()
     target = grader.Target.for_stack(args.stack)
-    chapters = [args.chapter] if args.chapter else sorted(grader.CHECKS)
     failed = False
     try:
         for chapter in chapters:
@@ -173,12 +177,12 @@ def build_parser() -> argparse.ArgumentParser:
     ssh.set_defaults(run=cmd_ssh)
 
     check = verbs.add_parser("check", help="probe the stack and report the graded checks")
-    check.add_argument("chapter", nargs="?", help="e.g. 01-getting-started (default: all)")
+    check.add_argument("chapter", nargs="?", help=f"{CHAPTER_ARGUMENT} (default: all)")
     check.add_argument("-v", "--verbose", action="store_true", help="show what each check saw")
     check.set_defaults(run=cmd_check)
 
     catch = verbs.add_parser("catch-up", help="bring the stack to the end state of a chapter")
-    catch.add_argument("chapter", help="chapter number or slug, e.g. 3 or 03-postgresql")
+    catch.add_argument("chapter", help=CHAPTER_ARGUMENT)
     catch.set_defaults(run=cmd_catch_up)
 
     verbs.add_parser("image", help="build the workshop image now (cached by its definition)").set_defaults(run=cmd_image)

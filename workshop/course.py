@@ -20,7 +20,7 @@ from nbgrader.api import Gradebook
 from nbgrader.apps import NbGraderAPI
 from traitlets.config.loader import PyFileConfigLoader
 
-ROOT = Path(__file__).resolve().parent.parent
+from .chapters import ROOT, chapter_ids
 
 
 def put_tools_on_path() -> None:
@@ -28,10 +28,6 @@ def put_tools_on_path() -> None:
     bin_dir = str(Path(sys.executable).parent)
     if bin_dir not in os.environ.get("PATH", "").split(os.pathsep):
         os.environ["PATH"] = bin_dir + os.pathsep + os.environ.get("PATH", "")
-
-
-def assignments(root: Path = ROOT) -> list[str]:
-    return sorted(p.name for p in (root / "solutions").iterdir() if p.is_dir() and any(p.glob("*.ipynb")))
 
 
 class Course:
@@ -60,8 +56,8 @@ class Course:
         return self.config.CourseDirectory.db_url
 
     def release(self, names: list[str] | None = None) -> list[str]:
-        """Generate the student version of each assignment (all of solutions/ by default)."""
-        names = names or assignments()
+        """Generate the student version of each assignment (one per chapter, all by default)."""
+        names = names or chapter_ids()
         for name in names:
             _require(self.api.generate_assignment(name, force=True), f"release {name}")
         return names

@@ -3,6 +3,11 @@
 A machine may still hold containers from an earlier run: every name here
 carries a random suffix, and teardown removes only what carries this
 stack's label.
+
+The chapter modules from test_02 on share one stack that advances through the
+course (`course_stack`), as a student's does; the others (chapter 01, catch-up,
+the full course, the classroom, the lessons) each start from an empty stack of
+their own (`stack_name`).
 """
 
 from __future__ import annotations
@@ -12,9 +17,12 @@ import uuid
 
 import pytest
 
+from workshop.catchup import catch_up
+from workshop.chapters import find_chapter
+from workshop.course import Course
 from workshop.engine import find_engine
 from workshop.image import ensure_image
-from workshop.lab import Lab
+from workshop.lab import Lab, open_lab
 from workshop.providers import get_provider
 from workshop.stack import load_named
 
@@ -63,3 +71,37 @@ def stack_name(workshop_home, workshop_image):
     yield name
     os.environ.pop("WORKSHOP_STACK", None)
     tear_down(name)
+
+
+@pytest.fixture(scope="session")
+def course_stack_name(workshop_home, workshop_image):
+    """The stack the chapter modules share, torn down at the end of the session."""
+    name = unique_stack_name("e2e-course")
+    yield name
+    tear_down(name)
+
+
+@pytest.fixture(scope="module")
+def course_stack(course_stack_name, tmp_path_factory):
+    """`course_stack(chapter)`: a lab on the shared stack, brought to the end of the chapter
+    before `chapter` by the reference deploys, for the module to work through `chapter`.
+    Catch-up is idempotent: on a stack an earlier module left there it only repairs what
+    that module's broken-stack tests may have left; run alone, a module builds it all.
+    WORKSHOP_STACK names the shared stack while the module runs (its notebooks use it)."""
+    os.environ["WORKSHOP_STACK"] = course_stack_name
+
+    def at_start_of(chapter: str) -> Lab:
+        lab = open_lab(course_stack_name, folder=tmp_path_factory.mktemp("catch-up"))
+        catch_up(lab, find_chapter(chapter).number - 1)
+        return lab
+
+    yield at_start_of
+    os.environ.pop("WORKSHOP_STACK", None)
+
+
+@pytest.fixture(scope="module")
+def course(request, tmp_path_factory):
+    """An nbgrader course with the test module's CHAPTER released."""
+    course = Course(tmp_path_factory.mktemp("course"))
+    course.release([request.module.CHAPTER])
+    return course

@@ -10,15 +10,11 @@ from pathlib import Path
 import grader
 import pytest
 
-from tests.conftest import ROOT, cell_text, execute_notebook
-from workshop.catchup import catch_up
+from tests.conftest import cell_text, execute_notebook
+from workshop.chapters import find_chapter
 from workshop.course import Course
-from workshop.lab import Lab, open_lab
-
-
-def notebooks(chapter: str) -> list[Path]:
-    """The chapter's exercise notebooks, in the order a student does them."""
-    return sorted((ROOT / "solutions" / chapter).glob("*.ipynb"))
+from workshop.deploy import pgpool
+from workshop.lab import Lab
 
 
 def work_through(chapter: str, folder: Path) -> str:
@@ -26,7 +22,7 @@ def work_through(chapter: str, folder: Path) -> str:
     stack named by WORKSHOP_STACK); return everything they printed."""
     folder.mkdir(parents=True, exist_ok=True)
     printed = []
-    for notebook in notebooks(chapter):
+    for notebook in find_chapter(chapter).assignment_notebooks():
         shutil.copy(notebook, folder)
         printed.append(cell_text(execute_notebook(folder / notebook.name)))
     return "\n".join(printed)
@@ -51,18 +47,9 @@ def grade_unmodified_release(course: Course, chapter: str, scratch: Path) -> tup
     return score, "\n".join(page.read_text() for page in sorted(feedback.glob("*.html")))
 
 
-def caught_up(stack_name: str, tmp_path_factory, chapter: int) -> Lab:
-    """A lab on the module's stack, brought to the end of `chapter` by the reference deploys."""
-    lab = open_lab(stack_name, folder=tmp_path_factory.mktemp("catch-up"))
-    catch_up(lab, chapter)
-    return lab
-
-
 def assert_full_marks_and_blank_zero(course: Course, chapter: str, folder: Path, scratch: Path) -> None:
-    """The worked `folder` autogrades to full marks; the release as handed out, to zero
-    with the "no stack found" hint in its feedback."""
-    if not (course.root / "release" / chapter).is_dir():
-        course.release([chapter])
+    """The worked `folder` autogrades to full marks; the release as handed out (`course`
+    has released `chapter`), to zero with the "no stack found" hint in its feedback."""
     assert grade(course, chapter, "alice", folder) == (max_points(chapter), max_points(chapter))
     score, feedback = grade_unmodified_release(course, chapter, scratch)
     assert score == (0, max_points(chapter)) and "no stack found" in feedback
@@ -84,3 +71,11 @@ def configured(install, broken: str, reference: str):
         yield
     finally:
         install(reference)
+
+
+def reconfigure_pgpool(lab: Lab, conf: str | None = None, pool_hba: str | None = None) -> None:
+    """Reconfigure pgpool1 (chapters 07 and 08 break it): the reference configuration,
+    over the database servers the stack has, for what is not given."""
+    backends = tuple(name for name in ("db1", "db2") if name in lab.stack.instances)
+    pgpool.configure_pgpool(lab, lab.instance("pgpool1"), conf or pgpool.reference_pgpool_conf(lab, backends=backends),
+                            pool_hba or pgpool.reference_pool_hba(lab))

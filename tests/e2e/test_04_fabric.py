@@ -1,6 +1,6 @@
-"""Chapter 04 end to end: the student's fabfile (the solution) deploys releases and
-autogrades to full marks; a failing release leaves the live one serving; every
-check fails with its hint on a realistic broken stack."""
+"""Chapter 04 end to end on the shared course stack: the student's fabfile (the
+solution) deploys releases and autogrades to full marks; a failing release leaves
+the live one serving; every check fails with its hint on a realistic broken stack."""
 
 from __future__ import annotations
 
@@ -9,8 +9,7 @@ import tarfile
 
 import pytest
 
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, caught_up, failing_hints, work_through
-from workshop.course import Course
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, work_through
 from workshop.deploy import app, postgres, web
 from workshop.deploy.releases import deploy_releases, load_fabfile
 
@@ -19,8 +18,8 @@ CHAPTER = "04-fabric"
 
 
 @pytest.fixture(scope="module")
-def lab(stack_name, tmp_path_factory):
-    return caught_up(stack_name, tmp_path_factory, 3)
+def lab(course_stack):
+    return course_stack(CHAPTER)
 
 
 @pytest.fixture(scope="module")
@@ -31,8 +30,8 @@ def folder(lab, tmp_path_factory):
     return folder
 
 
-def test_the_solution_autogrades_to_full_marks(folder, tmp_path):
-    assert_full_marks_and_blank_zero(Course(tmp_path / "course"), CHAPTER, folder, tmp_path)
+def test_the_solution_autogrades_to_full_marks(course, folder, tmp_path):
+    assert_full_marks_and_blank_zero(course, CHAPTER, folder, tmp_path)
 
 
 def test_a_release_that_fails_its_checks_is_removed_and_the_live_one_keeps_serving(folder, lab):

@@ -1,5 +1,5 @@
-"""Chapter 05 end to end: the solutions autograde to full marks on a stack caught up
-to chapter 04, the unmodified releases to zero, and each check catches its broken
+"""Chapter 05 end to end on the shared course stack: the solutions autograde to full
+marks, the unmodified releases to zero, and each check catches its broken
 stack: one upstream only, static files through the web servers, media on a web
 server's own disk, nginx without failover settings (and the drill that proves it)."""
 
@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, caught_up, configured, failing_hints, work_through
-from workshop.course import Course
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, configured, failing_hints, work_through
 from workshop.deploy import media, nginx, postgres, web
 from workshop.failure import crash_web_server
 
@@ -17,8 +16,8 @@ CHAPTER = "05-load-balancing"
 
 
 @pytest.fixture(scope="module")
-def lab(stack_name, tmp_path_factory):
-    return caught_up(stack_name, tmp_path_factory, 4)
+def lab(course_stack):
+    return course_stack(CHAPTER)
 
 
 @pytest.fixture(scope="module")
@@ -29,8 +28,8 @@ def folder(lab, tmp_path_factory):
     return folder
 
 
-def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(folder, tmp_path):
-    assert_full_marks_and_blank_zero(Course(tmp_path / "course"), CHAPTER, folder, tmp_path)
+def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(course, folder, tmp_path):
+    assert_full_marks_and_blank_zero(course, CHAPTER, folder, tmp_path)
 
 
 def test_nginx_with_one_upstream_is_caught(folder, lab):

@@ -9,10 +9,10 @@ import sys
 
 import pytest
 
-from workshop import catchup
+from workshop.chapters import CHAPTERS
 
 pytestmark = pytest.mark.e2e
-LAST = catchup.CHAPTERS[-1][0]
+LAST = CHAPTERS[-1].id
 
 
 def workshop(*args: str, cwd) -> subprocess.CompletedProcess:

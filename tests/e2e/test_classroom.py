@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import ROOT
 from tests.e2e.conftest import unique_stack_name
-from workshop import catchup
+from workshop.chapters import CHAPTERS, chapters_through
 from workshop.classroom.layout import Classroom
 from workshop.classroom.liveserver import LiveView, make_server
 from workshop.classroom.provision import _label_only, run_workshop
@@ -32,14 +32,18 @@ from workshop.progress import Progress
 from workshop.providers import get_provider
 
 pytestmark = pytest.mark.e2e
-FURTHEST = catchup.CHAPTERS[-1][0]
-SLUGS = [slug for slug, _ in catchup.CHAPTERS]
+FURTHEST = CHAPTERS[-1].id
 #: The chapter each student has finished (dave did 01, then his stack went down).
 STAGES = {"alice": "01-getting-started", "bob": "05-load-balancing", "carol": FURTHEST, "dave": "01-getting-started"}
 SCREENSHOT = ROOT / "docs" / "instructor-live.png"
 CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                   "--disable-background-networking", "--disable-component-update", "--disable-sync",
                   "--window-size=1400,620", "--virtual-time-budget=8000"]
+
+
+def finished(student: str) -> list[str]:
+    """The chapters `student` has done, in course order."""
+    return [chapter.id for chapter in chapters_through(STAGES[student])]
 
 
 def workshop(*args: str, env: dict | None = None, cwd: Path | None = None, timeout: int = 900):
@@ -157,7 +161,7 @@ def graded(classroom, stages, tmp_path_factory):
     # alice started chapter 02 and handed in the notebooks untouched; the others did their chapters
     handed_in = [("alice", "02-mod-wsgi", release / "02-mod-wsgi"), ("dave", "01-getting-started", None)]
     handed_in += [(student, chapter, None) for student in ("bob", "carol")
-                  for chapter in SLUGS[:SLUGS.index(STAGES[student]) + 1]]
+                  for chapter in finished(student)]
     for student, chapter, notebooks in handed_in:
         folder = submission(classroom, student, chapter, notebooks or ROOT / "solutions" / chapter, scratch / "zips")
         inbox = scratch / "inbox" / chapter
@@ -182,7 +186,7 @@ def test_one_grading_run_gives_the_expected_grades(classroom, graded):
     with (classroom.course_root / "grades.csv").open() as handle:
         rows = {(row["student_id"], row["assignment"]): row for row in csv.DictReader(handle)}
     for student in ("alice", "bob", "carol"):
-        for chapter in SLUGS[:SLUGS.index(STAGES[student]) + 1]:
+        for chapter in finished(student):
             row = rows[(student, chapter)]
             assert row["status"] == "graded" and float(row["score"]) == float(row["max_score"]) > 0, row
     assert rows[("alice", "02-mod-wsgi")]["status"] == "graded"

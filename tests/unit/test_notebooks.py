@@ -9,7 +9,8 @@ import pytest
 
 import grader
 from tests.conftest import ROOT
-from workshop.course import Course, assignments
+from workshop.chapters import CHAPTERS, find_chapter
+from workshop.course import Course
 
 ALL_NOTEBOOKS = sorted(p for folder in ("notebooks", "solutions", "exercises") for p in (ROOT / folder).rglob("*.ipynb")
                        if ".ipynb_checkpoints" not in p.parts)
@@ -54,23 +55,23 @@ def _checks_called(source: str) -> tuple[str, list[str]]:
     return chapter, ids
 
 
-@pytest.mark.parametrize("assignment", assignments())
-def test_each_graded_cell_is_worth_the_points_of_its_checks(assignment):
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda chapter: chapter.id)
+def test_each_graded_cell_is_worth_the_points_of_its_checks(chapter):
     used = set()
-    for path in (ROOT / "solutions" / assignment).glob("*.ipynb"):
+    for path in chapter.assignment_notebooks():
         for cell in _graded_cells(path):
-            chapter, ids = _checks_called(cell.source)
-            assert chapter == assignment
+            called, ids = _checks_called(cell.source)
+            assert called == chapter.id
             assert ids, "name the checks a cell grades, so points stay explicit"
-            checks = grader.checks_for(chapter, tuple(ids))
+            checks = grader.checks_for(called, tuple(ids))
             assert cell.metadata.nbgrader.points == sum(c.points for c in checks), cell.metadata.nbgrader.grade_id
             used.update(ids)
-    assert used == set(grader.CHECKS[assignment]), "every check of the chapter is graded exactly in some cell"
+    assert used == set(grader.CHECKS[chapter.id]), "every check of the chapter is graded exactly in some cell"
 
 
 def test_the_fabfile_of_the_solution_is_the_reference_fabfile():
     """One source: the solution cell writes exactly configs/fabric/fabfile.py."""
-    notebook = nbformat.read(ROOT / "solutions" / "04-fabric" / "deploy-with-fabric.ipynb", as_version=4)
+    notebook = nbformat.read(find_chapter("04-fabric").solutions / "deploy-with-fabric.ipynb", as_version=4)
     cell = next(c for c in notebook.cells if c.source.startswith("%%writefile fabfile.py"))
     body = [line for line in cell.source.splitlines()[1:] if "### BEGIN SOLUTION" not in line
             and "### END SOLUTION" not in line]

@@ -15,6 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
+from ..chapters import find_chapter
 from ..progress import Progress
 from .layout import Classroom
 from .table import count_by, format_table
@@ -101,7 +102,8 @@ def cmd_grade(args) -> int:
 def cmd_live(args) -> int:
     from .liveserver import serve
 
-    serve(_classroom(args), args.port, args.interval, args.chapters or None)
+    chapters = [find_chapter(chapter).id for chapter in args.chapters or ()]
+    serve(_classroom(args), args.port, args.interval, chapters or None)
     return 0
 
 
@@ -158,7 +160,8 @@ def add_class_parser(verbs) -> None:
     live = step("live", "serve a page of which checks pass right now, per student", cmd_live)
     live.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
     live.add_argument("--interval", type=float, default=30, help="seconds between polls (default 30)")
-    live.add_argument("--chapters", nargs="+", metavar="CHAPTER", help="chapters to poll (default: all)")
+    live.add_argument("--chapters", nargs="+", metavar="CHAPTER",
+                      help="chapters to poll, by number or id (default: all)")
 
     down = step("down", "delete every student's stack, verify nothing is left", cmd_down)
     down.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")

@@ -26,6 +26,7 @@ from grader.registry import run_check
 from grader.result import FAILED, NOT_RUN, PASSED
 from grader.target import ProbeError, Target
 
+from ..chapters import chapter_ids
 from .layout import Classroom
 from .reach import unreachable
 from .roster import Student
@@ -58,10 +59,10 @@ class ReadOnlyTarget(Target):
 
 
 def chapter_plan(chapters: list[str] | None = None) -> list[dict]:
-    """The chapters polled, each with its checks (id, title, points), in course order."""
-    return [{"slug": slug, "checks": [{"id": item.check_id, "title": item.title, "points": item.points}
-                                      for item in grader.checks_for(slug)]}
-            for slug in (chapters or sorted(grader.CHECKS))]
+    """The chapters polled (all by default), each with its checks (id, title, points), in course order."""
+    return [{"id": chapter, "checks": [{"id": item.check_id, "title": item.title, "points": item.points}
+                                       for item in grader.checks_for(chapter)]}
+            for chapter in (chapters or chapter_ids())]
 
 
 def poll_student(classroom: Classroom, student: Student, plan: list[dict]) -> dict:
@@ -73,14 +74,14 @@ def poll_student(classroom: Classroom, student: Student, plan: list[dict]) -> di
     problem = "no stack yet (workshop class up)" if stack is None else unreachable(stack)
     if problem:
         row["problem"] = problem
-        row["results"] = {c["slug"]: {k["id"]: {"status": UNREACHABLE, "hint": problem} for k in c["checks"]}
+        row["results"] = {c["id"]: {k["id"]: {"status": UNREACHABLE, "hint": problem} for k in c["checks"]}
                           for c in plan}
         return {**row, "seconds": round(time.monotonic() - started, 1)}
     target = ReadOnlyTarget(stack, f"stack {stack.name}", classroom.stack_folder(student))
     try:
         for chapter in plan:
-            outcomes = row["results"].setdefault(chapter["slug"], {})
-            for item in grader.checks_for(chapter["slug"]):
+            outcomes = row["results"].setdefault(chapter["id"], {})
+            for item in grader.checks_for(chapter["id"]):
                 target.refusals.clear()
                 result = run_check(item, target)
                 refused = target.refusals[0] if target.refusals else ""

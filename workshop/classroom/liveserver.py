@@ -133,23 +133,23 @@ function draw(s) {
     svg += `<rect x="${left}" y="${y}" width="${width}" height="18" fill="#eef0f4" rx="3"/>`;
     let x = left;
     s.chapters.forEach((c, ci) => {
-      const passed = Object.values(st.results[c.slug] || {}).filter(r => r.status === "passed").length;
+      const passed = Object.values(st.results[c.id] || {}).filter(r => r.status === "passed").length;
       const w = width * passed / total;
-      if (w > 0) svg += `<rect x="${x}" y="${y}" width="${w}" height="18" fill="${COLORS[ci % COLORS.length]}"><title>${esc(c.slug)}: ${passed}/${c.checks.length}</title></rect>`;
+      if (w > 0) svg += `<rect x="${x}" y="${y}" width="${w}" height="18" fill="${COLORS[ci % COLORS.length]}"><title>${esc(c.id)}: ${passed}/${c.checks.length}</title></rect>`;
       x += w;
     });
     svg += `<text x="${left + width + 8}" y="${y + 14}" font-size="13">${st.problem ? "unreachable" : st.passed + "/" + st.total}</text>`;
   });
   document.getElementById("chapters").innerHTML = s.chapters.map((c, ci) =>
-    `<b><span style="background:${COLORS[ci % COLORS.length]}"></span>${esc(c.slug)}</b>`).join(" ");
+    `<b><span style="background:${COLORS[ci % COLORS.length]}"></span>${esc(c.id)}</b>`).join(" ");
   const chart = document.getElementById("chart");
   chart.setAttribute("height", s.students.length * rowH + 12);
   chart.innerHTML = svg;
-  let head = "<tr><th></th>" + s.chapters.map(c => `<th class="chapter" colspan="${c.checks.length}">${esc(c.slug)}</th>`).join("") + "<th>passed</th></tr>";
+  let head = "<tr><th></th>" + s.chapters.map(c => `<th class="chapter" colspan="${c.checks.length}">${esc(c.id)}</th>`).join("") + "<th>passed</th></tr>";
   let rows = s.students.map(st => "<tr><th>" + esc(st.id) + "<br><small>" + esc(st.name) + "</small></th>" +
     s.chapters.map(c => c.checks.map(k => {
-      const r = (st.results[c.slug] || {})[k.id] || {status: "not run", hint: ""};
-      return `<td class="c ${r.status.replace(" ", "-")}" data-student="${esc(st.id)}" data-check="${esc(c.slug + "/" + k.id)}" data-status="${esc(r.status)}" title="${esc(k.title + (r.hint ? "\n" + r.hint : ""))}"></td>`;
+      const r = (st.results[c.id] || {})[k.id] || {status: "not run", hint: ""};
+      return `<td class="c ${r.status.replace(" ", "-")}" data-student="${esc(st.id)}" data-check="${esc(c.id + "/" + k.id)}" data-status="${esc(r.status)}" title="${esc(k.title + (r.hint ? "\n" + r.hint : ""))}"></td>`;
     }).join("")).join("") +
     `<td>${st.problem ? '<span class="problem">' + esc(st.problem) + "</span>" : st.passed + "/" + st.total}</td></tr>`).join("");
   document.getElementById("grid").innerHTML = head + rows;

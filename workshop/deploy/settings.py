@@ -1,15 +1,16 @@
 """The app's settings on the reference stack at the end of each chapter.
 
-Every chapter from 05 on redeploys the web servers with one more service in
-their settings (shared media, then the cache servers, then pgpool in front of
-the database). Deploy steps, catch-up and tests take the settings from here,
-so no chapter has to restate what the earlier ones configured.
+Some chapters add a service to the app's settings (the database, shared media,
+the cache servers, pgpool in front of the database): the chapter registry names
+each one's addition, a function below. Deploy steps, catch-up and tests take the
+settings from here, so no chapter restates what the earlier ones configured.
 
 >>> deploy_release_web_server(lab, "web1", **reference_settings(lab, 6))
 """
 
 from __future__ import annotations
 
+from ..chapters import chapters_through
 from ..lab import Lab
 from ..memcached_stats import MEMCACHED_PORT
 from .media import storage_settings
@@ -23,16 +24,33 @@ def cache_servers(lab: Lab, names: tuple[str, ...] = CACHE_SERVERS) -> tuple[str
     return tuple(f"{lab.planned_ip(name)}:{MEMCACHED_PORT}" for name in names)
 
 
-def reference_settings(lab: Lab, chapter: int) -> dict:
-    """Keyword arguments for app_environment on the reference stack after `chapter`.
-    Once pgpool1 exists the app goes through it whatever the chapter: the database
-    then admits the app from pgpool only, and a failover may have moved the primary."""
+def reference_settings(lab: Lab, chapter: int | str) -> dict:
+    """Keyword arguments for app_environment on the reference stack after `chapter`:
+    what each chapter up to it adds (see `app_settings` in workshop/chapters.py)."""
     settings: dict = {}
-    if chapter >= 3:
-        behind_pgpool = chapter >= 7 or "pgpool1" in lab.require_stack().instances
-        settings["database_url"] = database_url(lab, "pgpool1" if behind_pgpool else "db1")
-    if chapter >= 5:
-        settings["storage"] = storage_settings(lab)
-    if chapter >= 6:
-        settings["cache_servers"] = cache_servers(lab)
+    for entry in chapters_through(chapter):
+        entry.add_app_settings(lab, settings)
     return settings
+
+
+def database_on_db1(lab: Lab, settings: dict) -> None:
+    """Chapter 03: the app's data in PostgreSQL on db1. Once pgpool1 exists the app goes
+    through it whatever the chapter: the database then admits the app from pgpool only,
+    and a failover may have moved the primary."""
+    behind_pgpool = "pgpool1" in lab.require_stack().instances
+    settings["database_url"] = database_url(lab, "pgpool1" if behind_pgpool else "db1")
+
+
+def shared_media(lab: Lab, settings: dict) -> None:
+    """Chapter 05: uploaded media on media1, shared by every web server."""
+    settings["storage"] = storage_settings(lab)
+
+
+def both_cache_servers(lab: Lab, settings: dict) -> None:
+    """Chapter 06: memcached on cache1 and cache2."""
+    settings["cache_servers"] = cache_servers(lab)
+
+
+def database_through_pgpool(lab: Lab, settings: dict) -> None:
+    """Chapter 07: the database through pgpool1."""
+    settings["database_url"] = database_url(lab, "pgpool1")

@@ -1,0 +1,116 @@
+"""Chapter 02 end to end on the shared course stack: the solutions autograde to full
+marks, the unmodified release to zero, and every check fails with its specific hint
+on a realistic broken stack (then the stack is repaired with the reference deploy
+before the next case)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from tests.e2e.coursework import failing_hints, grade, grade_unmodified_release, max_points, work_through
+from workshop.deploy import apache, web
+from workshop.deploy.app import ENV_FILE
+
+pytestmark = pytest.mark.e2e
+CHAPTER = "02-mod-wsgi"
+
+
+@pytest.fixture(scope="module")
+def lab(course_stack):
+    return course_stack(CHAPTER)
+
+
+@pytest.fixture(scope="module")
+def folder(lab, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student") / CHAPTER
+    printed = work_through(CHAPTER, folder)
+    assert "Chapter 02-mod-wsgi: 4/4 points" in printed and "Chapter 02-mod-wsgi: 2/2 points" in printed
+    return folder
+
+
+def test_the_solutions_autograde_to_full_marks(course, folder):
+    assert grade(course, CHAPTER, "alice", folder) == (max_points(CHAPTER), max_points(CHAPTER))
+
+
+def test_the_unmodified_release_autogrades_to_zero(course, tmp_path):
+    score, feedback = grade_unmodified_release(course, CHAPTER, tmp_path)
+    assert score == (0, max_points(CHAPTER)) and "no stack found" in feedback
+
+
+def test_embedded_mode_is_caught(folder, lab):
+    embedded = "\n".join(line for line in apache.reference_vhost().splitlines()
+                         if "WSGIDaemonProcess" not in line and "WSGIProcessGroup" not in line)
+    with _broken_vhost(lab, embedded):
+        assert "runs embedded in Apache's workers" in failing_hints(folder, CHAPTER, "daemon-mode-virtualenv")
+
+
+def test_a_daemon_without_the_virtualenv_is_caught(folder, lab):
+    system_python = apache.reference_vhost().replace("python-home=/srv/newsroom/venv ", "")
+    with _broken_vhost(lab, system_python):
+        assert "not using the project's virtualenv" in failing_hints(folder, CHAPTER, "daemon-mode-virtualenv")
+
+
+def test_apache_serving_its_default_page_is_caught(folder, lab):
+    web1 = lab.instance("web1")
+    web1.run("a2dissite -q newsroom && a2ensite -q 000-default && systemctl reload apache2")
+    try:
+        assert "serves Apache's default site" in failing_hints(folder, CHAPTER, "apache-serves-app")
+    finally:
+        web1.run("a2dissite -q 000-default && a2ensite -q newsroom && systemctl reload apache2")
+
+
+def test_debug_on_is_caught(folder, lab):
+    web1 = lab.instance("web1")
+    web1.run(f"sed -i 's/^DJANGO_DEBUG=0/DJANGO_DEBUG=1/' {ENV_FILE} && systemctl restart apache2")
+    try:
+        web.wait_for_health(web1)
+        assert "DEBUG is on" in failing_hints(folder, CHAPTER, "debug-off")
+    finally:
+        web1.run(f"sed -i 's/^DJANGO_DEBUG=1/DJANGO_DEBUG=0/' {ENV_FILE} && systemctl restart apache2")
+        web.wait_for_health(web1)
+
+
+def test_packages_installed_without_the_wheelhouse_are_caught(folder, lab):
+    web1 = lab.instance("web1")
+    web1.run("mv /srv/newsroom/wheelhouse /srv/newsroom/wheelhouse.moved")
+    try:
+        assert "no wheelhouse" in failing_hints(folder, CHAPTER, "packages-from-wheelhouse")
+    finally:
+        web1.run("mv /srv/newsroom/wheelhouse.moved /srv/newsroom/wheelhouse")
+
+
+def test_a_load_test_of_another_stack_is_caught(folder):
+    record = folder / "loadtest-02-baseline.json"
+    original = record.read_text()
+    record.write_text(json.dumps(dict(json.loads(original), stack="someone-else")))
+    try:
+        assert "ran against stack someone-else" in failing_hints(folder, CHAPTER, "baseline-load-test")
+    finally:
+        record.write_text(original)
+
+
+def test_a_missing_load_test_is_caught(tmp_path, folder, lab):
+    (tmp_path / "workshop-stack.json").write_text((folder / "workshop-stack.json").read_text())
+    kept = lab.stack.folder / "loadtests"
+    kept.rename(kept.with_name("loadtests.moved"))
+    try:
+        assert "no load test recorded" in failing_hints(tmp_path, CHAPTER, "baseline-load-test")
+    finally:
+        kept.with_name("loadtests.moved").rename(kept)
+
+
+class _broken_vhost:
+    """Install a broken vhost for the duration of a `with`, then the reference one again."""
+
+    def __init__(self, lab, vhost):
+        self.web1, self.vhost = lab.instance("web1"), vhost
+
+    def __enter__(self):
+        apache.configure_apache(self.web1, self.vhost, restart=True)
+        return self
+
+    def __exit__(self, *exc):
+        apache.configure_apache(self.web1, apache.reference_vhost(), restart=True)
+        web.wait_for_health(self.web1)

@@ -1,0 +1,73 @@
+"""Chapter 08 end to end on the shared course stack: the solutions autograde to full
+marks, the unmodified releases to zero, and each check catches its broken stack:
+reads never reaching the standby, a standby restored from a backup but not streaming,
+a failover that lost acknowledged writes."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, reconfigure_pgpool, work_through
+from workshop.deploy import pgpool, replication
+from workshop.failover import cut_off, fail_over
+
+pytestmark = pytest.mark.e2e
+CHAPTER = "08-replication"
+
+
+@pytest.fixture(scope="module")
+def lab(course_stack):
+    return course_stack(CHAPTER)
+
+
+@pytest.fixture(scope="module")
+def folder(lab, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student") / CHAPTER
+    printed = work_through(CHAPTER, folder)
+    for points in ("4/4", "3/3", "2/2"):
+        assert f"Chapter 08-replication: {points} points" in printed
+    return folder
+
+
+def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(course, folder, tmp_path):
+    assert_full_marks_and_blank_zero(course, CHAPTER, folder, tmp_path)
+
+
+def test_reads_that_never_reach_the_standby_are_caught(folder, lab):
+    reconfigure_pgpool(lab, conf=pgpool.reference_pgpool_conf(lab, backends=(replication.find_primary(lab).name,)))
+    try:
+        assert "none of 20 reads through the app reached" in failing_hints(folder, CHAPTER, "reads-reach-standby")
+    finally:
+        reconfigure_pgpool(lab)
+
+
+def test_a_standby_restored_from_a_backup_but_not_streaming_is_caught(folder, lab):
+    primary = replication.find_primary(lab)
+    standby = lab.instance("db1" if primary.name == "db2" else "db2")
+    standby.run(f"systemctl stop postgresql@15-main && rm -rf {replication.DATA_DIR} && cd / "
+                f"&& runuser -u postgres -- pg_basebackup -w -D {replication.DATA_DIR} -X stream -c fast "
+                f"-d 'host={primary.private_ip} user=replicator' "
+                f"&& touch {replication.DATA_DIR}/standby.signal && systemctl start postgresql@15-main")
+    try:
+        assert f"{standby.name} is in recovery but does not stream" in failing_hints(
+            folder, CHAPTER, "streaming-with-slot")
+        assert f"is not on {standby.name} after" in failing_hints(folder, CHAPTER, "fresh-write-on-standby")
+    finally:
+        replication.ensure_standby(lab)
+
+
+def test_a_failover_that_lost_acknowledged_writes_is_caught(folder, lab, tmp_path):
+    primary = replication.find_primary(lab)
+    standby = lab.instance("db1" if primary.name == "db2" else "db2")
+    cut_off(standby)
+    try:
+        lossy = fail_over(lab, primary.name, through="lb1")
+        assert lossy["lost"] > 0
+        shutil.copy(folder / "workshop-stack.json", tmp_path)
+        shutil.copy(lab.folder / f"failover-{primary.name}.json", tmp_path / "failover-db1.json")
+        assert "writes the app acknowledged are not on" in failing_hints(
+            tmp_path, CHAPTER, "no-acknowledged-write-lost")
+    finally:
+        replication.ensure_standby(lab)

@@ -1,0 +1,37 @@
+"""Chapter 10 end to end on the shared course stack: the solution autogrades to full
+marks, the unmodified release to zero, and a final load test that skipped Varnish
+is caught."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, work_through
+from workshop import loadtest
+from workshop.lab import open_lab
+
+pytestmark = pytest.mark.e2e
+CHAPTER = "10-final-load-test"
+
+
+@pytest.fixture(scope="module")
+def lab(course_stack):
+    return course_stack(CHAPTER)
+
+
+@pytest.fixture(scope="module")
+def folder(lab, tmp_path_factory):
+    folder = tmp_path_factory.mktemp("student") / CHAPTER
+    printed = work_through(CHAPTER, folder)
+    assert "final / baseline = " in printed
+    return folder
+
+
+def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(course, folder, tmp_path):
+    assert_full_marks_and_blank_zero(course, CHAPTER, folder, tmp_path)
+
+
+def test_a_final_load_test_that_skipped_varnish_is_caught(folder, lab, tmp_path):
+    elsewhere = open_lab(lab.stack.name, folder=tmp_path)
+    loadtest.run(elsewhere, "10-final", lab.instance("lb1"))
+    assert "not varnish1" in failing_hints(tmp_path, CHAPTER, "final-load-test")
