@@ -14,12 +14,13 @@ import json
 import shutil
 import subprocess
 import time
+from dataclasses import asdict
 
 from . import configs, grading
 from .errors import WorkshopError
 from .lab import Instance, Lab
 from .progress import Progress
-from .records import Latency, LoadProfile, LoadTest, RecordFolders, new_run
+from .records import LoadProfile, LoadTest, RecordFolders, new_run
 
 PROFILES = {
     # Anonymous visitors reading the home page: 2 wrk threads, 32 connections, 15 s.
@@ -43,25 +44,23 @@ def run(lab: Lab, stage: str, target: Instance, profile: str = "baseline", port:
     url = target.url(chosen.path, port)
     progress = Progress(f"load test {stage}")
     progress.say(stage, f"wrk: {chosen.connections} connections for {chosen.duration_s}s against {url}")
-    run = new_run()
+    started = new_run()
     completed = subprocess.run(
         ["wrk", f"-t{chosen.threads}", f"-c{chosen.connections}", f"-d{chosen.duration_s}s",
          f"--timeout={chosen.timeout_s}s", "-s", str(configs.path("wrk/report.lua")), url],
         capture_output=True, text=True, timeout=chosen.duration_s + 60,
         env={"PATH": "/usr/bin:/bin", "WORKSHOP_LOADTEST_STAGE": stage,
-             "WORKSHOP_LOADTEST_RUN": run["run_id"]},
+             "WORKSHOP_LOADTEST_RUN": started["run_id"]},
     )
     lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if completed.returncode != 0 or not lines:
         raise WorkshopError(f"wrk failed (exit {completed.returncode}): {completed.stderr.strip() or completed.stdout}")
     summary = json.loads(lines[-1][len(RESULT_PREFIX):])
-    result = LoadTest(
-        **run, stack=lab.stack.name, stage=stage, target=target.name, url=url, profile=chosen,
-        requests=summary["requests"], failed=summary["failed"], non_2xx_3xx=summary["non_2xx_3xx"],
-        socket_errors=summary["socket_errors"], duration_s=summary["duration_s"], bytes=summary["bytes"],
-        latency_ms=Latency(**summary["latency_ms"]), throughput_rps=summary["requests"] / summary["duration_s"],
-        error_rate=summary["failed"] / max(summary["requests"], 1), finished_at=time.time(),
-    )
+    result = LoadTest.from_dict({
+        **summary, **started, "stack": lab.stack.name, "stage": stage, "target": target.name, "url": url,
+        "profile": asdict(chosen), "throughput_rps": summary["requests"] / summary["duration_s"],
+        "error_rate": summary["failed"] / max(summary["requests"], 1), "finished_at": time.time(),
+    })
     RecordFolders.of(lab).save(result)
     progress.done(f"{result.requests} requests, {result.throughput_rps:.0f} req/s, "
                   f"p50 {result.latency_ms.p50:.1f} ms, p95 {result.latency_ms.p95:.1f} ms, {result.failed} failed")
