@@ -234,14 +234,11 @@ class RecordFolders:
 def _read(kind: type[R], key: str, path: Path) -> R:
     where = f"the {kind.title(key)} in {path} is not recorded properly"
     try:
-        record = kind.from_dict(json.loads(path.read_text()))
+        return kind.from_dict(json.loads(path.read_text()))
     except (OSError, UnicodeDecodeError, ValueError) as exc:  # json.JSONDecodeError is a ValueError
         raise NotRecordedProperly(f"{where}: {exc}") from None
     except NotRecordedProperly as exc:
         raise NotRecordedProperly(f"{where}: {exc}") from None
-    if record.key != key:
-        raise NotRecordedProperly(f"{where}: it holds {kind.title(record.key)}")
-    return record
 
 
 def _build(cls: type, data: object, where: str):
