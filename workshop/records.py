@@ -7,7 +7,8 @@ JSON, lacks a field or has one of the wrong type is "not recorded properly", wit
 the reason, never a KeyError later. Every record names its stack, when the run
 started and a run id (uuid4 hex) that the run also sends to the servers, so the
 servers' own logs can vouch for it. Files saved before run ids existed load
-without one: the course wrote them too.
+without one: the course wrote them too. Deploys are logged on the web servers
+themselves (DEPLOY_LOG, read as `Deploy`s).
 
 >>> folders = RecordFolders.of(lab)
 >>> folders.save(drill)
@@ -168,6 +169,26 @@ class FailoverDrill(Record):
     lost: int
     lost_markers: list[str]
     finished_at: float
+
+
+#: Where the fabfile logs every deploy on a web server, one line each: DATE RELEASE_ID ACTION.
+DEPLOY_LOG = "/srv/newsroom/deploys.log"
+
+
+@dataclass(frozen=True)
+class Deploy:
+    """One line of a web server's deploy log. It is written by the student's own fabfile, on
+    the server, in the format the exercise gives: no stack or run id, and the server is its
+    own witness."""
+
+    at: str
+    release_id: str
+    action: str  # switched, already-live, failed or rollback
+
+    @classmethod
+    def parse_log(cls, text: str) -> list["Deploy"]:
+        """The log's deploys, oldest first; lines not of three fields are no deploy and are left out."""
+        return [cls(*line.split()) for line in text.splitlines() if len(line.split()) == 3]
 
 
 R = TypeVar("R", bound=Record)

@@ -1,6 +1,7 @@
 """Recorded results: each kind saves and loads one way, beside the notebook first; a
 missing record, another stack's and a damaged file each get one clear verdict, in
-the notebooks' helpers, catch-up and the checks alike."""
+the notebooks' helpers, catch-up and the checks alike. And the deploy log the
+fabfile keeps on each web server reads as deploys."""
 
 import json
 import re
@@ -11,8 +12,9 @@ import pytest
 from grader.target import ProbeError, Target
 from tests.unit.record_samples import crash_drill, failover_drill, load_test
 from workshop import loadtest
-from workshop.records import (CrashDrill, FailoverDrill, LoadTest, NotRecorded, NotRecordedProperly,
-                              RecordFolders)
+from workshop.deploy.releases import load_fabfile
+from workshop.records import (DEPLOY_LOG, CrashDrill, Deploy, FailoverDrill, LoadTest, NotRecorded,
+                              NotRecordedProperly, RecordFolders)
 from workshop.stack import Stack
 
 RUN_CRASH = 'workshop.failure.crash_web_server(lab, "web1", through="lb1")'
@@ -147,3 +149,15 @@ def test_a_target_reads_the_stack_folder_it_is_given(tmp_path, stack):
     assert Target(stack, "test", None, stack_folder=elsewhere).recorded(CrashDrill, "web1", RUN_CRASH).failed == 0
     with pytest.raises(ProbeError, match="no crash drill recorded"):
         Target(stack, "test", None).recorded(CrashDrill, "web1", RUN_CRASH)
+
+
+def test_the_deploy_log_reads_as_deploys_and_a_line_that_is_none_is_left_out():
+    log = ("2026-12-01T10:00:00Z 0123456789ab switched\n"
+           "half a line written when the disk filled up\n"
+           "2026-12-01T10:01:00Z 0123456789ab already-live\n")
+    assert Deploy.parse_log(log) == [Deploy("2026-12-01T10:00:00Z", "0123456789ab", "switched"),
+                                     Deploy("2026-12-01T10:01:00Z", "0123456789ab", "already-live")]
+
+
+def test_the_reference_fabfile_logs_where_the_checks_read():
+    assert load_fabfile().DEPLOY_LOG == DEPLOY_LOG
