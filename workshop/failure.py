@@ -82,8 +82,10 @@ def crash_web_server(lab: Lab, victim: str = "web1", through: str = "lb1", reque
     progress = Progress(f"crash drill: {victim}")
     progress.say(victim, f"{requests_total} requests through {through}, {interval * 1000:.0f} ms apart; "
                          f"killing {victim} after {kill_after}")
-    samples, _ = probe_during_kill(lab, victim, lambda index: requests.get(lb.url("/health/"), timeout=5),
-                                   requests_total, interval, kill_after)
+    tagged = {"User-Agent": f"workshop-drill/crash-{victim} run/{run['run_id']}"}  # the run, in access logs
+    samples, _ = probe_during_kill(
+        lab, victim, lambda index: requests.get(lb.url("/health/"), timeout=5, headers=tagged),
+        requests_total, interval, kill_after)
     failed = sum(1 for sample in samples if sample.status != 200)
     progress.say(victim, f"{failed} of {len(samples)} requests failed; starting {victim} again")
     restarted = time.monotonic()

@@ -5,8 +5,9 @@ A run saves its record beside the notebook (it travels with the submission) and 
 the stack's own folder; readers look beside the notebook first. A file that is not
 JSON, lacks a field or has one of the wrong type is "not recorded properly", with
 the reason, never a KeyError later. Every record names its stack, when the run
-started and a run id (uuid4 hex) that the run also sends to the servers, so the
-servers' own logs can vouch for it. Files saved before run ids existed load
+started and a run id (uuid4 hex) that the run also sends to the servers (in the
+User-Agent of its requests, in the failover drill's marker rows), so the servers'
+own logs can vouch for it. Files saved before run ids existed load
 without one: the course wrote them too. Deploys are logged on the web servers
 themselves (DEPLOY_LOG, read as `Deploy`s).
 
