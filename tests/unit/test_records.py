@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pytest
 
+from grader.registry import checks_for, run_check
 from grader.target import ProbeError, Target
 from tests.unit.record_samples import crash_drill, failover_drill, load_test
 from workshop import loadtest
@@ -161,3 +162,15 @@ def test_the_deploy_log_reads_as_deploys_and_a_line_that_is_none_is_left_out():
 
 def test_the_reference_fabfile_logs_where_the_checks_read():
     assert load_fabfile().DEPLOY_LOG == DEPLOY_LOG
+
+
+def test_a_check_judges_the_records_it_is_given_and_names_what_is_missing(stack, folders, lab):
+    """Chapter 10's ratio check reads two records and probes nothing."""
+    ratio = checks_for("10-final-load-test", ("throughput-ratio",))[0]
+    target = Target(stack, "test", lab.folder)
+    folders.save(load_test(stage="10-final", throughput_rps=15000.0))
+    missing = run_check(ratio, target, {"throughput_ratio": 30.0})
+    assert not missing.passed and missing.hints[0].startswith("no load test recorded for stage 02-baseline: run ")
+    folders.save(load_test(stage="02-baseline", throughput_rps=500.0))
+    assert run_check(ratio, target, {"throughput_ratio": 30.0}).passed
+    assert "the recorded stages give 30.00" in run_check(ratio, target, {"throughput_ratio": 3.0}).hints[0]
