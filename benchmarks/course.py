@@ -27,6 +27,7 @@ from workshop.failure import recorded_drill
 from workshop.image import ensure_image
 from workshop.lab import open_lab
 from workshop.providers.local import container_name
+from workshop.records import FailoverDrill
 
 SETTLE_S = 20
 LAST = CHAPTERS[-1]
@@ -50,7 +51,7 @@ def main() -> None:
             catch_up_s = time.monotonic() - started
             memory = stack_memory_mb(engine, [container_name(lab.stack, name) for name in lab.stack.instances])
             results = loadtest.recorded(lab)
-            failover = recorded_drill(lab, "failover-db1")
+            failover = recorded_drill(lab, FailoverDrill, "db1")
         finally:
             lab.down()
     baseline, final = results[loadtest.BASELINE_STAGE], results["10-final"]

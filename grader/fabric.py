@@ -4,6 +4,8 @@ and deploying the same code again changed nothing."""
 
 from __future__ import annotations
 
+from workshop.records import DEPLOY_LOG, Deploy
+
 from .registry import check
 from .result import Verdict
 from .target import ProbeError, Target
@@ -16,13 +18,12 @@ KEEP = 5
 
 
 def _layout(target: Target) -> dict:
-    """What `current` is, the releases newest first, and the deploy log's last lines."""
+    """What `current` is, the releases newest first, and the deploy log's last deploys."""
     out = target.ssh(WEB, f"stat -c %F {APP_ROOT}/current 2>/dev/null; echo '--'; readlink {APP_ROOT}/current; "
-                          f"echo '--'; ls -1t {RELEASES} 2>/dev/null; echo '--'; tail -n 5 {APP_ROOT}/deploys.log "
+                          f"echo '--'; ls -1t {RELEASES} 2>/dev/null; echo '--'; tail -n 5 {DEPLOY_LOG} "
                           "2>/dev/null").stdout
     kind, link, listing, log = (part.strip() for part in out.split("--\n"))
-    return {"kind": kind, "link": link, "releases": listing.split(),
-            "log": [line.split() for line in log.splitlines() if len(line.split()) == 3]}
+    return {"kind": kind, "link": link, "releases": listing.split(), "log": Deploy.parse_log(log)}
 
 
 @check(CHAPTER, "release-layout", "web1 runs a release directory through the `current` symlink", points=2)
@@ -68,12 +69,11 @@ def releases_pruned(target: Target, verdict: Verdict) -> None:
 def repeat_deploy_idempotent(target: Target, verdict: Verdict) -> None:
     layout = _layout(target)
     log = layout["log"]
-    verdict.see(deploy_log=[" ".join(entry[1:]) for entry in log])
+    verdict.see(deploy_log=[f"{entry.release_id} {entry.action}" for entry in log])
     if len(log) < 2:
-        raise ProbeError("the deploy log /srv/newsroom/deploys.log has fewer than two deploys: run your deploy "
-                         "task twice")
-    (_, first, first_action), (_, second, second_action) = log[-2], log[-1]
-    if second_action != "already-live" or second != first:
-        verdict.fail(f"the last deploy ({second} {second_action}) was not a repeat of the one before "
-                     f"({first} {first_action}) that left the live release alone: deploy the same code twice; "
-                     "the second run must find the release live and change nothing")
+        raise ProbeError(f"the deploy log {DEPLOY_LOG} has fewer than two deploys: run your deploy task twice")
+    first, second = log[-2], log[-1]
+    if second.action != "already-live" or second.release_id != first.release_id:
+        verdict.fail(f"the last deploy ({second.release_id} {second.action}) was not a repeat of the one before "
+                     f"({first.release_id} {first.action}) that left the live release alone: deploy the same code "
+                     "twice; the second run must find the release live and change nothing")

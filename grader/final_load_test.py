@@ -5,23 +5,21 @@ from __future__ import annotations
 
 import time
 
-from workshop.loadtest import BASELINE_STAGE, result_name
+from workshop.loadtest import BASELINE_STAGE
+from workshop.records import LoadTest
 
 from .registry import check
 from .result import Verdict
-from .target import ProbeError, Target
+from .target import Target
 
 CHAPTER = "10-final-load-test"
 FINAL_STAGE, VARNISH = "10-final", "varnish1"
 MAX_ERROR_RATE = 0.01
 
 
-def recorded(target: Target, stage: str) -> dict:
-    result = target.recorded(result_name(stage), "loadtests")
-    if result is None:
-        raise ProbeError(f"no load test recorded for stage {stage}: run "
-                         f"workshop.loadtest.run(lab, \"{stage}\", ...) (chapter 02 records the baseline)")
-    return result
+def recorded(target: Target, stage: str) -> LoadTest:
+    return target.recorded(LoadTest, stage,
+                           f"workshop.loadtest.run(lab, \"{stage}\", ...); chapter 02 records the baseline")
 
 
 def varnish_counter(target: Target, name: str) -> int:
@@ -31,28 +29,25 @@ def varnish_counter(target: Target, name: str) -> int:
 
 @check(CHAPTER, "final-load-test", "the final load test ran against varnish1 with the baseline's profile", points=2)
 def final_load_test(target: Target, verdict: Verdict) -> None:
-    stack = target.require_stack()
     final, baseline = recorded(target, FINAL_STAGE), recorded(target, BASELINE_STAGE)
-    expected_url = target.record(VARNISH).url(final["profile"]["path"])
-    verdict.see(requests=final["requests"], failed=final["failed"], throughput_rps=round(final["throughput_rps"]),
-                url=final["url"], varnish1_url=expected_url)
-    if final.get("stack") != stack.name:
-        verdict.fail(f"the final load test ran against stack {final.get('stack')}, not {stack.name}: run it again")
-    if final["url"] != expected_url:
-        verdict.fail(f"the final load test hit {final['url']}, not varnish1 ({expected_url}): the final stage "
+    expected_url = target.record(VARNISH).url(final.profile.path)
+    verdict.see(requests=final.requests, failed=final.failed, throughput_rps=round(final.throughput_rps),
+                url=final.url, varnish1_url=expected_url)
+    if final.url != expected_url:
+        verdict.fail(f"the final load test hit {final.url}, not varnish1 ({expected_url}): the final stage "
                      "measures the whole stack from its front door")
-    if final["profile"] != baseline["profile"]:
-        verdict.fail(f"the final profile ({final['profile']['name']}) differs from the baseline's "
-                     f"({baseline['profile']['name']}): use the same profile, or the two are not comparable")
-    if final["error_rate"] > MAX_ERROR_RATE:
-        verdict.fail(f"{final['error_rate']:.1%} of the final requests failed: look at varnishlog and lb1's "
+    if final.profile != baseline.profile:
+        verdict.fail(f"the final profile ({final.profile.name}) differs from the baseline's "
+                     f"({baseline.profile.name}): use the same profile, or the two are not comparable")
+    if final.error_rate > MAX_ERROR_RATE:
+        verdict.fail(f"{final.error_rate:.1%} of the final requests failed: look at varnishlog and lb1's "
                      "error log, fix, and run the load test again")
     uptime = varnish_counter(target, "MAIN.uptime")
-    if uptime > time.time() - final["started_at"]:
+    if uptime > time.time() - final.started_at:
         served = varnish_counter(target, "MAIN.client_req")
         verdict.see(varnish_client_requests=served)
-        if served < 0.9 * final["requests"]:
-            verdict.fail(f"varnish1 counted {served} requests since it started, fewer than the {final['requests']} "
+        if served < 0.9 * final.requests:
+            verdict.fail(f"varnish1 counted {served} requests since it started, fewer than the {final.requests} "
                          "the final load test recorded: run it again against varnish1")
 
 
@@ -60,7 +55,7 @@ def final_load_test(target: Target, verdict: Verdict) -> None:
        answers=("throughput_ratio",))
 def throughput_ratio_answer(target: Target, verdict: Verdict) -> None:
     final, baseline = recorded(target, FINAL_STAGE), recorded(target, BASELINE_STAGE)
-    expected = final["throughput_rps"] / baseline["throughput_rps"]
+    expected = final.throughput_rps / baseline.throughput_rps
     answer = target.answers.get("throughput_ratio")
     verdict.see(expected=round(expected, 2), answer=answer)
     try:

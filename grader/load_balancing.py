@@ -7,6 +7,8 @@ from __future__ import annotations
 import uuid
 from collections import Counter
 
+from workshop.records import CrashDrill
+
 from .registry import check
 from .result import Verdict
 from .target import ProbeError, Target
@@ -91,19 +93,14 @@ def _seconds(value: str) -> float:
 
 @check(CHAPTER, "crash-survived", "web1 was crashed with (almost) no failed requests, then came back", points=2)
 def crash_survived(target: Target, verdict: Verdict) -> None:
-    stack = target.require_stack()
-    result = target.recorded("crash-web1.json", "drills")
-    if result is None:
-        raise ProbeError("no crash drill recorded: run workshop.failure.crash_web_server(lab, \"web1\", through=\"lb1\")")
+    result = target.recorded(CrashDrill, "web1", "workshop.failure.crash_web_server(lab, \"web1\", through=\"lb1\")")
     now = served_by(target)
-    verdict.see(requests=result["requests"], failed=result["failed"], recovery_s=result["recovery_s"],
-                served_by_after_kill=result["served_by_after_kill"], served_by_now=dict(now))
-    if result["stack"] != stack.name:
-        verdict.fail(f"the recorded drill ran against stack {result['stack']}, not {stack.name}: run it again")
-    if result["requests"] < MIN_CRASH_REQUESTS:
-        verdict.fail(f"the drill sent only {result['requests']} requests: keep the default of 300")
-    if result["failed"] > MAX_CRASH_FAILURES:
-        verdict.fail(f"{result['failed']} requests failed while web1 was down: nginx must retry them on web2 "
+    verdict.see(requests=result.requests, failed=result.failed, recovery_s=result.recovery_s,
+                served_by_after_kill=result.served_by_after_kill, served_by_now=dict(now))
+    if result.requests < MIN_CRASH_REQUESTS:
+        verdict.fail(f"the drill sent only {result.requests} requests: keep the default of 300")
+    if result.failed > MAX_CRASH_FAILURES:
+        verdict.fail(f"{result.failed} requests failed while web1 was down: nginx must retry them on web2 "
                      "(proxy_next_upstream error timeout; proxy_connect_timeout 1s;), then run the drill again")
-    if result["recovery_s"] is None or "web1" not in now:
+    if result.recovery_s is None or "web1" not in now:
         verdict.fail("web1 is not back in rotation: start it (lab.up(\"web1\")) and make sure apache2 is enabled")

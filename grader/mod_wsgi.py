@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from workshop.records import LoadTest
+
 from .registry import check
 from .result import Verdict
 from .target import ProbeError, Target
@@ -100,21 +102,15 @@ def packages_from_wheelhouse(target: Target, verdict: Verdict) -> None:
 
 @check(CHAPTER, "baseline-load-test", "an initial load test of this stack was recorded and met the bar", points=2)
 def baseline_load_test(target: Target, verdict: Verdict) -> None:
-    stack = target.require_stack()
-    result = target.recorded(f"loadtest-{BASELINE}.json", "loadtests")
-    if result is None:
-        raise ProbeError(f"no load test recorded for stage {BASELINE}: run "
-                         f"workshop.loadtest.run(lab, \"{BASELINE}\", web1)")
+    result = target.recorded(LoadTest, BASELINE, f"workshop.loadtest.run(lab, \"{BASELINE}\", web1)")
     logged = target.count_in_logs(WEB, f"workshop-loadtest/{BASELINE}", "/var/log/apache2/newsroom-access.log*")
-    verdict.see(requests=result["requests"], failed=result["failed"], throughput_rps=round(result["throughput_rps"]),
-                p95_ms=result["latency_ms"]["p95"], logged_on_web1=logged)
-    if result.get("stack") != stack.name:
-        verdict.fail(f"the recorded load test ran against stack {result.get('stack')}, not {stack.name}: run it again")
-    if result["requests"] < MIN_REQUESTS:
-        verdict.fail(f"only {result['requests']} requests were sent: use the 'baseline' profile (15 s)")
-    if result["error_rate"] > MAX_ERROR_RATE:
-        verdict.fail(f"{result['error_rate']:.1%} of the requests failed: fix the errors in "
+    verdict.see(requests=result.requests, failed=result.failed, throughput_rps=round(result.throughput_rps),
+                p95_ms=result.latency_ms.p95, logged_on_web1=logged)
+    if result.requests < MIN_REQUESTS:
+        verdict.fail(f"only {result.requests} requests were sent: use the 'baseline' profile (15 s)")
+    if result.error_rate > MAX_ERROR_RATE:
+        verdict.fail(f"{result.error_rate:.1%} of the requests failed: fix the errors in "
                      "/var/log/apache2/newsroom-error.log, then run the load test again")
-    if logged < 0.9 * result["requests"]:
-        verdict.fail(f"web1's access log shows {logged} of the {result['requests']} recorded requests: the load "
+    if logged < 0.9 * result.requests:
+        verdict.fail(f"web1's access log shows {logged} of the {result.requests} recorded requests: the load "
                      "test did not run against this web1; run it again")

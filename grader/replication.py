@@ -10,6 +10,8 @@ from __future__ import annotations
 import time
 import uuid
 
+from workshop.records import FailoverDrill
+
 from .postgresql import sql
 from .registry import check
 from .result import Verdict
@@ -21,7 +23,6 @@ DATABASE = "newsroom"
 MAX_LAG_BYTES = 1024 * 1024
 REPLICATION_WAIT, READS = 5.0, 20
 MIN_DRILL_REQUESTS, MIN_WRITES_AFTER_KILL = 200, 10
-DRILL = "failover-db1.json"
 
 
 def roles(target: Target) -> dict[str, str]:
@@ -147,14 +148,8 @@ def reads_reach_standby(target: Target, verdict: Verdict) -> None:
                      "(backend_hostname0/1) with load_balance_mode = on and a backend_weight for each")
 
 
-def drill(target: Target) -> dict:
-    stack = target.require_stack()
-    result = target.recorded(DRILL, "drills")
-    if result is None:
-        raise ProbeError("no failover drill recorded: run workshop.failover.fail_over(lab, \"db1\", through=\"lb1\")")
-    if result["stack"] != stack.name:
-        raise ProbeError(f"the recorded drill ran against stack {result['stack']}, not {stack.name}: run it again")
-    return result
+def drill(target: Target) -> FailoverDrill:
+    return target.recorded(FailoverDrill, "db1", "workshop.failover.fail_over(lab, \"db1\", through=\"lb1\")")
 
 
 @check(CHAPTER, "standby-promoted", "when db1 died, pgpool promoted db2 and nothing else took writes", points=2)
@@ -164,15 +159,15 @@ def standby_promoted(target: Target, verdict: Verdict) -> None:
     primaries = [name for name, role in found.items() if role == "primary"]
     timeline = (int(sql(target, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)", host=primaries[0])[0][0],
                     16) if len(primaries) == 1 else None)
-    verdict.see(roles=found, primary_timeline=timeline, drill_victim=result["victim"],
-                drill_survivor_promoted=result["survivor_promoted"])
+    verdict.see(roles=found, primary_timeline=timeline, drill_victim=result.victim,
+                drill_survivor_promoted=result.survivor_promoted)
     if len(primaries) > 1:
         verdict.fail("db1 and db2 are both primaries (split brain): the old primary came back on its own. Stop it "
                      "and rejoin it as a standby (workshop.deploy.replication.rejoin_as_standby)")
     elif not primaries:
         verdict.fail("no database server accepts writes: pgpool's failover_command did not promote the standby "
                      "(journalctl -u pgpool2 and -t failover.sh on pgpool1)")
-    if not result["survivor_promoted"] or (timeline is not None and timeline < 2):
+    if not result.survivor_promoted or (timeline is not None and timeline < 2):
         verdict.fail("the standby was not promoted when the primary died: set failover_command = "
                      "'/etc/pgpool2/failover.sh %d %h %P %m %H' in pgpool.conf, with health checks on, and run the "
                      "drill again")
@@ -184,12 +179,12 @@ def writes_after_failover(target: Target, verdict: Verdict) -> None:
     primary = next((name for name, role in roles(target).items() if role == "primary"), None)
     value = write_marker(target, "after-failover")
     landed = bool(primary) and bool(has_markers(target, primary, [value]))
-    verdict.see(drill_requests=result["requests"], acknowledged_after_kill=result["acknowledged_after_kill"],
-                unavailable_s=result["unavailable_s"], new_write_on=primary if landed else "nowhere")
-    if result["requests"] < MIN_DRILL_REQUESTS:
-        verdict.fail(f"the drill sent only {result['requests']} writes: keep the default of 300")
-    if result["acknowledged_after_kill"] < MIN_WRITES_AFTER_KILL:
-        verdict.fail(f"only {result['acknowledged_after_kill']} writes succeeded after db1 was killed: the app must "
+    verdict.see(drill_requests=result.requests, acknowledged_after_kill=result.acknowledged_after_kill,
+                unavailable_s=result.unavailable_s, new_write_on=primary if landed else "nowhere")
+    if result.requests < MIN_DRILL_REQUESTS:
+        verdict.fail(f"the drill sent only {result.requests} writes: keep the default of 300")
+    if result.acknowledged_after_kill < MIN_WRITES_AFTER_KILL:
+        verdict.fail(f"only {result.acknowledged_after_kill} writes succeeded after db1 was killed: the app must "
                      "keep writing through the same pgpool address once db2 is promoted")
     if not landed:
         verdict.fail("a write through the app did not land on the primary: is the app's DATABASE_URL pgpool1's "
@@ -203,7 +198,7 @@ def no_acknowledged_write_lost(target: Target, verdict: Verdict) -> None:
     primary = next((name for name, role in roles(target).items() if role == "primary"), None)
     if primary is None:
         raise ProbeError("no database server accepts writes: there is no primary to look for the drill's markers on")
-    acknowledged = result["acknowledged_markers"]
+    acknowledged = result.acknowledged_markers
     present = has_markers(target, primary, acknowledged)
     missing = [value for value in acknowledged if value not in present]
     verdict.see(acknowledged=len(acknowledged), found_on_primary=len(present), missing=missing[:5])

@@ -12,7 +12,6 @@ They never import the deploy code, so a deploy bug cannot hide itself.
 from __future__ import annotations
 
 import copy
-import json
 import shlex
 from pathlib import Path
 
@@ -20,6 +19,7 @@ import requests
 
 from workshop.errors import WorkshopError
 from workshop.providers import MISSING, get_provider
+from workshop.records import NotRecorded, R, RecordFolders
 from workshop.remote import CommandResult, Remote
 from workshop.stack import Stack, find_descriptor, load_named
 
@@ -33,10 +33,13 @@ class ProbeError(WorkshopError):
 
 
 class Target:
-    def __init__(self, stack: Stack | None, source: str, folder: Path | None = None):
+    def __init__(self, stack: Stack | None, source: str, folder: Path | None = None,
+                 stack_folder: Path | None = None):
+        """`folder`: the notebook's; `stack_folder`: where the stack's own files are (default: on this machine)."""
         self.stack = stack
         self.source = source
         self.folder = folder
+        self.records = RecordFolders(folder, stack_folder or (stack.folder if stack else None))
         self.answers: dict = {}
         self._remotes: dict[str, Remote] = {}
         self._states: dict[str, str] | None = None
@@ -134,16 +137,14 @@ class Target:
             raise ProbeError(f"{name}:/health/ answered HTTP {response.status_code}: {data.get('database', {}).get('error', data)}")
         return data
 
-    def recorded(self, filename: str, stack_subfolder: str) -> dict | None:
-        """A results file the helpers saved (load test, crash drill): beside the notebook,
-        else in the stack's own folder on this machine. Checks cross-examine it with probes."""
-        folders = [self.folder] if self.folder else []
-        if self.stack:
-            folders.append(self.stack.folder / stack_subfolder)
-        for folder in folders:
-            if (folder / filename).is_file():
-                return json.loads((folder / filename).read_text())
-        return None
+    def recorded(self, kind: type[R], key: str, run: str) -> R:
+        """The record (load test, drill) of `key` made on this stack, beside the notebook or
+        else in the stack's folder; a ProbeError if it is missing, another stack's or not
+        recorded properly, saying to `run` it. Checks cross-examine it with probes."""
+        try:
+            return self.records.made_on(kind, key, self.require_stack().name, run)
+        except NotRecorded as exc:
+            raise ProbeError(str(exc)) from None
 
     def close(self) -> None:
         for remote in self._remotes.values():

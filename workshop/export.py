@@ -29,6 +29,7 @@ from . import configs, grading, loadtest
 from .errors import RemoteError
 from .lab import Lab
 from .providers import MISSING
+from .records import CrashDrill, FailoverDrill, LoadTest, RecordFolders
 from .remote import Remote
 from .stack import Stack
 
@@ -117,25 +118,23 @@ def export_stack(lab: Lab, out: str | Path | None = None, as_zip: bool = False) 
     shutil.copy(configs.path("fabric/fabfile.py"), out / "fabfile.py")
     if (lab.folder / "fabfile.py").is_file():
         shutil.copy(lab.folder / "fabfile.py", out / "fabfile-yours.py")
-    results = loadtest.recorded(lab)
-    _write_loadtests(out, results)
-    drills = sorted((stack.folder / "drills").glob("*.json"))
-    for drill in drills:
-        (out / "drills").mkdir(exist_ok=True)
-        shutil.copy(drill, out / "drills" / drill.name)
-    (out / "README.md").write_text(architecture_readme(stack, machines, results, [d.name for d in drills],
+    kept = [record for kind in (LoadTest, CrashDrill, FailoverDrill)
+            for record in RecordFolders.of(lab).load_all(kind).values()]
+    for record in kept:
+        RecordFolders(None, out).save(record)  # out/loadtests/, out/drills/
+    results = {record.stage: record.to_dict() for record in kept if isinstance(record, LoadTest)}
+    _plot_loadtests(out, results)
+    drills = sorted(record.file_name(record.key) for record in kept if not isinstance(record, LoadTest))
+    (out / "README.md").write_text(architecture_readme(stack, machines, results, drills,
                                                       (out / "fabfile-yours.py").is_file()))
     if as_zip:
         return Path(shutil.make_archive(str(out), "zip", root_dir=out.parent, base_dir=out.name))
     return out
 
 
-def _write_loadtests(out: Path, results: dict[str, dict]) -> None:
+def _plot_loadtests(out: Path, results: dict[str, dict]) -> None:
     if not results:
         return
-    (out / "loadtests").mkdir()
-    for stage, result in results.items():
-        (out / "loadtests" / loadtest.result_name(stage)).write_text(json.dumps(result, indent=2, sort_keys=True) + "\n")
     import matplotlib
 
     matplotlib.use("Agg")  # no display needed: this only writes a PNG

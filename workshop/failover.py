@@ -13,7 +13,6 @@ failover, every acknowledged marker must be on the new primary.
 from __future__ import annotations
 
 import time
-import uuid
 
 import requests
 
@@ -22,9 +21,10 @@ from .deploy.pgpool import DATABASE_SERVERS, find_primary, is_primary
 from .deploy.postgres import DATABASE, psql
 from .deploy.replication import rejoin_as_standby, set_synchronous
 from .errors import StackError
-from .failure import Sample, probe_during_kill, recorded_drill, save_drill
+from .failure import Sample, probe_during_kill, recorded_drill
 from .lab import Instance, Lab
 from .progress import Progress
+from .records import FailoverDrill, RecordFolders, new_run
 
 PROMOTION_TIMEOUT = 30
 CUT_OFF_TIMEOUT = 10
@@ -48,21 +48,20 @@ def fail_over(lab: Lab, victim: str = "db1", through: str = "lb1", requests_tota
     """Create `requests_total` marker rows through `through`, `interval` s apart, and kill
     `victim` (the primary) after `kill_after` of them; wait for pgpool to promote the
     other server; count acknowledged markers it does not have. Saves and returns the results."""
-    name = f"failover-{victim}"
     if grading.active():
         grading.skip(f"fail over from {victim}")
-        return recorded_drill(lab, name)
+        return recorded_drill(lab, FailoverDrill, victim)
     result = _drill(lab, victim, through, requests_total, interval, kill_after, request_timeout=5.0)
-    save_drill(lab, name, result)
-    return result
+    RecordFolders.of(lab).save(result)
+    return result.to_dict()
 
 
 def _drill(lab: Lab, victim: str, through: str, requests_total: int, interval: float, kill_after: int,
-           request_timeout: float) -> dict:
-    stack, entry = lab.require_stack(), lab.instance(through)
+           request_timeout: float) -> FailoverDrill:
+    stack, entry, run = lab.require_stack(), lab.instance(through), new_run()
     survivor = lab.instance(next(name for name in DATABASE_SERVERS if name != victim))
     progress = Progress(f"failover drill: {victim}")
-    prefix = f"failover-{uuid.uuid4().hex[:8]}-"
+    prefix = f"failover-{run['run_id']}-"  # the run's markers, on the primary and in its logs
     progress.say(victim, f"{requests_total} writes through {through}, {interval * 1000:.0f} ms apart; "
                          f"killing {victim} after {kill_after}")
 
@@ -77,17 +76,17 @@ def _drill(lab: Lab, victim: str, through: str, requests_total: int, interval: f
                        readonly=True).stdout.split())
     lost = [value for value in acknowledged if value not in present]
     window = unavailable_window(samples)
-    result = {
-        "stack": stack.name, "victim": victim, "survivor": survivor.name, "through": through,
-        "marker_prefix": prefix, "requests": len(samples), "killed_after": kill_after, "killed_at_s": killed_at,
-        "acknowledged": len(acknowledged), "acknowledged_markers": acknowledged,
-        "acknowledged_after_kill": sum(1 for s in samples if s.status == 201 and s.sent_s > killed_at),
-        "failed": sum(1 for s in samples if s.status != 201),
-        "timed_out_before_kill": sum(1 for s in samples if s.status is None and s.sent_s < killed_at),
-        "unavailable_s": window, "survivor_promoted": promoted, "lost": len(lost), "lost_markers": lost,
-        "finished_at": time.time(),
-    }
-    progress.done(f"{result['failed']} failed writes, {len(lost)} acknowledged writes lost; writes resumed after "
+    result = FailoverDrill(
+        **run, stack=stack.name, victim=victim, survivor=survivor.name, through=through,
+        marker_prefix=prefix, requests=len(samples), killed_after=kill_after, killed_at_s=killed_at,
+        acknowledged=len(acknowledged), acknowledged_markers=acknowledged,
+        acknowledged_after_kill=sum(1 for s in samples if s.status == 201 and s.sent_s > killed_at),
+        failed=sum(1 for s in samples if s.status != 201),
+        timed_out_before_kill=sum(1 for s in samples if s.status is None and s.sent_s < killed_at),
+        unavailable_s=window, survivor_promoted=promoted, lost=len(lost), lost_markers=lost,
+        finished_at=time.time(),
+    )
+    progress.done(f"{result.failed} failed writes, {len(lost)} acknowledged writes lost; writes resumed after "
                   f"{'%.2f s' % window if window is not None else 'never (within the drill)'}")
     return result
 
@@ -131,4 +130,4 @@ def replication_experiment(lab: Lab, synchronous: bool, through: str = "lb1", wr
     cut_off(standby)
     result = _drill(lab, primary.name, through, requests_total, 0.02, writes_before_kill, request_timeout=1.0)
     rejoin_as_standby(lab, primary.name, standby.name)
-    return {"mode": "synchronous" if synchronous else "asynchronous", **result}
+    return {"mode": "synchronous" if synchronous else "asynchronous", **result.to_dict()}

@@ -10,7 +10,6 @@ failover too): a fixed number of requests, a time limit, a crash in the middle.
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ import requests
 from . import grading
 from .lab import Lab
 from .progress import Progress
+from .records import CrashDrill, Record, RecordFolders, new_run
 
 RECOVERY_TIMEOUT = 60
 DRILL_TIME_LIMIT = 120
@@ -75,31 +75,32 @@ def crash_web_server(lab: Lab, victim: str = "web1", through: str = "lb1", reque
     """Send `requests_total` GETs of /health/ through `through`, `interval` s apart; kill
     `victim` (no shutdown: a crash) after `kill_after` of them; then start it again and
     measure how long until `through` routes to it again. Saves and returns the results."""
-    name = f"crash-{victim}"
     if grading.active():
         grading.skip(f"crash {victim}")
-        return recorded_drill(lab, name)
-    stack, lb = lab.require_stack(), lab.instance(through)
+        return recorded_drill(lab, CrashDrill, victim)
+    stack, lb, run = lab.require_stack(), lab.instance(through), new_run()
     progress = Progress(f"crash drill: {victim}")
     progress.say(victim, f"{requests_total} requests through {through}, {interval * 1000:.0f} ms apart; "
                          f"killing {victim} after {kill_after}")
-    samples, _ = probe_during_kill(lab, victim, lambda index: requests.get(lb.url("/health/"), timeout=5),
-                                   requests_total, interval, kill_after)
+    tagged = {"User-Agent": f"workshop-drill/crash-{victim} run/{run['run_id']}"}  # the run, in access logs
+    samples, _ = probe_during_kill(
+        lab, victim, lambda index: requests.get(lb.url("/health/"), timeout=5, headers=tagged),
+        requests_total, interval, kill_after)
     failed = sum(1 for sample in samples if sample.status != 200)
     progress.say(victim, f"{failed} of {len(samples)} requests failed; starting {victim} again")
     restarted = time.monotonic()
     lab.provider.start(stack, victim, progress)
     recovery = _time_until_served_by(lab, through, victim, restarted)
     after_kill = [sample.served_by for sample in samples[kill_after + 10:] if sample.status == 200]
-    result = {
-        "stack": stack.name, "victim": victim, "through": through, "requests": len(samples), "failed": failed,
-        "killed_after": kill_after, "max_latency_s": max(sample.latency_s for sample in samples),
-        "served_by_after_kill": sorted(set(after_kill)), "recovery_s": recovery, "finished_at": time.time(),
-    }
-    save_drill(lab, name, result)
+    result = CrashDrill(
+        **run, stack=stack.name, victim=victim, through=through, requests=len(samples), failed=failed,
+        killed_after=kill_after, max_latency_s=max(sample.latency_s for sample in samples),
+        served_by_after_kill=sorted(set(after_kill)), recovery_s=recovery, finished_at=time.time(),
+    )
+    RecordFolders.of(lab).save(result)
     progress.done(f"{failed} failed requests; {victim} back in rotation after "
                   f"{'%.1f s' % recovery if recovery is not None else 'never (within the limit)'}")
-    return result
+    return result.to_dict()
 
 
 def _time_until_served_by(lab: Lab, through: str, victim: str, since: float) -> float | None:
@@ -114,15 +115,7 @@ def _time_until_served_by(lab: Lab, through: str, victim: str, since: float) -> 
     return None
 
 
-def save_drill(lab: Lab, name: str, result: dict) -> None:
-    """Keep a drill's results in the stack's folder and beside the notebook (for the grader)."""
-    text = json.dumps(result, indent=2, sort_keys=True) + "\n"
-    for folder in (lab.stack.folder / "drills", lab.folder):
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"{name}.json").write_text(text)
-
-
-def recorded_drill(lab: Lab, name: str) -> dict | None:
-    """The results of an earlier drill beside the notebook (what grading shows instead of a new run)."""
-    path = lab.folder / f"{name}.json"
-    return json.loads(path.read_text()) if path.is_file() else None
+def recorded_drill(lab: Lab, kind: type[Record], victim: str) -> dict | None:
+    """The results of an earlier drill of `victim` (what grading shows instead of a new run)."""
+    drill = RecordFolders.of(lab).load(kind, victim)
+    return drill.to_dict() if drill else None

@@ -14,36 +14,19 @@ import json
 import shutil
 import subprocess
 import time
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import asdict
 
 from . import configs, grading
 from .errors import WorkshopError
 from .lab import Instance, Lab
 from .progress import Progress
-
-
-@dataclass(frozen=True)
-class LoadProfile:
-    """How hard and how long to push: the same profile at every stage makes stages comparable."""
-
-    name: str
-    threads: int
-    connections: int
-    duration_s: int
-    path: str = "/"
-    timeout_s: int = 5
-
+from .records import LoadProfile, LoadTest, RecordFolders, new_run
 
 PROFILES = {
     # Anonymous visitors reading the home page: 2 wrk threads, 32 connections, 15 s.
     "baseline": LoadProfile("baseline", threads=2, connections=32, duration_s=15),
 }
 RESULT_PREFIX = "WORKSHOP-RESULT "
-
-
-def result_name(stage: str) -> str:
-    return f"loadtest-{stage}.json"
 
 
 def run(lab: Lab, stage: str, target: Instance, profile: str = "baseline", port: int = 80) -> dict | None:
@@ -53,54 +36,40 @@ def run(lab: Lab, stage: str, target: Instance, profile: str = "baseline", port:
     """
     if grading.active():
         grading.skip(f"load test {stage}")
-        return recorded(lab).get(stage)
+        recorded_before = RecordFolders.of(lab).load(LoadTest, stage)
+        return recorded_before.to_dict() if recorded_before else None
     if shutil.which("wrk") is None:
         raise WorkshopError("wrk is not installed: apt-get install -y wrk (make setup does it)")
     chosen = PROFILES[profile]
     url = target.url(chosen.path, port)
     progress = Progress(f"load test {stage}")
     progress.say(stage, f"wrk: {chosen.connections} connections for {chosen.duration_s}s against {url}")
-    started = time.time()
+    started = new_run()
     completed = subprocess.run(
         ["wrk", f"-t{chosen.threads}", f"-c{chosen.connections}", f"-d{chosen.duration_s}s",
          f"--timeout={chosen.timeout_s}s", "-s", str(configs.path("wrk/report.lua")), url],
         capture_output=True, text=True, timeout=chosen.duration_s + 60,
-        env={"PATH": "/usr/bin:/bin", "WORKSHOP_LOADTEST_STAGE": stage},
+        env={"PATH": "/usr/bin:/bin", "WORKSHOP_LOADTEST_STAGE": stage,
+             "WORKSHOP_LOADTEST_RUN": started["run_id"]},
     )
     lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if completed.returncode != 0 or not lines:
         raise WorkshopError(f"wrk failed (exit {completed.returncode}): {completed.stderr.strip() or completed.stdout}")
-    result = json.loads(lines[-1][len(RESULT_PREFIX):])
-    result.update(
-        stage=stage, stack=lab.stack.name, target=target.name, url=url, profile=asdict(chosen),
-        started_at=started, finished_at=time.time(),
-        throughput_rps=result["requests"] / result["duration_s"],
-        error_rate=result["failed"] / max(result["requests"], 1),
-    )
-    _save(lab, stage, result)
-    progress.done(f"{result['requests']} requests, {result['throughput_rps']:.0f} req/s, "
-                  f"p50 {result['latency_ms']['p50']:.1f} ms, p95 {result['latency_ms']['p95']:.1f} ms, "
-                  f"{result['failed']} failed")
-    return result
-
-
-def _save(lab: Lab, stage: str, result: dict) -> None:
-    """Keep results with the stack and beside the notebook (they travel with the submission)."""
-    text = json.dumps(result, indent=2, sort_keys=True) + "\n"
-    for folder in (lab.stack.folder / "loadtests", lab.folder):
-        folder.mkdir(parents=True, exist_ok=True)
-        (folder / result_name(stage)).write_text(text)
+    summary = json.loads(lines[-1][len(RESULT_PREFIX):])
+    result = LoadTest.from_dict({
+        **summary, **started, "stack": lab.stack.name, "stage": stage, "target": target.name, "url": url,
+        "profile": asdict(chosen), "throughput_rps": summary["requests"] / summary["duration_s"],
+        "error_rate": summary["failed"] / max(summary["requests"], 1), "finished_at": time.time(),
+    })
+    RecordFolders.of(lab).save(result)
+    progress.done(f"{result.requests} requests, {result.throughput_rps:.0f} req/s, "
+                  f"p50 {result.latency_ms.p50:.1f} ms, p95 {result.latency_ms.p95:.1f} ms, {result.failed} failed")
+    return result.to_dict()
 
 
 def recorded(lab: Lab) -> dict[str, dict]:
-    """Every stage's results known to this lab: the stack's, then the notebook folder's."""
-    found = {}
-    folders = [lab.folder] + ([lab.stack.folder / "loadtests"] if lab.stack else [])
-    for folder in folders:
-        for path in sorted(Path(folder).glob("loadtest-*.json")):
-            result = json.loads(path.read_text())
-            found.setdefault(result["stage"], result)
-    return dict(sorted(found.items()))
+    """Every stage recorded properly for this lab (beside the notebook first, then in the stack's folder)."""
+    return {stage: result.to_dict() for stage, result in RecordFolders.of(lab).load_all(LoadTest).items()}
 
 
 BASELINE_STAGE = "02-baseline"

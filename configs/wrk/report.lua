@@ -1,7 +1,8 @@
 -- wrk script of the course's load tests: names the load in the servers' access
--- logs (User-Agent) and prints one JSON line of results when the run ends.
+-- logs (User-Agent: stage and run id) and prints one JSON line of results when the run ends.
 local stage = os.getenv("WORKSHOP_LOADTEST_STAGE") or "unnamed"
-wrk.headers["User-Agent"] = "workshop-loadtest/" .. stage
+local run = os.getenv("WORKSHOP_LOADTEST_RUN") or "unknown"
+wrk.headers["User-Agent"] = "workshop-loadtest/" .. stage .. " run/" .. run
 
 function done(summary, latency, requests)
   local errors = summary.errors

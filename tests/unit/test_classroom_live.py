@@ -9,10 +9,12 @@ import urllib.request
 import pytest
 
 from grader.target import ProbeError
+from tests.unit.record_samples import crash_drill
 from workshop.classroom.layout import Classroom
 from workshop.classroom.live import NOT_POLLED, UNREACHABLE, ReadOnlyTarget, chapter_plan, poll_class
 from workshop.classroom.liveserver import LiveView, make_server
 from workshop.classroom.reach import unreachable
+from workshop.records import CrashDrill, LoadTest, RecordFolders
 from workshop.stack import InstanceRecord, Stack
 
 
@@ -47,11 +49,12 @@ def test_the_live_target_refuses_requests_that_write_and_says_so(tmp_path):
 
 def test_recorded_results_come_from_the_students_own_stack_folder(tmp_path):
     folder = tmp_path / "students/alice/stacks/t1-alice"
-    (folder / "drills").mkdir(parents=True)
-    (folder / "drills" / "crash-web1.json").write_text('{"failed": 0}')
+    drill = crash_drill(stack="t1-alice")
+    RecordFolders(None, folder).save(drill)
     target = ReadOnlyTarget(_stack("t1-alice", 1), "test", folder)
-    assert target.recorded("crash-web1.json", "drills") == {"failed": 0}
-    assert target.recorded("loadtest-02-baseline.json", "loadtests") is None
+    assert target.recorded(CrashDrill, "web1", "crash_web_server(lab)") == drill
+    with pytest.raises(ProbeError, match="no load test recorded"):
+        target.recorded(LoadTest, "02-baseline", "loadtest.run(lab, ...)")
 
 
 def test_a_stack_whose_machines_refuse_ssh_is_unreachable_and_one_that_greets_is_not():

@@ -4,12 +4,14 @@ and that every helper that changes the stack does nothing while nbgrader grades.
 
 import pytest
 
+from tests.unit.record_samples import failover_drill
 from workshop.deploy import pgpool, replication
 from workshop.deploy.pgpool import PoolSize
 from workshop.errors import ConfigError
 from workshop.failover import cut_off, fail_over, replication_experiment, unavailable_window
 from workshop.failure import Sample
 from workshop.lab import Lab, open_lab
+from workshop.records import RecordFolders
 from workshop.stack import InstanceRecord, Stack
 
 
@@ -122,8 +124,9 @@ def graded_lab(tmp_path, monkeypatch):
 
 class TestWhileGrading:
     def test_the_failover_drill_shows_the_recorded_one_instead_of_killing(self, graded_lab, capsys):
-        (graded_lab.folder / "failover-db1.json").write_text('{"lost": 0}')
-        assert fail_over(graded_lab, "db1") == {"lost": 0}
+        drill = failover_drill(stack="graded")
+        RecordFolders.of(graded_lab).save(drill)
+        assert fail_over(graded_lab, "db1") == drill.to_dict()
         assert "skipped 'fail over from db1'" in capsys.readouterr().out
 
     def test_deploys_and_experiments_change_nothing(self, graded_lab, capsys):

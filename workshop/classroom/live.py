@@ -16,7 +16,6 @@ once as unreachable, without running checks.
 
 from __future__ import annotations
 
-import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -40,8 +39,7 @@ class ReadOnlyTarget(Target):
     and recorded results come from the student's own stack folder."""
 
     def __init__(self, stack, source: str, stack_folder: Path):
-        super().__init__(stack, source, folder=stack_folder.parent.parent)
-        self.stack_folder = stack_folder
+        super().__init__(stack, source, folder=stack_folder.parent.parent, stack_folder=stack_folder)
         self.refusals: list[str] = []  # shared with each check's view (Target.for_check)
 
     def http(self, name: str, path: str = "/", port: int = 80, method: str = "GET", **kwargs):
@@ -50,12 +48,6 @@ class ReadOnlyTarget(Target):
             self.refusals.append(refusal)
             raise ProbeError(refusal)
         return super().http(name, path, port, method, **kwargs)
-
-    def recorded(self, filename: str, stack_subfolder: str) -> dict | None:
-        for folder in (self.folder, self.stack_folder / stack_subfolder):
-            if (folder / filename).is_file():
-                return json.loads((folder / filename).read_text())
-        return None
 
 
 def chapter_plan(chapters: list[str] | None = None) -> list[dict]:
