@@ -9,6 +9,7 @@ import urllib.request
 import pytest
 
 from grader.target import ProbeError
+from tests.conftest import HOST_KEY
 from workshop.classroom.layout import Classroom
 from workshop.classroom.live import NOT_POLLED, UNREACHABLE, ReadOnlyTarget, chapter_plan, poll_class
 from workshop.classroom.liveserver import LiveView, make_server
@@ -22,9 +23,9 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def _stack(name: str, port: int) -> Stack:
-    record = InstanceRecord("web1", "web", "10.0.0.21", "127.0.0.1", {"22": port, "80": port}, "c1")
-    return Stack(name=name, provider="local", ssh_user="root", ssh_key="/nonexistent", instances={"web1": record})
+def _stack(name: str, port: int, key: str = "") -> Stack:
+    record = InstanceRecord("web1", "web", "10.0.0.21", "127.0.0.1", {"22": port, "80": port}, "c1", HOST_KEY)
+    return Stack(name=name, provider="local", ssh_user="root", ssh_key=key, instances={"web1": record})
 
 
 @pytest.fixture
@@ -34,7 +35,7 @@ def classroom(tmp_path):
     classroom = Classroom.open(roster, name="t1")
     folder = classroom.stack_folder(classroom.student("alice"))
     folder.mkdir(parents=True)
-    (folder / "stack.json").write_text(json.dumps(_stack("t1-alice", _closed_port()).to_dict()))
+    (folder / "stack.json").write_text(json.dumps(_stack("t1-alice", _closed_port(), str(folder / "id")).to_dict()))
     return classroom
 
 
