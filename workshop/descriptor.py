@@ -82,7 +82,8 @@ def _check_key_path(key: object, folder: Path) -> None:
     if not isinstance(key, str) or "\n" in key:
         raise invalid("ssh_key is not a path")
     if not Path(key).is_absolute() or not Path(key).resolve().is_relative_to(folder.resolve()):
-        raise invalid(f"the SSH key {key} is not in the stack's own folder {folder}")
+        raise invalid(f"the SSH key {key} is not in the stack's own folder {folder} (use the stack from the "
+                      "WORKSHOP_HOME that made it)")
 
 
 def _check_network(network: object) -> None:
