@@ -7,7 +7,10 @@ key path into another stack's folder, connect to a host the stack does not
 own, skip the pinned host key, or put a name with shell characters on a
 command line. Each rule refuses with "invalid descriptor: <reason>".
 
->>> check_descriptor({"name": "lab", "provider": "local", ...}, home=Path("~/.workshop"))
+>>> check_descriptor({"name": "lab;id", "provider": "local", "ssh_user": "root"}, Path("/home/me/.workshop"))
+Traceback (most recent call last):
+  ...
+workshop.errors.DescriptorError: invalid descriptor: the stack name 'lab;id' is not 1-31 lowercase letters, digits and '-' starting with a letter
 """
 
 from __future__ import annotations
