@@ -29,3 +29,7 @@ def cell_text(notebook: nbformat.NotebookNode) -> str:
             parts.extend(str(value) for value in output.get("data", {}).values())
             parts.append(output.get("evalue", ""))
     return "\n".join(parts)
+
+
+#: A well-formed host key line for stacks made up in tests (descriptors without one are refused).
+HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIN4nVW9QiJn2Q/Q64MsaUD82Rl5XU2PozGbJLYIXc+zl"

@@ -17,6 +17,10 @@ class StackError(WorkshopError):
     """The stack is missing, half up, or not in the state an action needs."""
 
 
+class DescriptorError(StackError):
+    """A stack descriptor breaks a rule (workshop/descriptor.py): nothing may act on it."""
+
+
 class RemoteError(WorkshopError):
     """An instance could not be reached over SSH, or a command on it failed."""
 

@@ -10,13 +10,13 @@ a reused loopback port or a replaced machine is refused instead of trusted.
 
 from __future__ import annotations
 
-import base64
 import socket
 from dataclasses import dataclass
 
 import paramiko
 from fabric import Config, Connection
 
+from .descriptor import host_key_entry
 from .errors import RemoteError
 from .stack import InstanceRecord, Stack
 
@@ -39,12 +39,6 @@ class CommandResult:
 
     def __str__(self) -> str:
         return self.stdout
-
-
-def host_key_entry(host_key: str) -> paramiko.PKey:
-    """A paramiko key from an OpenSSH public key line ('ssh-ed25519 AAAA...')."""
-    kind, data = host_key.split()[:2]
-    return paramiko.PKey.from_type_string(kind, base64.b64decode(data))
 
 
 class Remote:

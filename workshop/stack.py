@@ -14,16 +14,15 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from .descriptor import NAME, check_descriptor
 from .errors import StackError
 
 DESCRIPTOR_NAME = "workshop-stack.json"
 DEFAULT_STACK = "lab"
-_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 
 
 def workshop_home() -> Path:
@@ -36,7 +35,7 @@ def default_stack_name() -> str:
 
 
 def check_name(name: str) -> str:
-    if not _NAME.match(name):
+    if not NAME.match(name):
         raise StackError(
             f"Stack name {name!r} is not usable: use 1-31 lowercase letters, digits and '-', starting with a letter"
         )
@@ -90,19 +89,23 @@ class Stack:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Stack":
+    def from_dict(cls, data: dict, home: Path | None = None) -> "Stack":
+        """The stack `data` describes, once it passes every rule of descriptor.py (its key must be
+        under `home`, default WORKSHOP_HOME); else StackError("invalid descriptor: ...")."""
+        check_descriptor(data, home or workshop_home())
         data = dict(data)
         data["instances"] = {name: InstanceRecord(**record) for name, record in data.get("instances", {}).items()}
         return cls(**data)
 
     @classmethod
-    def load(cls, path: Path) -> "Stack":
+    def load(cls, path: Path, home: Path | None = None) -> "Stack":
         try:
-            return cls.from_dict(json.loads(Path(path).read_text()))
+            data = json.loads(Path(path).read_text())
         except FileNotFoundError:
             raise StackError(f"No stack descriptor at {path}") from None
-        except (ValueError, TypeError) as exc:
+        except ValueError as exc:
             raise StackError(f"The stack descriptor {path} is damaged ({exc}); run `workshop down` and start again") from exc
+        return cls.from_dict(data, home)
 
     def save(self) -> None:
         """Write the descriptor to the stack folder and to every notebook folder that copies it."""

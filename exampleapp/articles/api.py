@@ -5,16 +5,23 @@ middleware keeps every upstream cache from storing them.
 """
 
 import json
+from pathlib import PurePosixPath
 
 from django.core.files.storage import default_storage
 from django.db import IntegrityError, transaction
 from django.http import FileResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
+from PIL import Image
 
 from articles.models import Marker
 
 MAX_UPLOAD_BYTES = 1024 * 1024
+#: What may be uploaded, by extension, with the image format Pillow must find in it (None: not an
+#: image). Uploads are served from the site's own origin, so HTML, SVG or anything else a browser
+#: could run as a page is refused; the load balancer serves what is not an image as a download.
+UPLOAD_TYPES = {".png": "PNG", ".jpg": "JPEG", ".jpeg": "JPEG", ".gif": "GIF", ".webp": "WEBP",
+                ".txt": None, ".pdf": None}
 MARKER_MAX_LENGTH = Marker._meta.get_field("value").max_length
 
 
@@ -64,7 +71,8 @@ def marker_detail(request, value):
 @csrf_exempt
 @require_POST
 def upload(request):
-    """Save the multipart field ``file`` (at most 1 MB) under uploads/ in default_storage.
+    """Save the multipart field ``file`` (at most 1 MB, of an allowed type) under uploads/ in
+    default_storage; answer its name and its URL on this site.
 
     Reading the file back through another web server proves media is shared.
     """
@@ -75,9 +83,35 @@ def upload(request):
         return JsonResponse(
             {"error": f"file is larger than {MAX_UPLOAD_BYTES} bytes"}, status=400
         )
+    refusal = upload_refusal(uploaded)
+    if refusal:
+        return JsonResponse({"error": refusal}, status=400)
     name = default_storage.generate_filename(f"uploads/{uploaded.name}")
     name = default_storage.save(name, uploaded)
     return JsonResponse({"name": name, "url": default_storage.url(name)}, status=201)
+
+
+def upload_refusal(uploaded):
+    """Why `uploaded` may not be stored, or None: its extension must be allowed, and an
+    image must be one (whatever the client claimed its type was)."""
+    extension = PurePosixPath(uploaded.name).suffix.lower()
+    allowed = ", ".join(sorted(UPLOAD_TYPES))
+    if extension not in UPLOAD_TYPES:
+        return f"{uploaded.name!r} is not an allowed type: upload a file ending in one of {allowed}"
+    expected = UPLOAD_TYPES[extension]
+    if expected is None:
+        return None
+    try:
+        with Image.open(uploaded) as image:
+            found = image.format
+            image.verify()
+    except (OSError, SyntaxError, ValueError):  # what Pillow raises for what is not an image
+        found = None
+    finally:
+        uploaded.seek(0)
+    if found != expected:
+        return f"{uploaded.name!r} is not a {expected} image: its content must match its extension"
+    return None
 
 
 @require_safe

@@ -26,6 +26,7 @@ from storages.backends.s3 import S3Storage
 
 from articles.models import Article, Marker
 from newsroom import settings_env
+from newsroom.media_storage import SiteMediaStorage
 
 
 def assert_shareable(test, response):
@@ -240,6 +241,35 @@ class UploadApiTests(TempMediaMixin, TestCase):
         self.assertEqual(response.status_code, 200)
         self.assertEqual(b"".join(response.streaming_content), b"read me back")
 
+    def test_an_html_page_or_svg_is_refused_and_not_stored(self):
+        """Served from /media/ on the site's own origin, either would run its script there."""
+        for name, content in (("x.html", b"<script>alert(document.cookie)</script>"),
+                              ("x.svg", b'<svg xmlns="http://www.w3.org/2000/svg" onload="alert(1)"/>'),
+                              ("x.htm", b"<script>1</script>"), ("x", b"<script>1</script>"),
+                              ("x.js", b"alert(1)")):
+            upload = SimpleUploadedFile(name, content, content_type="image/png")
+            response = self.client.post("/api/uploads/", {"file": upload})
+            self.assertEqual(response.status_code, 400, name)
+            self.assertIn("is not an allowed type: upload a file ending in one of", response.json()["error"])
+        self.assertFalse(default_storage.exists("uploads"))
+
+    def test_a_page_disguised_as_an_image_is_refused(self):
+        upload = SimpleUploadedFile("x.png", b"<html><script>alert(1)</script></html>", content_type="image/png")
+        response = self.client.post("/api/uploads/", {"file": upload})
+        self.assertEqual(response.status_code, 400)
+        self.assertIn("'x.png' is not a PNG image", response.json()["error"])
+
+    def test_a_real_image_is_stored_whole_and_its_url_is_on_this_site(self):
+        image = io.BytesIO()
+        Image.new("RGB", (4, 4), "red").save(image, "PNG")
+        upload = SimpleUploadedFile("pic.PNG", image.getvalue())
+        response = self.client.post("/api/uploads/", {"file": upload})
+        self.assertEqual(response.status_code, 201)
+        data = response.json()
+        self.assertEqual(data["url"], f"/media/{data['name']}")
+        with default_storage.open(data["name"]) as stored:
+            self.assertEqual(stored.read(), image.getvalue())
+
     def test_reading_back_is_limited_to_uploads(self):
         self.assertEqual(self.client.get("/api/uploads/uploads/none.txt").status_code, 404)
         self.assertEqual(self.client.get("/api/uploads/articles/x.jpg").status_code, 400)
@@ -328,13 +358,15 @@ class SettingsEnvTests(SimpleTestCase):
             }
         )
         default = storages["default"]
-        self.assertEqual(default["BACKEND"], "storages.backends.s3.S3Storage")
+        self.assertEqual(default["BACKEND"], "newsroom.media_storage.SiteMediaStorage")
         self.assertEqual(default["OPTIONS"]["endpoint_url"], "http://minio:9000")
         self.assertEqual(default["OPTIONS"]["addressing_style"], "path")
         self.assertFalse(default["OPTIONS"]["querystring_auth"])
-        # The options are valid for the real backend and give plain URLs.
-        storage = S3Storage(**default["OPTIONS"])
-        self.assertEqual(storage.url("uploads/a.txt"), "http://minio:9000/media/uploads/a.txt")
+        # The options are valid for the real backend, which would give the media server's own URL ...
+        self.assertEqual(S3Storage(**default["OPTIONS"]).url("uploads/a.txt"), "http://minio:9000/media/uploads/a.txt")
+        # ... where the site's storage gives its path on this site, which the load balancer serves.
+        storage = SiteMediaStorage(**default["OPTIONS"])
+        self.assertEqual(storage.url("uploads/a b.txt"), "/media/uploads/a%20b.txt")
 
     def test_s3_needs_a_bucket(self):
         with self.assertRaises(ImproperlyConfigured):

@@ -31,7 +31,8 @@ AWS_SECRET_ACCESS_KEY   lookup (environment, instance role, ...).
 STATIC_ROOT             Where collectstatic copies assets.
                         Default: <BASE_DIR>/staticfiles.
 MEDIA_ROOT              Where local uploads are stored. Default: <BASE_DIR>/media.
-MEDIA_URL               URL prefix of local uploads. Default: "/media/".
+MEDIA_URL               URL prefix of uploads, local or in the bucket (the site
+                        serves the bucket there). Default: "/media/".
 RELEASE_ID              Release shown by /health/. Default: the contents of
                         <BASE_DIR>/RELEASE, else "dev".
 DJANGO_LOG_LEVEL        Level of the console log (stderr, i.e. Apache's error

@@ -86,7 +86,7 @@ def storages(environ):
     if backend == "local":
         default = {"BACKEND": "django.core.files.storage.FileSystemStorage"}
     elif backend == "s3":
-        default = {"BACKEND": "storages.backends.s3.S3Storage", "OPTIONS": s3_options(environ)}
+        default = {"BACKEND": "newsroom.media_storage.SiteMediaStorage", "OPTIONS": s3_options(environ)}
     else:
         raise ImproperlyConfigured(f"STORAGE_BACKEND must be 'local' or 's3', not {backend!r}.")
     return {"default": default, "staticfiles": staticfiles}

@@ -5,7 +5,10 @@ server's own disk, nginx without failover settings (and the drill that proves it
 
 from __future__ import annotations
 
+import re
+
 import pytest
+import requests
 
 from tests.e2e.coursework import assert_full_marks_and_blank_zero, configured, failing_hints, work_through
 from workshop.deploy import media, nginx, postgres, web
@@ -13,6 +16,8 @@ from workshop.failure import crash_web_server
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "05-load-balancing"
+ONE_PIXEL_GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,"
+                 b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +35,26 @@ def folder(lab, tmp_path_factory):
 
 def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(course, folder, tmp_path):
     assert_full_marks_and_blank_zero(course, CHAPTER, folder, tmp_path)
+
+
+def test_uploads_through_lb1_cannot_run_script_on_the_sites_origin(folder, lab):
+    """Tried as an outsider would: an anonymous POST of an HTML page through lb1 is refused;
+    a text file is accepted and served back from /media/ as an unsniffed download; an image
+    still displays; and the answers name no private address."""
+    uploads = lab.instance("lb1").url("/api/uploads/")
+    page = requests.post(uploads, files={"file": ("x.html", b"<script>alert(document.cookie)</script>", "text/html")},
+                         timeout=10)
+    assert page.status_code == 400 and "is not an allowed type" in page.json()["error"]
+    text = requests.post(uploads, files={"file": ("note.txt", b"plain words")}, timeout=10)
+    assert text.status_code == 201, text.text
+    assert not re.search(r"\b10\.\d+\.\d+\.\d+", text.text) and text.json()["url"] == f"/media/{text.json()['name']}"
+    served = requests.get(lab.instance("lb1").url(text.json()["url"]), timeout=10)
+    assert served.content == b"plain words" and served.headers["X-Content-Type-Options"] == "nosniff"
+    assert served.headers["Content-Disposition"] == "attachment"
+    image = requests.post(uploads, files={"file": ("dot.gif", ONE_PIXEL_GIF)}, timeout=10)
+    assert image.status_code == 201, image.text
+    shown = requests.get(lab.instance("lb1").url(image.json()["url"]), timeout=10)
+    assert shown.headers["Content-Type"] == "image/gif" and "Content-Disposition" not in shown.headers
 
 
 def test_nginx_with_one_upstream_is_caught(folder, lab):

@@ -39,7 +39,9 @@ def test_zips_named_after_students_become_their_submissions_and_bad_ones_are_rep
     _zip(inbox / "carol.zip", {"../escape.ipynb": "{}"})
     _zip(inbox / "mallory.zip", {"first-vm.ipynb": "{}"})
     rows = {row["student"]: row for row in collect_zips(course, CHAPTER, inbox, STUDENTS)}
-    assert (rows["alice"]["collected"], rows["alice"]["note"]) == ("yes", "-")
+    assert (rows["alice"]["collected"], rows["alice"]["note"]) == ("yes", "invalid descriptor: the stack name None "
+                                                                 "is not 1-31 lowercase letters, digits and '-' "
+                                                                 "starting with a letter")
     assert (course.root / "submitted/alice" / CHAPTER / "workshop-stack.json").is_file()
     assert rows["bob"]["collected"] == "yes" and "no workshop-stack.json" in rows["bob"]["note"]
     assert (course.root / "submitted/bob" / CHAPTER / "first-vm.ipynb").is_file()

@@ -1,6 +1,7 @@
 """The live view: polling never writes, an unreachable stack is one clear answer, and the
 page and snapshot are served over HTTP. (A real browser draws it in tests/e2e/test_classroom.py.)"""
 
+import http.client
 import json
 import socket
 import threading
@@ -9,6 +10,7 @@ import urllib.request
 import pytest
 
 from grader.target import ProbeError
+from tests.conftest import HOST_KEY
 from tests.unit.record_samples import crash_drill
 from workshop.classroom.layout import Classroom
 from workshop.classroom.live import NOT_POLLED, UNREACHABLE, ReadOnlyTarget, chapter_plan, poll_class
@@ -24,9 +26,9 @@ def _closed_port() -> int:
         return sock.getsockname()[1]
 
 
-def _stack(name: str, port: int) -> Stack:
-    record = InstanceRecord("web1", "web", "10.0.0.21", "127.0.0.1", {"22": port, "80": port}, "c1")
-    return Stack(name=name, provider="local", ssh_user="root", ssh_key="/nonexistent", instances={"web1": record})
+def _stack(name: str, port: int, key: str = "") -> Stack:
+    record = InstanceRecord("web1", "web", "10.0.0.21", "127.0.0.1", {"22": port, "80": port}, "c1", HOST_KEY)
+    return Stack(name=name, provider="local", ssh_user="root", ssh_key=key, instances={"web1": record})
 
 
 @pytest.fixture
@@ -36,7 +38,7 @@ def classroom(tmp_path):
     classroom = Classroom.open(roster, name="t1")
     folder = classroom.stack_folder(classroom.student("alice"))
     folder.mkdir(parents=True)
-    (folder / "stack.json").write_text(json.dumps(_stack("t1-alice", _closed_port()).to_dict()))
+    (folder / "stack.json").write_text(json.dumps(_stack("t1-alice", _closed_port(), str(folder / "id")).to_dict()))
     return classroom
 
 
@@ -77,19 +79,58 @@ def test_polling_a_class_marks_every_check_of_an_unreachable_or_missing_stack(cl
     assert NOT_POLLED in snapshot["statuses"]
 
 
-def test_the_page_and_the_latest_snapshot_are_served(classroom):
+@pytest.fixture
+def served(classroom):
     view = LiveView(classroom, interval=30, snapshot={"class": "t1", "students": []})
     server = make_server(view, port=0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
-    base = f"http://127.0.0.1:{server.server_address[1]}"
-    try:
-        page = urllib.request.urlopen(base + "/").read().decode()
-        assert "fetch(\"/snapshot.json\"" in page and "setInterval(refresh, 5 * 1000)" in page
-        assert json.loads(urllib.request.urlopen(base + "/snapshot.json").read()) == {"class": "t1", "students": []}
-        view.snapshot = {"class": "t1", "students": [{"id": "alice"}]}
-        assert json.loads(urllib.request.urlopen(base + "/snapshot.json").read())["students"] == [{"id": "alice"}]
-        with pytest.raises(urllib.error.HTTPError, match="404"):
-            urllib.request.urlopen(base + "/etc/passwd")
-    finally:
-        server.shutdown()
-        server.server_close()
+    yield view, server
+    server.shutdown()
+    server.server_close()
+
+
+def _get(url: str, host: str | None = None) -> bytes:
+    request = urllib.request.Request(url, headers={"Host": host} if host else {})
+    return urllib.request.urlopen(request).read()
+
+
+def test_the_page_and_the_latest_snapshot_are_served_with_the_token(served):
+    view, server = served
+    base, token = f"http://127.0.0.1:{server.server_address[1]}", f"?token={server.token}"
+    assert server.url == f"{base}/{token}" and len(server.token) >= 32
+    page = _get(server.url).decode()
+    assert 'fetch("/snapshot.json" + location.search' in page and "setInterval(refresh, 5 * 1000)" in page
+    assert json.loads(_get(f"{base}/snapshot.json{token}")) == {"class": "t1", "students": []}
+    view.snapshot = {"class": "t1", "students": [{"id": "alice"}]}
+    assert json.loads(_get(f"{base}/snapshot.json{token}"))["students"] == [{"id": "alice"}]
+    assert json.loads(_get(f"{base}/snapshot.json{token}", host=f"localhost:{server.server_address[1]}"))
+    with pytest.raises(urllib.error.HTTPError, match="404"):
+        _get(f"{base}/etc/passwd{token}")
+
+
+@pytest.mark.parametrize("path", ["/", "/snapshot.json", "/snapshot.json?token=", "/snapshot.json?token=guess",
+                                  "/etc/passwd"])
+def test_a_request_without_the_token_is_refused_and_told_where_the_url_is(served, path):
+    _, server = served
+    with pytest.raises(urllib.error.HTTPError, match="403") as refused:
+        _get(f"http://127.0.0.1:{server.server_address[1]}{path}")
+    assert b"open the URL `workshop class live` printed" in refused.value.read()
+
+
+@pytest.mark.parametrize("host", ["evil.example", "evil.example:{port}", "127.0.0.1.evil.example:{port}"])
+def test_a_request_for_another_host_name_is_refused_even_with_the_token(served, host):
+    """A DNS-rebinding page reaches 127.0.0.1 under its own name: its Host header gives it away."""
+    _, server = served
+    with pytest.raises(urllib.error.HTTPError, match="403") as refused:
+        _get(server.url, host=host.format(port=server.server_address[1]))
+    assert b"wrong Host" in refused.value.read()
+
+
+def test_a_request_without_a_host_header_is_refused(served):
+    _, server = served
+    connection = http.client.HTTPConnection(*server.server_address)
+    connection.putrequest("GET", f"/snapshot.json?token={server.token}", skip_host=True)
+    connection.endheaders()
+    response = connection.getresponse()
+    assert response.status == 403 and b"wrong Host" in response.read()
+    connection.close()

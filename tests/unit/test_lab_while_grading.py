@@ -2,6 +2,8 @@
 
 import pytest
 
+from tests.conftest import HOST_KEY
+
 from workshop.errors import StackError
 from workshop.lab import open_lab
 from workshop.stack import InstanceRecord, Stack
@@ -11,8 +13,9 @@ from workshop.stack import InstanceRecord, Stack
 def graded_folder(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    stack = Stack("graded", "local", "root", str(tmp_path / "id"), {}, {
-        "web1": InstanceRecord("web1", "web", "10.213.9.21", "127.0.0.1", {"22": 1, "80": 2}, "ws-graded-web1"),
+    stack = Stack("graded", "local", "root", str(tmp_path / "home/stacks/graded/id_ed25519"), {}, {
+        "web1": InstanceRecord("web1", "web", "10.213.9.21", "127.0.0.1", {"22": 1, "80": 2}, "ws-graded-web1",
+                                       HOST_KEY),
     })
     stack.add_copy(tmp_path)
     stack.save()

@@ -4,7 +4,9 @@ and that every helper that changes the stack does nothing while nbgrader grades.
 
 import pytest
 
+from tests.conftest import HOST_KEY
 from tests.unit.record_samples import failover_drill
+
 from workshop.deploy import pgpool, replication
 from workshop.deploy.pgpool import PoolSize
 from workshop.errors import ConfigError
@@ -114,9 +116,11 @@ def graded_lab(tmp_path, monkeypatch):
     """A lab opened while nbgrader grades: any SSH attempt would fail (nothing runs)."""
     monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path / "home"))
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
-    instances = {name: InstanceRecord(name, role, f"10.213.9.{number}", "127.0.0.1", {"22": 1}, f"ws-graded-{name}")
+    instances = {name: InstanceRecord(name, role, f"10.213.9.{number}", "127.0.0.1", {"22": 1}, f"ws-graded-{name}",
+                                HOST_KEY)
                  for name, role, number in (("db1", "db", 41), ("db2", "db", 42), ("pgpool1", "pgpool", 45))}
-    stack = Stack("graded", "local", "root", str(tmp_path / "id"), {"subnet": "10.213.9.0/24"}, instances)
+    stack = Stack("graded", "local", "root", str(tmp_path / "home/stacks/graded/id_ed25519"), {"subnet": "10.213.9.0/24"},
+                  instances)
     stack.add_copy(tmp_path)
     stack.save()
     return open_lab(folder=tmp_path)

@@ -4,8 +4,11 @@ import json
 
 import pytest
 
+from tests.conftest import HOST_KEY
+
 from workshop.errors import StackError
-from workshop.stack import DESCRIPTOR_NAME, InstanceRecord, Stack, check_name, find_descriptor, load_named
+from workshop.stack import (DESCRIPTOR_NAME, InstanceRecord, Stack, check_name, find_descriptor, load_named,
+                            workshop_home)
 
 
 @pytest.fixture
@@ -15,9 +18,11 @@ def home(tmp_path, monkeypatch):
 
 
 def a_stack() -> Stack:
+    """A stack as `workshop up` saves it in the WORKSHOP_HOME of the `home` fixture."""
     record = InstanceRecord("web1", "web", "10.213.5.21", "127.0.0.1", {"22": 40022, "80": 40080}, "ws-s-web1",
-                            "ssh-ed25519 AAAA")
-    return Stack("s", "local", "root", "/keys/id", {"subnet": "10.213.5.0/24"}, {"web1": record})
+                            HOST_KEY)
+    return Stack("s", "local", "root", str(workshop_home() / "stacks/s/id_ed25519"), {"subnet": "10.213.5.0/24"},
+                 {"web1": record})
 
 
 def test_a_saved_stack_loads_back_equal(home):

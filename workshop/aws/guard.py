@@ -1,4 +1,5 @@
-"""Hard limits checked before an instance is launched: per stack, per class, and the account's vCPU quota.
+"""Hard limits checked before an instance is launched (and the stack's and class's again after): per stack,
+per class, and the account's vCPU quota.
 
 >>> check_limits(cloud.ec2, "ws-alice-lab", "pycon", Settings())
 """
@@ -17,6 +18,7 @@ from .tags import CLASS, STACK
 VCPU_QUOTA = ("ec2", "L-1216C47A")
 STANDARD_FAMILIES = tuple("acdhimrtz")
 LIVE_STATES = ["pending", "running", "stopping", "stopped"]
+_STACK_LIMIT, _CLASS_LIMIT = "WORKSHOP_MAX_INSTANCES_PER_STACK", "WORKSHOP_MAX_INSTANCES_PER_CLASS"
 
 
 def instances(ec2, filters: list[dict], states: list[str] = LIVE_STATES) -> list[dict]:
@@ -31,17 +33,35 @@ def instances(ec2, filters: list[dict], states: list[str] = LIVE_STATES) -> list
 
 def check_limits(ec2, stack_id: str, class_name: str, settings: Settings) -> None:
     """CostGuardError when one more instance would pass the stack's or the class's limit."""
-    with aws("count the stack's and the class's instances"):
-        in_stack = len(instances(ec2, [{"Name": f"tag:{STACK}", "Values": [stack_id]}]))
-        in_class = len(instances(ec2, [{"Name": f"tag:{CLASS}", "Values": [class_name]}]))
+    in_stack, in_class = _counts(ec2, stack_id, class_name)
     if in_stack + 1 > settings.max_per_stack:
         raise CostGuardError(f"Stack {stack_id} already has {in_stack} instances, the limit per stack "
-                             f"(WORKSHOP_MAX_INSTANCES_PER_STACK={settings.max_per_stack}): stop here, or raise "
-                             "the limit")
+                             f"({_STACK_LIMIT}={settings.max_per_stack}): stop here, or raise the limit")
     if in_class + 1 > settings.max_per_class:
         raise CostGuardError(f"Class {class_name!r} already has {in_class} instances, the limit per class "
-                             f"(WORKSHOP_MAX_INSTANCES_PER_CLASS={settings.max_per_class}): the instructor decides "
-                             "whether to raise it; `workshop reap` removes expired stacks")
+                             f"({_CLASS_LIMIT}={settings.max_per_class}): the instructor decides whether to raise "
+                             "it; `workshop reap` removes expired stacks")
+
+
+def recheck_limits(ec2, stack_id: str, class_name: str, settings: Settings) -> None:
+    """After a launch: CostGuardError when the stack or the class is now over its limit (launches that ran
+    at the same time all passed check_limits). The caller terminates its instance, so every launch that
+    keeps one saw, after launching, a count within the limits, and the limits hold whatever the timing."""
+    in_stack, in_class = _counts(ec2, stack_id, class_name)
+    raced = "another launch ran at the same time, and this one was undone: run `workshop up` again"
+    if in_stack > settings.max_per_stack:
+        raise CostGuardError(f"Stack {stack_id} has {in_stack} instances with this one, over the limit per stack "
+                             f"({_STACK_LIMIT}={settings.max_per_stack}): {raced}")
+    if in_class > settings.max_per_class:
+        raise CostGuardError(f"Class {class_name!r} has {in_class} instances with this one, over the limit per "
+                             f"class ({_CLASS_LIMIT}={settings.max_per_class}): {raced} once the class has room")
+
+
+def _counts(ec2, stack_id: str, class_name: str) -> tuple[int, int]:
+    """Instances that exist (pending to stopped) in the stack, and in the class."""
+    with aws("count the stack's and the class's instances"):
+        return (len(instances(ec2, [{"Name": f"tag:{STACK}", "Values": [stack_id]}])),
+                len(instances(ec2, [{"Name": f"tag:{CLASS}", "Values": [class_name]}])))
 
 
 def vcpu_quota(cloud: Cloud) -> float | None:

@@ -6,7 +6,8 @@ separate processes keep one student's grading from leaking into another's.
 Before executing anything, a worker looks at the student's stack (the
 descriptor that travelled with the submission): when no machine answers,
 the student gets "stack unreachable" and the gradebook is left untouched, so
-grading again once the stack is back gives the real grade.
+grading again once the stack is back gives the real grade. A descriptor that
+breaks a rule (descriptor.py) gets "invalid descriptor" and nothing runs.
 
 >>> grades = grade_class(course, ["01-getting-started"], ["alice", "bob"], workers=2)
 >>> print(format_table(summary_rows(grades, ["01-getting-started"]), ["student", "01-getting-started", "total"]))
@@ -15,6 +16,7 @@ grading again once the stack is back gives the real grade.
 from __future__ import annotations
 
 import multiprocessing
+import os
 import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -26,12 +28,13 @@ from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
 from ..course import Course
-from ..errors import WorkshopError
+from ..errors import DescriptorError, WorkshopError
 from ..progress import Progress
 from ..stack import Stack, find_descriptor
 from .reach import unreachable
 
 GRADED, UNREACHABLE, NOT_SUBMITTED, ERROR = "graded", "stack unreachable", "not submitted", "error"
+INVALID = "invalid descriptor"
 
 
 @dataclass
@@ -57,9 +60,13 @@ class Grade:
 _COURSES: dict[str, Course] = {}
 
 
-def grade_submission(course_root: str, assignment: str, student: str) -> Grade:
-    """Grade one submission (in a worker process): check the stack answers, then autograde."""
+def grade_submission(course_root: str, assignment: str, student: str, home: str | None = None) -> Grade:
+    """Grade one submission (in a worker process): check the descriptor and that the stack answers,
+    then autograde. `home` is the student's WORKSHOP_HOME (a class student's folder), where their
+    stack's key must be; the notebooks are executed with it."""
     started = time.monotonic()
+    if home:
+        os.environ["WORKSHOP_HOME"] = home
     # nbgrader's first autograde of a student trips a harmless SQLAlchemy warning (docs/design.md §6)
     warnings.filterwarnings("ignore", category=SAWarning)
     course = _COURSES.setdefault(course_root, Course(Path(course_root)))
@@ -68,11 +75,14 @@ def grade_submission(course_root: str, assignment: str, student: str) -> Grade:
         return Grade(student, assignment, NOT_SUBMITTED)
     descriptor = find_descriptor(folder)
     try:
-        problem = unreachable(Stack.load(descriptor)) if descriptor else None
+        problem = unreachable(Stack.load(descriptor, Path(home) if home else None)) if descriptor else None
         if problem:
             return Grade(student, assignment, UNREACHABLE, seconds=time.monotonic() - started, detail=problem)
         course.autograde(assignment, student)
         score, max_score = course.score(assignment, student)
+    except DescriptorError as exc:
+        return Grade(student, assignment, INVALID, seconds=time.monotonic() - started,
+                     detail=str(exc).removeprefix(f"{INVALID}: "))
     except (WorkshopError, RuntimeError) as exc:
         return Grade(student, assignment, ERROR, seconds=time.monotonic() - started, detail=_first_line(exc))
     return Grade(student, assignment, GRADED, score, max_score, time.monotonic() - started)
@@ -93,8 +103,10 @@ def ensure_in_gradebook(course: Course, assignments: list[str]) -> None:
 
 
 def grade_class(course: Course, assignments: list[str], students: list[str], workers: int = 2,
-                progress: Progress | None = None) -> list[Grade]:
-    """Autograde every student's submission of every assignment; never stops at one student's problem."""
+                progress: Progress | None = None, homes: dict[str, Path] | None = None) -> list[Grade]:
+    """Autograde every student's submission of every assignment; never stops at one student's problem.
+    `homes` gives each student's WORKSHOP_HOME (a class's student folders); default: this one's."""
+    homes = homes or {}
     progress = progress or Progress("class autograde")
     ensure_in_gradebook(course, assignments)
     everything = [(assignment, student) for student in students for assignment in assignments]
@@ -103,7 +115,8 @@ def grade_class(course: Course, assignments: list[str], students: list[str], wor
     progress.say("autograde", f"{len(jobs)} submission(s) of {len(students)} student(s), {workers} at a time")
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
-        futures = {pool.submit(grade_submission, str(course.root), assignment, student): (assignment, student)
+        futures = {pool.submit(grade_submission, str(course.root), assignment, student,
+                               str(homes[student]) if student in homes else None): (assignment, student)
                    for assignment, student in jobs}
         for future in as_completed(futures):
             assignment, student = futures[future]

@@ -61,16 +61,18 @@ def cmd_release(args) -> int:
 
 
 def cmd_collect(args) -> int:
-    from .collect import COLUMNS, collect_zips
+    from .collect import COLUMNS, collect_zips, descriptor_note
 
     classroom = _classroom(args)
     course = _course(classroom, args)
+    homes = classroom.homes()
     if args.zips:
-        rows = collect_zips(course, args.assignment, Path(args.zips), classroom.students)
+        rows = collect_zips(course, args.assignment, Path(args.zips), classroom.students, homes)
     else:
         collected = set(course.collect(args.assignment))
         rows = [{"student": s.id, "assignment": args.assignment, "collected": "yes" if s.id in collected else "no",
-                 "note": "-" if s.id in collected else "nothing in the exchange"} for s in classroom.students]
+                 "note": descriptor_note(course, args.assignment, s.id, homes[s.id]) if s.id in collected
+                 else "nothing in the exchange"} for s in classroom.students]
     print(format_table(rows, COLUMNS))
     return 0
 
@@ -87,7 +89,8 @@ def cmd_grade(args) -> int:
         return 1
     students = args.student or [student.id for student in classroom.students]
     progress = Progress(f"class {classroom.name} autograde")
-    grades = grade_class(course, names, students, args.workers, progress)
+    homes = classroom.homes()
+    grades = grade_class(course, names, students, args.workers, progress, homes)
     feedback = generate_feedback(course, grades)
     csv_path = write_grades(course.root / "grades.csv", grade_rows(course, classroom.students, names, grades))
     print(format_table(summary_rows(grades, names), ["student", *names, "total", "seconds"]))

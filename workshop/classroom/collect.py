@@ -16,14 +16,30 @@ import zipfile
 from pathlib import Path, PurePosixPath
 
 from ..course import Course
-from ..stack import DESCRIPTOR_NAME
+from ..errors import StackError
+from ..stack import DESCRIPTOR_NAME, Stack
 from .roster import Student
 
 COLUMNS = ["student", "assignment", "collected", "note"]
 
 
-def collect_zips(course: Course, assignment: str, folder: Path, students: list[Student]) -> list[dict]:
-    """Unpack FOLDER/ID.zip of each roster student as their submission; one row per student."""
+def descriptor_note(course: Course, assignment: str, student: str, home: Path | None = None) -> str:
+    """What a collected submission's descriptor will grade as: "-" when it is usable, else why not
+    (`home` is the student's WORKSHOP_HOME, where their stack's key must be)."""
+    path = course.root / "submitted" / student / assignment / DESCRIPTOR_NAME
+    if not path.is_file():
+        return f"no {DESCRIPTOR_NAME}: will grade as 'no stack found'"
+    try:
+        Stack.load(path, home)
+    except StackError as exc:
+        return str(exc)
+    return "-"
+
+
+def collect_zips(course: Course, assignment: str, folder: Path, students: list[Student],
+                 homes: dict[str, Path] | None = None) -> list[dict]:
+    """Unpack FOLDER/ID.zip of each roster student as their submission; one row per student
+    (`homes`: each student's WORKSHOP_HOME, to check their descriptor against)."""
     rows = []
     known = {student.id for student in students}
     for student in students:
@@ -39,10 +55,8 @@ def collect_zips(course: Course, assignment: str, folder: Path, students: list[S
         except (zipfile.BadZipFile, ValueError) as exc:
             rows.append({**row, "collected": "no", "note": f"{archive.name}: {exc}"})
             continue
-        if (course.root / "submitted" / student.id / assignment / DESCRIPTOR_NAME).is_file():
-            rows.append({**row, "collected": "yes", "note": "-"})
-        else:
-            rows.append({**row, "collected": "yes", "note": f"no {DESCRIPTOR_NAME}: will grade as 'no stack found'"})
+        rows.append({**row, "collected": "yes", "note": descriptor_note(course, assignment, student.id,
+                                                                        (homes or {}).get(student.id))})
     strangers = sorted(p.stem for p in Path(folder).glob("*.zip") if p.stem not in known)
     rows += [{"student": stem, "assignment": assignment, "collected": "no", "note": "not in the roster"}
              for stem in strangers]

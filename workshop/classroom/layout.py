@@ -76,6 +76,10 @@ class Classroom:
         """The student's folder, which is also their WORKSHOP_HOME."""
         return self.folder / "students" / student.id
 
+    def homes(self) -> dict[str, Path]:
+        """Each student's folder by id: where their stack's key must be (descriptor.py)."""
+        return {student.id: self.home(student) for student in self.students}
+
     def stack_name(self, student: Student) -> str:
         return f"{self.name}-{student.slug}"
 
@@ -83,9 +87,10 @@ class Classroom:
         return self.home(student) / "stacks" / self.stack_name(student)
 
     def stack(self, student: Student) -> Stack | None:
-        """The student's stack descriptor, or None before `class up` made it."""
+        """The student's stack descriptor, or None before `class up` made it; StackError("invalid
+        descriptor: ...") when it breaks a rule (its key must be in this student's own folder)."""
         path = self.stack_folder(student) / "stack.json"
-        return Stack.load(path) if path.is_file() else None
+        return Stack.load(path, home=self.home(student)) if path.is_file() else None
 
     def env(self, student: Student) -> dict[str, str]:
         """The environment in which `workshop` commands act on this student's stack."""

@@ -7,7 +7,8 @@ target refuses any HTTP method but GET and HEAD, and a check that needs one
 Each check keeps its own time limit (the one autograde uses: a shorter one
 here made slow but healthy checks, like grepping a big access log, show as
 failed), and a stack whose machines do not answer SSH at all is reported
-once as unreachable, without running checks.
+once as unreachable, without running checks; so is one whose descriptor is
+invalid (with the reason), and the others are polled as usual.
 
 >>> snapshot = poll_class(classroom)
 >>> snapshot["students"][0]["passed"], snapshot["students"][0]["total"]
@@ -26,6 +27,7 @@ from grader.result import FAILED, NOT_RUN, PASSED
 from grader.target import ProbeError, Target
 
 from ..chapters import chapter_ids
+from ..errors import DescriptorError
 from .layout import Classroom
 from .reach import unreachable
 from .roster import Student
@@ -62,8 +64,11 @@ def poll_student(classroom: Classroom, student: Student, plan: list[dict]) -> di
     started = time.monotonic()
     row = {"id": student.id, "name": student.name, "stack": classroom.stack_name(student), "problem": "",
            "results": {}, "passed": 0, "total": sum(len(chapter["checks"]) for chapter in plan)}
-    stack = classroom.stack(student)
-    problem = "no stack yet (workshop class up)" if stack is None else unreachable(stack)
+    try:
+        stack = classroom.stack(student)
+        problem = "no stack yet (workshop class up)" if stack is None else unreachable(stack)
+    except DescriptorError as exc:
+        stack, problem = None, str(exc)
     if problem:
         row["problem"] = problem
         row["results"] = {c["id"]: {k["id"]: {"status": UNREACHABLE, "hint": problem} for k in c["checks"]}

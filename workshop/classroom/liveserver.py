@@ -6,15 +6,25 @@ a chart (checks passed per student, by chapter) and a table (one coloured
 cell per check, its hint on hover). Standard library only, bound to
 127.0.0.1: open it on the classroom machine or through an SSH tunnel.
 
+The page shows every student's stack and hints, so it answers only a
+request that carries the token printed with its URL (another local user, or
+a web page the instructor visits, cannot read it), and only for a Host it
+listens on, so a DNS-rebinding page cannot reach it under its own name.
+
 >>> view = LiveView(classroom, interval=30)
 >>> server = make_server(view, port=8765)
+>>> server.url
+'http://127.0.0.1:8765/?token=...'
 """
 
 from __future__ import annotations
 
+import hmac
 import json
+import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import parse_qs, urlsplit
 
 from ..progress import Progress
 from .layout import Classroom
@@ -54,13 +64,37 @@ class LiveView:
         self._stop.set()
 
 
-def make_server(view: LiveView, port: int = 8765, host: str = "127.0.0.1") -> ThreadingHTTPServer:
-    """An HTTP server for the page (/) and the snapshot (/snapshot.json); port 0 picks a free one."""
+class LiveServer(ThreadingHTTPServer):
+    """The page's HTTP server, with the token every request must carry and the URL that has it."""
+
+    token: str
+
+    @property
+    def url(self) -> str:
+        return f"http://{self.server_address[0]}:{self.server_address[1]}/?token={self.token}"
+
+    def allowed_hosts(self) -> set[str]:
+        """Host headers this server answers: the address it listens on and this machine's names."""
+        port = self.server_address[1]
+        names = {self.server_address[0], "127.0.0.1", "localhost", "[::1]"}
+        return names | {f"{name}:{port}" for name in names}
+
+
+def make_server(view: LiveView, port: int = 8765, host: str = "127.0.0.1", token: str | None = None) -> LiveServer:
+    """An HTTP server for the page (/) and the snapshot (/snapshot.json); port 0 picks a free one.
+    Without `token`, a new random one: server.url carries it."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
-            if self.path == "/":
+            url = urlsplit(self.path)
+            if self.headers.get("Host", "").lower() not in self.server.allowed_hosts():
+                self._send(403, "text/plain", b"wrong Host: open the address `workshop class live` printed\n")
+            elif not hmac.compare_digest(parse_qs(url.query).get("token", [""])[0].encode(),
+                                         self.server.token.encode()):
+                self._send(403, "text/plain", b"no valid token: open the URL `workshop class live` printed "
+                                              b"(it ends in ?token=...)\n")
+            elif url.path == "/":
                 self._send(200, "text/html; charset=utf-8", PAGE.replace("__REFRESH__", str(PAGE_REFRESH_S)).encode())
-            elif self.path == "/snapshot.json":
+            elif url.path == "/snapshot.json":
                 body = json.dumps(view.snapshot or {"pending": True}).encode()
                 self._send(200, "application/json", body)
             else:
@@ -77,7 +111,9 @@ def make_server(view: LiveView, port: int = 8765, host: str = "127.0.0.1") -> Th
         def log_message(self, *args) -> None:  # the poll lines are the useful log; page hits are noise
             pass
 
-    return ThreadingHTTPServer((host, port), Handler)
+    server = LiveServer((host, port), Handler)
+    server.token = token or secrets.token_urlsafe(24)
+    return server
 
 
 def serve(classroom: Classroom, port: int = 8765, interval: float = 30, chapters: list[str] | None = None) -> None:
@@ -85,7 +121,7 @@ def serve(classroom: Classroom, port: int = 8765, interval: float = 30, chapters
     progress = Progress(f"class {classroom.name} live")
     view = LiveView(classroom, interval, chapters)
     server = make_server(view, port)
-    progress.say("live", f"http://127.0.0.1:{server.server_address[1]}/ (polling every {interval:g}s; Ctrl-C stops)")
+    progress.say("live", f"{server.url} (polling every {interval:g}s; Ctrl-C stops; the token keeps the page yours)")
     view.start(progress)
     try:
         server.serve_forever()
@@ -138,7 +174,7 @@ function draw(s) {
       if (w > 0) svg += `<rect x="${x}" y="${y}" width="${w}" height="18" fill="${COLORS[ci % COLORS.length]}"><title>${esc(c.id)}: ${passed}/${c.checks.length}</title></rect>`;
       x += w;
     });
-    svg += `<text x="${left + width + 8}" y="${y + 14}" font-size="13">${st.problem ? "unreachable" : st.passed + "/" + st.total}</text>`;
+    svg += `<text x="${left + width + 8}" y="${y + 14}" font-size="13">${st.problem ? (st.problem.startsWith("invalid descriptor") ? "invalid descriptor" : "unreachable") : st.passed + "/" + st.total}</text>`;
   });
   document.getElementById("chapters").innerHTML = s.chapters.map((c, ci) =>
     `<b><span style="background:${COLORS[ci % COLORS.length]}"></span>${esc(c.id)}</b>`).join(" ");
@@ -155,7 +191,7 @@ function draw(s) {
   document.getElementById("grid").innerHTML = head + rows;
 }
 async function refresh() {
-  try { draw(await (await fetch("/snapshot.json", {cache: "no-store"})).json()); } catch (e) { document.getElementById("meta").textContent = "cannot reach the live server: " + e; }
+  try { draw(await (await fetch("/snapshot.json" + location.search, {cache: "no-store"})).json()); } catch (e) { document.getElementById("meta").textContent = "cannot reach the live server: " + e; }
 }
 refresh(); setInterval(refresh, __REFRESH__ * 1000);
 </script></body></html>

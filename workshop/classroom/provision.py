@@ -22,7 +22,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from .. import grading
-from ..errors import WorkshopError
+from ..errors import DescriptorError, WorkshopError
 from ..progress import Progress
 from ..providers import RUNNING, get_provider, provider_name
 from ..remote import Remote
@@ -83,7 +83,10 @@ def up(classroom: Classroom, instances: list[str] | None = None, catch_up: str |
         code, lines = run_workshop(classroom, student, args, progress)
         row = {"student": student.id, "stack": classroom.stack_name(student),
                "seconds": f"{time.monotonic() - started:.0f}"}
-        stack = classroom.stack(student)
+        try:
+            stack = classroom.stack(student)
+        except DescriptorError as exc:
+            return {**row, "machines": "-", "result": f"failed: {exc}"}
         row["machines"] = ", ".join(stack.instances) if stack else "-"
         if code != 0:
             return {**row, "result": f"failed: {_last_words(lines)}"}
@@ -160,7 +163,10 @@ def status(classroom: Classroom, parallel: int = 8) -> list[dict]:
     def one(student: Student) -> dict:
         row = {"student": student.id, "name": student.name, "stack": classroom.stack_name(student),
                "address": student.address or "-"}
-        stack = classroom.stack(student)
+        try:
+            stack = classroom.stack(student)
+        except DescriptorError as exc:
+            return {**row, "provider": "-", "machines": "-", "ssh": str(exc)}
         if stack is None:
             return {**row, "provider": "-", "machines": "not created", "ssh": "-"}
         states = get_provider(stack.provider).states(stack)
@@ -182,7 +188,10 @@ def down(classroom: Classroom, parallel: int = 2, progress: Progress | None = No
     progress = progress or Progress(f"class {classroom.name} down")
 
     def one(student: Student) -> dict:
-        stack = classroom.stack(student) or _label_only(classroom.stack_name(student))
+        try:
+            stack = classroom.stack(student) or _label_only(classroom.stack_name(student))
+        except DescriptorError:  # what carries the stack's label is found without it
+            stack = _label_only(classroom.stack_name(student))
         code, lines = run_workshop(classroom, student, ["down", "--yes"], progress)
         removed = sum(line.strip().startswith("removed ") for line in lines)
         left = get_provider(stack.provider).leftovers(stack)

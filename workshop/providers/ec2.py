@@ -145,6 +145,10 @@ class EC2Provider(Provider):
             net["security_group"] = network.create_security_group(ec2, vpc, ident, self._tags(stack))
             created.append(Resource("security-group", net["security_group"], {}))
         progress.say(ident, f"admitting SSH and HTTP from {', '.join(cidrs)} only")
+        if any(ipaddress.ip_network(cidr).prefixlen == 0 for cidr in cidrs):
+            progress.say(ident, "warning: that is the whole internet: anyone can try SSH and the site's admin on "
+                                "these machines; set WORKSHOP_PUBLIC_CIDR (or WORKSHOP_INSTRUCTOR_CIDR) to your own "
+                                "address or network, e.g. 203.0.113.7/32")
         network.sync_ingress(ec2, net["security_group"], cidrs)
         if "key-pair" not in existing:
             progress.say(ident, "importing the stack's SSH key")
@@ -159,8 +163,10 @@ class EC2Provider(Provider):
         net["bucket"] = media.bucket_name(ident, cloud.account, cloud.region)
         if "bucket" not in existing:
             progress.say(ident, f"creating the media bucket {net['bucket']}")
-            media.create_bucket(cloud, net["bucket"], self._tags(stack, name="media"), progress)
+            # S3 tags a bucket only once it exists: an interruption in between would leave a bucket that no
+            # tag finds, so its rollback is registered first (deleting a bucket never made is a no-op).
             created.append(Resource("bucket", net["bucket"], {}))
+            media.create_bucket(cloud, net["bucket"], self._tags(stack, name="media"), progress)
         net["media_user"] = media.user_name(ident)
         if "iam-user" in existing and (stack.folder / media.CREDENTIALS_FILE).is_file():
             return
@@ -247,8 +253,12 @@ class EC2Provider(Provider):
                     BlockDeviceMappings=[{"DeviceName": net["root_device"], "Ebs": {
                         "VolumeSize": ROOT_VOLUME_GB, "VolumeType": "gp3", "DeleteOnTermination": True}}],
                     InstanceInitiatedShutdownBehavior="stop",
+                    # IMDSv2 only: a request forged through the site (SSRF) cannot read the metadata service.
+                    MetadataOptions={"HttpTokens": "required", "HttpEndpoint": "enabled",
+                                     "HttpPutResponseHopLimit": 1},
                     TagSpecifications=tag_spec("instance", {**tags, HOST_KEY: host_public}) + tag_spec("volume", tags),
                 )["Instances"][0]["InstanceId"]
+            guard.recheck_limits(cloud.ec2, self._stack_id(stack), net["class"], self.settings)
             record = self._record(self._wait(cloud, "instance_running", instance_id, spec.name), spec)
             self.probe(stack, record, progress)
             return record
