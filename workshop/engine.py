@@ -131,8 +131,9 @@ class Engine:
         return self.run(kind, "inspect", name, check=False).returncode == 0
 
     def inspect(self, kind: str, *names: str) -> list[dict]:
-        """`kind inspect names...` as records (both engines print a JSON array here)."""
-        return engine_output.records(self.run(kind, "inspect", *names).stdout)
+        """`kind inspect names...` as records (a JSON array on both engines); names that do not
+        exist (any more: another stack's teardown may run meanwhile) are left out, as both leave them."""
+        return engine_output.records(self.run(kind, "inspect", *names, check=False).stdout)
 
     def listing(self, kind: str, label: str | None = None) -> list[dict]:
         """Every container (running or not) or network, or those carrying `label` (key=value)."""

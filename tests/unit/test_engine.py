@@ -66,3 +66,9 @@ def test_a_failing_engine_command_raises_with_its_stderr(tmp_path):
 def test_the_mac_is_pinned_unless_an_old_docker_daemon_derives_it_itself(tmp_path, program, api, flags):
     engine = Engine(str(fake_program(tmp_path, program, f"echo {api}")))
     assert engine.mac_address_flags("02:42:0a:d5:07:15") == flags
+
+
+def test_inspect_leaves_out_what_vanished_and_keeps_what_the_engine_printed(tmp_path):
+    script = """echo '[{"Name": "ws-a"}]'; echo 'Error response from daemon: network ws-gone not found' >&2; exit 1"""
+    engine = Engine(str(fake_program(tmp_path, "docker", script)))
+    assert engine.inspect("network", "ws-a", "ws-gone") == [{"Name": "ws-a"}]
