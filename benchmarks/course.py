@@ -1,4 +1,4 @@
-"""Whole-course figures, measured in one run on this machine (DESIGN §8):
+"""Whole-course figures, measured in one run on this machine (written to docs/performance.md):
 
 - full stack up and caught up to chapter 10 from nothing, image present;
 - memory of the full stack, idle;

@@ -1,4 +1,4 @@
-"""Foundation figures, measured in one run on this machine (DESIGN §8):
+"""Foundation figures, measured in one run on this machine (written to docs/performance.md):
 
 - time to start a one-instance stack with the image present;
 - memory of an idle instance;

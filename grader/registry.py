@@ -60,14 +60,17 @@ def run_check(item: Check, target: Target, answers: dict | None = None) -> Check
         return CheckResult(item.check_id, item.title, NOT_RUN, item.points,
                            [f"needs the notebook's answer ({', '.join(item.answers)}): run it from the exercise notebook"])
     verdict = Verdict()
-    target.answers = answers or {}
+    view = target.for_check()
+    view.answers = answers or {}
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
-    future = pool.submit(item.probe, target, verdict)
+    future = pool.submit(item.probe, view, verdict)
     try:
         future.result(timeout=item.timeout)
     except concurrent.futures.TimeoutError:
-        verdict.fail(f"the check did not finish within {item.timeout:.0f}s: is the stack overloaded or half up? "
-                     "See `workshop status`")
+        stale = target.abandon(view)
+        future.add_done_callback(lambda _: [remote.close() for remote in stale])
+        verdict = Verdict().fail(f"the check did not finish within {item.timeout:.0f}s: is the stack overloaded "
+                                 "or half up? See `workshop status`")
     except WorkshopError as exc:  # a probe that could not observe the stack: its message is the hint
         verdict.fail(str(exc))
     except Exception as exc:  # a bug in the check itself must not pass for the student's fault, nor crash grading

@@ -11,6 +11,7 @@ They never import the deploy code, so a deploy bug cannot hide itself.
 
 from __future__ import annotations
 
+import copy
 import json
 import shlex
 from pathlib import Path
@@ -39,6 +40,7 @@ class Target:
         self.answers: dict = {}
         self._remotes: dict[str, Remote] = {}
         self._states: dict[str, str] | None = None
+        self._abandoned = False
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> "Target":
@@ -70,7 +72,27 @@ class Target:
             self._states = get_provider(stack.provider).states(stack)
         return self._states.get(name, MISSING)
 
+    def for_check(self) -> "Target":
+        """The view one check probes through: it shares this target's connections
+        (one SSH session per machine for a whole report) until `abandon` cuts it off."""
+        view = copy.copy(self)
+        view.answers = {}
+        return view
+
+    def abandon(self, view: "Target") -> list[Remote]:
+        """Cut off a timed-out check's view: it can open or use no connection any more, and
+        later checks get fresh ones, so a probe still running can never share a connection
+        with the next check. Returns the abandoned connections (closed; close them again
+        once the probe's thread ends, in case it opened one meanwhile)."""
+        view._abandoned = True
+        stale, self._remotes = self._remotes, {}
+        for remote in stale.values():
+            remote.close()
+        return list(stale.values())
+
     def remote(self, name: str) -> Remote:
+        if self._abandoned:
+            raise ProbeError("this check ran past its time limit and was abandoned")
         if name not in self._remotes:
             stack = self.require_stack()
             self._remotes[name] = Remote(self.record(name), stack.ssh_user, stack.ssh_key,

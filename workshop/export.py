@@ -47,7 +47,7 @@ _SECRET_ASSIGNMENT = re.compile(r"^(\s*(?:export\s+)?[A-Za-z0-9_]*(?:PASSWORD|PA
                                 re.MULTILINE | re.IGNORECASE)
 _SECRET_URL = re.compile(r"(://[^:/@\s]+:)[^@\s]+@")
 SERVICES = ["apache2", "nginx", "postgresql", "pgpool2", "varnish", "memcached", "seaweedfs"]
-#: The request path through the course's topology, front to back (DESIGN §6).
+#: The request path through the course's topology, front to back (docs/design.md §4).
 FLOW = ["varnish", "lb", "web", "pgpool", "db"]
 #: Reads the candidate files on the machine in one round trip; prints JSON {path: text}.
 _READER = r"""

@@ -1,6 +1,6 @@
 """The course's machines: one name, role and address slot per instance.
 
-The full topology (DESIGN §6): varnish1 -> lb1 -> web1, web2 -> pgpool1 ->
+The full topology (docs/design.md §4): varnish1 -> lb1 -> web1, web2 -> pgpool1 ->
 db1 (primary), db2 (standby); cache1, cache2; media1 (S3-compatible store).
 Chapters add instances by name; the plan fixes each one's private address.
 """

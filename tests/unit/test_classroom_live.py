@@ -42,7 +42,7 @@ def test_the_live_target_refuses_requests_that_write_and_says_so(tmp_path):
     target = ReadOnlyTarget(_stack("t1-alice", _closed_port()), "test", tmp_path / "stacks" / "t1-alice")
     with pytest.raises(ProbeError, match="not polled live: this check sends POST /api/uploads/"):
         target.http("web1", "/api/uploads/", method="post")
-    assert target.refused.startswith("not polled live")
+    assert target.refusals[0].startswith("not polled live")
 
 
 def test_recorded_results_come_from_the_students_own_stack_folder(tmp_path):

@@ -1,6 +1,8 @@
 """The check runner: probes become results, never exceptions; not-run is never a pass."""
 
+import threading
 import time
+from types import SimpleNamespace
 
 import pytest
 
@@ -62,3 +64,40 @@ def test_the_report_shows_marks_hints_and_evidence():
     text = grader.format_report("Chapter 99", results)
     assert text.splitlines()[0] == "Chapter 99: 3/6 points"
     assert "[FAIL] a probe (0/3)" in text and "hint: fix it" in text and "seen: saw=1" in text
+
+
+
+def test_a_timed_out_probe_never_shares_a_connection_with_the_next_check(monkeypatch):
+    """The probe still running after its time limit loses its connection and cannot open
+    another; the next check talks over a fresh one."""
+    opened = []
+
+    class Connection:
+        def __init__(self, record, *args, **kwargs):
+            self.users, self.closed = [], False
+            opened.append(self)
+
+        def close(self):
+            self.closed = True
+
+    monkeypatch.setattr("grader.target.Remote", Connection)
+    monkeypatch.setattr(Target, "record", lambda self, name: name)
+    monkeypatch.setattr(Target, "require_stack", lambda self: SimpleNamespace(ssh_user="u", ssh_key="k"))
+    released, after_the_limit = threading.Event(), []
+
+    def hanging(view, verdict):
+        view.remote("web1").users.append("hanging")
+        released.wait(5)
+        try:
+            view.remote("web1")
+        except ProbeError as exc:
+            after_the_limit.append(str(exc))
+
+    target = Target(None, "nowhere")
+    first = run_check(a_check(hanging, timeout=0.2), target)
+    second = run_check(a_check(lambda view, verdict: view.remote("web1").users.append("next")), target)
+    released.set()
+    time.sleep(0.2)
+    assert (first.status, second.status) == (FAILED, PASSED)
+    assert [c.users for c in opened] == [["hanging"], ["next"]] and opened[0].closed and not opened[1].closed
+    assert after_the_limit and "abandoned" in after_the_limit[0]

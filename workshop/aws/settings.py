@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from ..errors import WorkshopError
 from ..topology import PLAN
 
-#: Enough memory for each role's services (DESIGN §7 measured idle use): the
+#: Enough memory for each role's services (idle use measured locally, docs/design.md §5): the
 #: databases and the mod_wsgi web servers get 2 GiB, everything else 1 GiB.
 DEFAULT_TYPES = {
     "varnish": "t3.micro",

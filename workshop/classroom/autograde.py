@@ -60,7 +60,7 @@ _COURSES: dict[str, Course] = {}
 def grade_submission(course_root: str, assignment: str, student: str) -> Grade:
     """Grade one submission (in a worker process): check the stack answers, then autograde."""
     started = time.monotonic()
-    # nbgrader's first autograde of a student trips a harmless SQLAlchemy warning (DESIGN §9)
+    # nbgrader's first autograde of a student trips a harmless SQLAlchemy warning (docs/design.md §6)
     warnings.filterwarnings("ignore", category=SAWarning)
     course = _COURSES.setdefault(course_root, Course(Path(course_root)))
     folder = course.root / "submitted" / student / assignment

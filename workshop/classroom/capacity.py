@@ -17,7 +17,7 @@ from pathlib import Path
 
 INOTIFY_LIMIT = Path("/proc/sys/fs/inotify/max_user_instances")
 INOTIFY_PER_MACHINE = 6
-#: Machines in a stack at the end of the course (DESIGN §6).
+#: Machines in a stack at the end of the course (docs/design.md §4).
 MACHINES_PER_STACK = 10
 #: What the host itself (and other users of the machine) may hold.
 HOST_HEADROOM = 128

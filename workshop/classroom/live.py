@@ -41,12 +41,13 @@ class ReadOnlyTarget(Target):
     def __init__(self, stack, source: str, stack_folder: Path):
         super().__init__(stack, source, folder=stack_folder.parent.parent)
         self.stack_folder = stack_folder
-        self.refused = ""
+        self.refusals: list[str] = []  # shared with each check's view (Target.for_check)
 
     def http(self, name: str, path: str = "/", port: int = 80, method: str = "GET", **kwargs):
         if method.upper() not in SAFE_METHODS:
-            self.refused = f"not polled live: this check sends {method.upper()} {path}, which writes to the stack"
-            raise ProbeError(self.refused)
+            refusal = f"not polled live: this check sends {method.upper()} {path}, which writes to the stack"
+            self.refusals.append(refusal)
+            raise ProbeError(refusal)
         return super().http(name, path, port, method, **kwargs)
 
     def recorded(self, filename: str, stack_subfolder: str) -> dict | None:
@@ -80,10 +81,11 @@ def poll_student(classroom: Classroom, student: Student, plan: list[dict]) -> di
         for chapter in plan:
             outcomes = row["results"].setdefault(chapter["slug"], {})
             for item in grader.checks_for(chapter["slug"]):
-                target.refused = ""
+                target.refusals.clear()
                 result = run_check(item, target)
-                status = NOT_POLLED if target.refused else result.status
-                outcomes[item.check_id] = {"status": status, "hint": target.refused or "; ".join(result.hints)}
+                refused = target.refusals[0] if target.refusals else ""
+                status = NOT_POLLED if refused else result.status
+                outcomes[item.check_id] = {"status": status, "hint": refused or "; ".join(result.hints)}
                 row["passed"] += status == PASSED
     finally:
         target.close()
