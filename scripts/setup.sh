@@ -81,8 +81,11 @@ if ((WITH_DOCKER)); then
         step "Starting the docker daemon"
         if [ -d /run/systemd/system ]; then
             $SUDO systemctl start docker
-        else  # no systemd (a container, CI): start the daemon by hand, logging beside the others
-            $SUDO sh -c 'nohup dockerd >/var/log/dockerd.log 2>&1 &'
+        else
+            # No systemd (a container, CI): start the daemon in a session of its own, holding none
+            # of this shell's open files (an inherited pipe or lock would stay held while it runs).
+            $SUDO python3 -c 'import subprocess; subprocess.Popen(["dockerd"], stdin=subprocess.DEVNULL,
+                stdout=open("/var/log/dockerd.log", "ab"), stderr=subprocess.STDOUT, start_new_session=True)'
         fi
         for _ in $(seq 30); do docker info >/dev/null 2>&1 && break; sleep 1; done
         docker info >/dev/null 2>&1 || { echo "dockerd did not start: see /var/log/dockerd.log or journalctl -u docker" >&2; exit 1; }
