@@ -134,8 +134,8 @@ def check_cgroups(mounts: Path = Path("/proc/mounts")) -> Finding:
 
     mode = cgroup_mode(mounts)
     detail = {"unified": "cgroup v2 (unified)",
-              "hybrid": "cgroup v1 with a v2 tree beside (hybrid): podman runs machines with runc",
-              "legacy": "cgroup v1 (legacy): podman runs machines with runc"}[mode]
+              "hybrid": "cgroup v1 with a v2 tree beside (hybrid): podman's machines need runc (crun refuses hybrid)",
+              "legacy": "cgroup v1 (legacy): podman's machines need runc"}[mode]
     return Finding("cgroups", OK, detail)
 
 
