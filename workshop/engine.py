@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import socket
 import subprocess
 from dataclasses import dataclass
 from functools import cached_property
@@ -124,6 +125,16 @@ class Engine:
             return ()
         return ("--mac-address", mac)
 
+    def publish_flags(self, ports: tuple[int, ...]) -> list[str]:
+        """`run` flags publishing `ports` on 127.0.0.1, at host ports a restart keeps.
+
+        podman picks a free host port once, at creation; docker picks anew at
+        every start, which would leave the stack's recorded SSH and HTTP ports
+        dead after a restart: so docker is given free ports picked here.
+        """
+        return [arg for port in ports
+                for arg in ("--publish", f"127.0.0.1:{'' if self.is_podman else free_port()}:{port}")]
+
     def exists(self, kind: str, name: str) -> bool:
         """Whether an object of `kind` (container, network, image) called `name` exists."""
         if kind == "container" and self.is_podman:
@@ -153,6 +164,13 @@ class Engine:
         """The engine's version (docker's is the daemon's, which decides how containers run)."""
         info = engine_output.records(self.run("info", "--format", "{{json .}}", timeout=60).stdout)[0]
         return info["version"]["Version"] if self.is_podman else info["ServerVersion"]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
 
 
 def find_engine(preferred: str | None = None) -> Engine:

@@ -72,3 +72,11 @@ def test_inspect_leaves_out_what_vanished_and_keeps_what_the_engine_printed(tmp_
     script = """echo '[{"Name": "ws-a"}]'; echo 'Error response from daemon: network ws-gone not found' >&2; exit 1"""
     engine = Engine(str(fake_program(tmp_path, "docker", script)))
     assert engine.inspect("network", "ws-a", "ws-gone") == [{"Name": "ws-a"}]
+
+
+def test_podman_picks_host_ports_once_and_docker_is_given_free_ones_that_survive_a_restart():
+    assert Engine("podman").publish_flags((22, 80)) == ["--publish", "127.0.0.1::22", "--publish", "127.0.0.1::80"]
+    flags = Engine("docker").publish_flags((22, 80))
+    assert flags[::2] == ["--publish", "--publish"]
+    host_ports = [int(flag.split(":")[1]) for flag in flags[1::2]]
+    assert [flag.rsplit(":", 1)[1] for flag in flags[1::2]] == ["22", "80"] and all(p > 0 for p in host_ports)

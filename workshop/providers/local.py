@@ -112,12 +112,11 @@ class LocalProvider(Provider):
             self.engine.run("start", container)
         else:
             progress.say(spec.name, f"creating {container} at {ip}")
-            publish = [arg for port in spec.ports for arg in ("--publish", f"127.0.0.1::{port}")]
             self.engine.run(
                 "run", "--detach", *self.engine.run_flags(),
                 "--name", container, "--hostname", spec.name,
                 "--network", stack.network["name"], "--ip", ip, *self.engine.mac_address_flags(mac_address(ip)),
-                *publish,
+                *self.engine.publish_flags(spec.ports),
                 "--label", f"{LABEL}={stack.name}", "--label", f"org.workshop.role={spec.role}",
                 "--label", f"org.workshop.instance={spec.name}",
                 stack.network["image"],
