@@ -10,6 +10,7 @@ import os
 import shutil
 import socket
 import subprocess
+from contextlib import ExitStack
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -132,8 +133,8 @@ class Engine:
         every start, which would leave the stack's recorded SSH and HTTP ports
         dead after a restart: so docker is given free ports picked here.
         """
-        return [arg for port in ports
-                for arg in ("--publish", f"127.0.0.1:{'' if self.is_podman else free_port()}:{port}")]
+        host_ports = [""] * len(ports) if self.is_podman else free_ports(len(ports))
+        return [arg for port, host in zip(ports, host_ports) for arg in ("--publish", f"127.0.0.1:{host}:{port}")]
 
     def exists(self, kind: str, name: str) -> bool:
         """Whether an object of `kind` (container, network, image) called `name` exists."""
@@ -166,11 +167,14 @@ class Engine:
         return info["version"]["Version"] if self.is_podman else info["ServerVersion"]
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now (the kernel's pick)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
+def free_ports(count: int) -> list[int]:
+    """`count` different TCP ports on 127.0.0.1 that nothing listens on now (the kernel's picks,
+    all held until the last is picked, so none comes twice)."""
+    with ExitStack() as held:
+        probes = [held.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
 
 
 def find_engine(preferred: str | None = None) -> Engine:

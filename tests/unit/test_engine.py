@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from workshop.engine import Engine, find_engine
+from workshop.engine import Engine, find_engine, free_ports
 from workshop.errors import EngineError
 
 
@@ -80,3 +80,4 @@ def test_podman_picks_host_ports_once_and_docker_is_given_free_ones_that_survive
     assert flags[::2] == ["--publish", "--publish"]
     host_ports = [int(flag.split(":")[1]) for flag in flags[1::2]]
     assert [flag.rsplit(":", 1)[1] for flag in flags[1::2]] == ["22", "80"] and all(p > 0 for p in host_ports)
+    assert len(set(free_ports(50))) == 50
