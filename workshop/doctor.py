@@ -13,9 +13,12 @@ machine and no AWS resource.
 from __future__ import annotations
 
 import importlib.metadata
+import platform
+import re
 import shutil
 import sys
 from dataclasses import dataclass
+from pathlib import Path
 
 from .errors import WorkshopError
 
@@ -23,6 +26,19 @@ OK, WARN, FAIL, SKIP = "ok", "warn", "FAIL", "skip"
 DISTRIBUTION = "django-deployment-workshop"
 PYTHON = (3, 11)
 SETUP_FIX = "run `make setup` in the course folder (or `.venv/bin/pip install -e '.[test]'`)"
+#: Releases scripts/setup.sh knows (os-release ID and VERSION_ID).
+SUPPORTED_SYSTEMS = {("debian", "12"), ("debian", "13"), ("ubuntu", "24.04")}
+OTHER_SYSTEM_PATH = ("docs/pre-class.md: on macOS use the Lima recipe, on Windows WSL2 or Vagrant; elsewhere "
+                     "a Debian 12 VM")
+#: Oldest engines that run the course's systemd machines (podman 4: --systemd=always with
+#: pinned IPs and MACs; docker 20.10: --cgroupns).
+MINIMUM_ENGINE = {"podman": (4, 0), "docker": (20, 10)}
+#: Each machine's systemd holds about 6 inotify instances (a full stack is 10 machines).
+INOTIFY_PER_MACHINE = 6
+INOTIFY_SETUP = 1024
+INOTIFY_FIX = f"sudo sysctl -w fs.inotify.max_user_instances={INOTIFY_SETUP} (make setup does it)"
+#: A full stack (10 machines) caught up to chapter 10 uses about 1.3 GB (docs/performance.md).
+FULL_STACK_MIB = 2048
 
 
 @dataclass(frozen=True)
@@ -72,18 +88,87 @@ def check_ssh() -> Finding:
     return Finding("ssh", OK, path)
 
 
+def check_system(os_release: Path = Path("/etc/os-release")) -> Finding:
+    """Whether scripts/setup.sh knows this system, and which path to take when it does not."""
+    if sys.platform != "linux":
+        return Finding("system", FAIL, f"{platform.system()}: local machines need a Linux kernel",
+                       f"run the course in a Debian 12 VM: {OTHER_SYSTEM_PATH}")
+    fields = dict(re.findall(r'^(\w+)="?([^"\n]*)"?$', os_release.read_text(), re.M)) if os_release.exists() else {}
+    described = f"{fields.get('PRETTY_NAME', 'unknown Linux')}, kernel {platform.release()}"
+    if "microsoft" in platform.release().lower():
+        described += " (WSL2)"
+    if (fields.get("ID"), fields.get("VERSION_ID")) not in SUPPORTED_SYSTEMS:
+        return Finding("system", WARN, f"{described}: make setup is written for Debian 12/13 and Ubuntu 24.04",
+                       f"install podman >= 4, runc, debootstrap and wrk yourself, or use {OTHER_SYSTEM_PATH}")
+    return Finding("system", OK, described)
+
+
 def check_engine(needed: bool) -> Finding:
-    """The container engine local mode runs machines with (`podman info` only: nothing is started)."""
+    """The container engine local mode runs machines with, and its version (`info` only: nothing is started)."""
     from .engine import find_engine
 
     try:
         engine = find_engine()
-        engine.run_flags()
+        flags = engine.run_flags()
+        version = engine.version()
     except WorkshopError as exc:
         if needed:
             return Finding("engine", FAIL, "local mode cannot run machines", str(exc))
         return Finding("engine", WARN, "no working container engine (not needed for EC2 mode)", str(exc))
-    return Finding("engine", OK, f"{engine.program} works")
+    detail = f"{engine.name} {version} ({engine.program})"
+    found = tuple(int(part) for part in re.findall(r"\d+", version)[:2])
+    minimum = MINIMUM_ENGINE[engine.name]
+    if found < minimum:
+        fix = ("make setup installs podman from your release (Debian 12 has 4.3)" if engine.is_podman
+               else "upgrade Docker (Debian 12's docker.io is 20.10), or unset WORKSHOP_ENGINE to use podman")
+        return Finding("engine", FAIL, f"{detail}: the course needs {engine.name} >= {'.'.join(map(str, minimum))}",
+                       fix)
+    if not engine.is_podman:
+        detail += f"; docker has no systemd mode, so machines run with {' '.join(flags)}"
+    return Finding("engine", OK, detail)
+
+
+def check_cgroups(mounts: Path = Path("/proc/mounts")) -> Finding:
+    """The host's cgroup mode, which decides how systemd machines run (and why podman uses runc)."""
+    from .engine import cgroup_mode
+
+    mode = cgroup_mode(mounts)
+    detail = {"unified": "cgroup v2 (unified)",
+              "hybrid": "cgroup v1 with a v2 tree beside (hybrid): podman's machines need runc (crun refuses hybrid)",
+              "legacy": "cgroup v1 (legacy): podman's machines need runc"}[mode]
+    return Finding("cgroups", OK, detail)
+
+
+def check_inotify(limit_file: Path = Path("/proc/sys/fs/inotify/max_user_instances")) -> Finding:
+    """Room for the machines' systemd: too few inotify instances and new machines never finish booting."""
+    from .topology import PLAN
+
+    limit = int(limit_file.read_text())
+    machines = limit // INOTIFY_PER_MACHINE
+    detail = f"fs.inotify.max_user_instances = {limit} (about {machines} machines; a full stack is {len(PLAN)})"
+    if machines < len(PLAN):
+        return Finding("inotify", FAIL, detail, INOTIFY_FIX)
+    if limit < INOTIFY_SETUP:
+        return Finding("inotify", WARN, detail + "; enough for one stack, not for a class on one machine", INOTIFY_FIX)
+    return Finding("inotify", OK, detail)
+
+
+def check_memory(meminfo: Path = Path("/proc/meminfo")) -> Finding:
+    """Free memory for a full stack (the machines share the host's memory)."""
+    available = int(re.search(r"^MemAvailable:\s+(\d+) kB", meminfo.read_text(), re.M).group(1)) // 1024
+    detail = f"{available} MiB available; a full stack needs about {FULL_STACK_MIB} MiB"
+    if available < FULL_STACK_MIB:
+        return Finding("memory", WARN, detail + " (chapters 01-05 need about half)",
+                       "close other programs, or give the VM more memory (Lima: `limactl edit`, WSL2: .wslconfig)")
+    return Finding("memory", OK, detail)
+
+
+def check_local_host() -> list[Finding]:
+    """What local mode needs from this machine: a known system, cgroups, inotify room and memory."""
+    findings = [check_system()]
+    if sys.platform == "linux":
+        findings += [check_cgroups(), check_inotify(), check_memory()]
+    return findings
 
 
 def check_aws() -> list[Finding]:
@@ -141,6 +226,8 @@ def diagnose(provider: str) -> list[Finding]:
     from .providers import PROVIDERS
 
     findings = [check_python(), check_packages(), check_ssh(), check_engine(needed=provider == "local")]
+    if provider == "local":
+        findings += check_local_host()
     if provider not in PROVIDERS:
         findings.append(Finding("provider", FAIL, f"WORKSHOP_PROVIDER={provider!r} is not a provider",
                                 f"set WORKSHOP_PROVIDER to one of: {', '.join(PROVIDERS)}"))

@@ -6,12 +6,16 @@
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
+import socket
 import subprocess
+from contextlib import ExitStack
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 
+from . import engine_output
 from .errors import EngineError
 
 INSTALL_HINT = (
@@ -29,15 +33,41 @@ PODMAN_RUN_FLAGS = (
     "--ulimit", "nofile=4096:4096",
     "--ulimit", "nproc=4096:4096",
 )
-#: docker has no systemd mode: it needs the cgroup tree and tmpfs mounts.
+#: docker has no systemd mode, so the flags podman's --systemd=always implies
+#: are spelled out: tmpfs on /run and /run/lock, `container=docker` (systemd
+#: then knows it is in a container, and skips the namespacing of services'
+#: PrivateTmp= and the like that a container may not do), and the host's
+#: cgroup tree, writable, with its own path in it (--cgroupns=host: a private
+#: namespace would show it paths that do not exist on cgroup v1). The stop
+#: signal, SIGRTMIN+3, is the image's STOPSIGNAL, which both engines honour.
+#: No --privileged: docker's default capabilities are a superset of podman's,
+#: and --privileged asks for every capability, which fails ("unable to apply
+#: caps") where the host itself lacks one, as podman's ulimits do.
 DOCKER_RUN_FLAGS = (
-    "--privileged",
-    "--cgroupns=host",
-    "--volume", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
+    "--env", "container=docker",
     "--tmpfs", "/run",
     "--tmpfs", "/run/lock",
+    "--cgroupns=host",
+    "--volume", "/sys/fs/cgroup:/sys/fs/cgroup:rw",
     "--ulimit", "nofile=4096:4096",
 )
+
+
+def cgroup_mode(mounts: Path = Path("/proc/mounts")) -> str:
+    """The host's cgroup layout: "unified" (v2 only), "hybrid" (v1 with a v2 tree beside) or "legacy" (v1).
+
+    Without /proc (macOS, Windows) the engine runs in a VM of its own, v2 in every current one.
+    """
+    if not mounts.exists():
+        return "unified"
+    points = {}
+    for line in mounts.read_text().splitlines():
+        fields = line.split()
+        if len(fields) > 2:
+            points[fields[1]] = fields[2]
+    if points.get("/sys/fs/cgroup") == "cgroup2":
+        return "unified"
+    return "hybrid" if points.get("/sys/fs/cgroup/unified") == "cgroup2" else "legacy"
 
 
 @dataclass
@@ -49,6 +79,10 @@ class Engine:
     @property
     def is_podman(self) -> bool:
         return os.path.basename(self.program) == "podman"
+
+    @property
+    def name(self) -> str:
+        return "podman" if self.is_podman else "docker"
 
     def run(self, *args: str, check: bool = True, input: str | bytes | None = None,
             timeout: float = 120) -> subprocess.CompletedProcess:
@@ -75,26 +109,72 @@ class Engine:
             raise EngineError("podman needs the runc runtime for systemd containers: apt-get install -y runc")
         return PODMAN_RUN_FLAGS
 
+    @cached_property
+    def docker_api(self) -> tuple[int, ...]:
+        """The docker daemon's API version (the CLI may be newer than the daemon it talks to)."""
+        version = self.run("version", "--format", "{{.Server.APIVersion}}").stdout.strip()
+        return tuple(int(part) for part in version.split("."))
+
+    def mac_address_flags(self, mac: str) -> tuple[str, ...]:
+        """`run` flags pinning a container's MAC (keeps neighbours' ARP caches right across restarts).
+
+        Docker daemons older than API 1.44 (Docker 25) derive this very MAC
+        (02:42 and the IP) themselves, and a newer CLI refuses --mac-address
+        for them ("requires API version 1.44"): so none is passed there.
+        """
+        if not self.is_podman and self.docker_api < (1, 44):
+            return ()
+        return ("--mac-address", mac)
+
+    def publish_flags(self, ports: tuple[int, ...]) -> list[str]:
+        """`run` flags publishing `ports` on 127.0.0.1, at host ports a restart keeps.
+
+        podman picks a free host port once, at creation; docker picks anew at
+        every start, which would leave the stack's recorded SSH and HTTP ports
+        dead after a restart: so docker is given free ports picked here.
+        """
+        host_ports = [""] * len(ports) if self.is_podman else free_ports(len(ports))
+        return [arg for port, host in zip(ports, host_ports) for arg in ("--publish", f"127.0.0.1:{host}:{port}")]
+
     def exists(self, kind: str, name: str) -> bool:
         """Whether an object of `kind` (container, network, image) called `name` exists."""
         if kind == "container" and self.is_podman:
             return self.run("container", "exists", name, check=False).returncode == 0
         return self.run(kind, "inspect", name, check=False).returncode == 0
 
-    def inspect(self, kind: str, name: str) -> dict | None:
-        result = self.run(kind, "inspect", name, check=False)
-        if result.returncode != 0:
-            return None
-        data = json.loads(result.stdout)
-        return data[0] if data else None
+    def inspect(self, kind: str, *names: str) -> list[dict]:
+        """`kind inspect names...` as records (a JSON array on both engines); names that do not
+        exist (any more: another stack's teardown may run meanwhile) are left out, as both leave them."""
+        return engine_output.records(self.run(kind, "inspect", *names, check=False).stdout)
+
+    def listing(self, kind: str, label: str | None = None) -> list[dict]:
+        """Every container (running or not) or network, or those carrying `label` (key=value)."""
+        command = ("ps", "--all") if kind == "container" else ("network", "ls")
+        filters = ("--filter", f"label={label}") if label else ()
+        return engine_output.records(self.run(*command, *filters, "--format", "{{json .}}").stdout)
 
     def names(self, kind: str, label: str) -> list[str]:
         """Names of containers or networks carrying `label` (key=value)."""
-        if kind == "container":
-            out = self.run("ps", "--all", "--filter", f"label={label}", "--format", "{{.Names}}").stdout
-        else:
-            out = self.run("network", "ls", "--filter", f"label={label}", "--format", "{{.Name}}").stdout
-        return [line.strip() for line in out.splitlines() if line.strip()]
+        return [engine_output.name(record) for record in self.listing(kind, label)]
+
+    def remove_container(self, name: str) -> None:
+        """Remove a container at once, running or not (docker's `rm --force` kills without waiting)."""
+        self.run("rm", "--force", *(("--time", "0") if self.is_podman else ()), name)
+
+    def version(self) -> str:
+        """The engine's version (docker's is the daemon's, which decides how containers run)."""
+        info = engine_output.records(self.run("info", "--format", "{{json .}}", timeout=60).stdout)[0]
+        return info["version"]["Version"] if self.is_podman else info["ServerVersion"]
+
+
+def free_ports(count: int) -> list[int]:
+    """`count` different TCP ports on 127.0.0.1 that nothing listens on now (the kernel's picks,
+    all held until the last is picked, so none comes twice)."""
+    with ExitStack() as held:
+        probes = [held.enter_context(socket.socket()) for _ in range(count)]
+        for probe in probes:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in probes]
 
 
 def find_engine(preferred: str | None = None) -> Engine:

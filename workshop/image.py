@@ -129,20 +129,24 @@ def _build_image(engine: Engine, base: str, tag: str, progress: Progress) -> Non
             (context / name).write_bytes(_asset(name).read_bytes())
         _stream(
             [engine.program, "build", "--tag", tag, "--file", str(context / "Containerfile"), str(context)],
-            progress, "build", keep=lambda line: line.startswith(("STEP", "Setting up", "E:", "Error", "error")),
+            progress, "build", keep=lambda line: line.startswith(("Setting up", "E:", "Error", "error")),
             every=25,
         )
     progress.say("image", f"{tag} ready")
 
 
+#: A build's steps, as podman ("STEP 2/9: RUN ...") and docker's classic builder ("Step 2/9 : RUN ...") print them.
+BUILD_STEP = ("STEP ", "Step ")
+
+
 def _stream(command: list[str], progress: Progress, subject: str, keep, every: int) -> None:
-    """Run a long command, showing its milestone lines and a heartbeat every `every` lines."""
+    """Run a long command, showing its steps, its milestone lines every `every` lines, and errors."""
     tail: list[str] = []
     with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) as process:
         for count, line in enumerate(process.stdout, 1):
             line = line.rstrip()
             tail = (tail + [line])[-30:]
-            if line.startswith("STEP") or (keep(line) and count % every == 0) or line.startswith(("E:", "Error")):
+            if line.startswith(BUILD_STEP) or (keep(line) and count % every == 0) or line.startswith(("E:", "Error")):
                 progress.say(subject, line[:160])
     if process.returncode != 0:
         raise ImageBuildError(

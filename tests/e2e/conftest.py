@@ -8,11 +8,16 @@ The chapter modules from test_02 on share one stack that advances through the
 course (`course_stack`), as a student's does; the others (chapter 01, catch-up,
 the full course, the classroom, the lessons) each start from an empty stack of
 their own (`stack_name`).
+
+The stacks run on podman. With WORKSHOP_E2E_ENGINES=podman,docker, the modules
+of chapter 01 and catch-up (catch-up 10 from an empty stack) run once more on
+docker: each of their tests gets an engine parameter.
 """
 
 from __future__ import annotations
 
 import os
+import re
 import uuid
 
 import pytest
@@ -46,6 +51,46 @@ def workshop_image():
     return ensure_image(find_engine())
 
 
+#: Which modules run on an engine other than podman: those with a stack of their own
+#: (`stack_name`); the chapter modules share one podman stack.
+ENGINE_MODULES = {"docker": re.compile(r"test_(01_|catch_up)")}
+
+
+def module_engines(module: str) -> list[str]:
+    """The engines WORKSHOP_E2E_ENGINES asks for that run the test module called `module`."""
+    wanted = [name.strip() for name in os.environ.get("WORKSHOP_E2E_ENGINES", "podman").split(",") if name.strip()]
+    unknown = set(wanted) - {"podman", *ENGINE_MODULES}
+    if unknown:
+        raise pytest.UsageError(f"WORKSHOP_E2E_ENGINES lists {', '.join(sorted(unknown))}: use podman and/or docker")
+    return [name for name in wanted if name == "podman" or ENGINE_MODULES[name].match(module)]
+
+
+def pytest_generate_tests(metafunc):
+    if "engine" in metafunc.fixturenames:
+        engines = module_engines(metafunc.module.__name__.rsplit(".", 1)[-1])
+        if engines != ["podman"]:
+            metafunc.parametrize("engine", engines, indirect=True, scope="module")
+
+
+@pytest.fixture(scope="module")
+def engine(request):
+    """The engine this module's stack runs on, exported as WORKSHOP_ENGINE (kernels inherit it) with its image."""
+    name = getattr(request, "param", None)
+    if name is None:
+        yield os.environ.get("WORKSHOP_ENGINE", "podman")
+        return
+    previous = os.environ.get("WORKSHOP_ENGINE")
+    os.environ["WORKSHOP_ENGINE"] = name
+    try:
+        ensure_image(find_engine())
+        yield name
+    finally:
+        if previous is None:
+            os.environ.pop("WORKSHOP_ENGINE", None)
+        else:
+            os.environ["WORKSHOP_ENGINE"] = previous
+
+
 def unique_stack_name(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:6]}"
 
@@ -64,7 +109,7 @@ def tear_down(name: str) -> None:
 
 
 @pytest.fixture(scope="module")
-def stack_name(workshop_home, workshop_image):
+def stack_name(workshop_home, workshop_image, engine):
     """A unique stack name for this test module, exported as WORKSHOP_STACK; torn down after it."""
     name = unique_stack_name("e2e")
     os.environ["WORKSHOP_STACK"] = name

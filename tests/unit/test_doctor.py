@@ -19,16 +19,26 @@ def by_topic(findings):
     return {finding.topic: finding for finding in findings}
 
 
+def engine_at(version, program="/usr/bin/podman"):
+    """A stand-in for find_engine: an engine at `version` that runs nothing."""
+    class Engine:
+        is_podman = program.endswith("podman")
+        name = "podman" if is_podman else "docker"
+
+        def run_flags(self):
+            return ("--cgroupns=host",)
+
+        def version(self):
+            return version
+
+    Engine.program = program
+    return lambda: Engine()
+
+
 @pytest.fixture
 def engine_ok(monkeypatch):
     """A working engine without running one (`podman info` is not the subject of these tests)."""
-    class Engine:
-        program = "/usr/bin/podman"
-
-        def run_flags(self):
-            return ()
-
-    monkeypatch.setattr("workshop.engine.find_engine", lambda: Engine())
+    monkeypatch.setattr("workshop.engine.find_engine", engine_at("4.3.1"))
 
 
 def test_this_environment_has_the_right_python_and_every_pinned_package():
@@ -61,9 +71,11 @@ def test_no_container_engine_fails_local_mode_but_only_warns_in_ec2_mode(monkeyp
     assert warning.status == doctor.WARN and "Install podman" in warning.fix
 
 
-def test_local_mode_skips_aws_and_passes_when_all_is_there(engine_ok):
+def test_local_mode_skips_aws_and_passes_when_all_is_there(engine_ok, monkeypatch):
+    host = [doctor.Finding("memory", doctor.OK, "plenty")]
+    monkeypatch.setattr(doctor, "check_local_host", lambda: host)
     findings = doctor.diagnose("local")
-    assert by_topic(findings)["aws"].status == doctor.SKIP
+    assert by_topic(findings)["aws"].status == doctor.SKIP and by_topic(findings)["memory"] == host[0]
     assert doctor.exit_code(findings) == 0 and "Ready for class." in doctor.report(findings, "local")
 
 
@@ -111,3 +123,68 @@ def test_an_unknown_provider_setting_is_a_problem_with_the_choices(engine_ok, mo
     monkeypatch.setenv("WORKSHOP_PROVIDER", "azure")
     assert main(["doctor"]) == 1
     assert "fix: set WORKSHOP_PROVIDER to one of: local, ec2" in capsys.readouterr().out
+
+
+OS_RELEASE = 'PRETTY_NAME="{pretty}"\nNAME="x"\nID={id}\nVERSION_ID="{version}"\n'
+
+
+@pytest.mark.parametrize("system, version, status", [
+    ("debian", "12", doctor.OK), ("debian", "13", doctor.OK), ("ubuntu", "24.04", doctor.OK),
+    ("ubuntu", "20.04", doctor.WARN), ("fedora", "41", doctor.WARN),
+])
+def test_the_system_is_named_and_an_unknown_one_is_shown_its_path(tmp_path, system, version, status):
+    (tmp_path / "os-release").write_text(OS_RELEASE.format(pretty=f"{system} {version}", id=system, version=version))
+    finding = doctor.check_system(tmp_path / "os-release")
+    assert finding.status == status and finding.detail.startswith(f"{system} {version}, kernel ")
+    if status == doctor.WARN:
+        assert "podman >= 4" in finding.fix and "docs/pre-class.md" in finding.fix
+
+
+def test_macos_or_windows_is_sent_to_the_vm_recipes(monkeypatch):
+    monkeypatch.setattr(doctor.sys, "platform", "darwin")
+    finding = doctor.check_system()
+    assert finding.status == doctor.FAIL and "Lima" in finding.fix and "WSL2" in finding.fix
+    assert [f.topic for f in doctor.check_local_host()] == ["system"]
+
+
+MOUNTS = {
+    "unified": "cgroup2 /sys/fs/cgroup cgroup2 rw,nosuid 0 0\n",
+    "hybrid": "tmpfs /sys/fs/cgroup tmpfs ro 0 0\ncgroup2 /sys/fs/cgroup/unified cgroup2 rw 0 0\n"
+              "cgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n",
+    "legacy": "tmpfs /sys/fs/cgroup tmpfs ro 0 0\ncgroup /sys/fs/cgroup/memory cgroup rw,memory 0 0\n",
+}
+
+
+@pytest.mark.parametrize("mode", MOUNTS)
+def test_the_cgroup_mode_is_read_from_the_mounts(tmp_path, mode):
+    (tmp_path / "mounts").write_text("proc /proc proc rw 0 0\n" + MOUNTS[mode])
+    assert doctor.check_cgroups(tmp_path / "mounts").detail.startswith(
+        {"unified": "cgroup v2", "hybrid": "cgroup v1 with a v2 tree", "legacy": "cgroup v1 (legacy)"}[mode])
+
+
+@pytest.mark.parametrize("limit, status", [("48\n", doctor.FAIL), ("128\n", doctor.WARN), ("1024\n", doctor.OK)])
+def test_the_inotify_limit_is_checked_against_a_full_stack(tmp_path, limit, status):
+    (tmp_path / "limit").write_text(limit)
+    finding = doctor.check_inotify(tmp_path / "limit")
+    assert finding.status == status and "a full stack is 10" in finding.detail
+    assert (finding.fix == doctor.INOTIFY_FIX) == (status != doctor.OK)
+    assert "sysctl -w fs.inotify.max_user_instances=1024" in doctor.INOTIFY_FIX
+
+
+@pytest.mark.parametrize("kib, status", [(1_000_000, doctor.WARN), (8_000_000, doctor.OK)])
+def test_free_memory_is_compared_with_what_a_full_stack_needs(tmp_path, kib, status):
+    (tmp_path / "meminfo").write_text(f"MemTotal: 9000000 kB\nMemFree: 10 kB\nMemAvailable: {kib} kB\n")
+    finding = doctor.check_memory(tmp_path / "meminfo")
+    assert finding.status == status and f"{kib // 1024} MiB available" in finding.detail
+
+
+@pytest.mark.parametrize("program, version, status", [
+    ("/usr/bin/podman", "4.3.1", doctor.OK), ("/usr/bin/podman", "3.4.4", doctor.FAIL),
+    ("/usr/bin/docker", "20.10.24+dfsg1", doctor.OK), ("/usr/bin/docker", "19.03.13", doctor.FAIL),
+])
+def test_the_engine_is_named_with_its_version_and_an_old_one_fails(monkeypatch, program, version, status):
+    monkeypatch.setattr("workshop.engine.find_engine", engine_at(version, program))
+    finding = doctor.check_engine(needed=True)
+    assert finding.status == status and finding.detail.startswith(f"{program.rsplit('/', 1)[1]} {version} ({program})")
+    if program.endswith("docker") and status == doctor.OK:
+        assert finding.detail.endswith("docker has no systemd mode, so machines run with --cgroupns=host")

@@ -4,7 +4,7 @@ import os
 
 import pytest
 
-from workshop.engine import Engine, find_engine
+from workshop.engine import Engine, find_engine, free_ports
 from workshop.errors import EngineError
 
 
@@ -36,7 +36,7 @@ def test_workshop_engine_picks_the_engine(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKSHOP_ENGINE", "docker")
     engine = find_engine()
     assert os.path.basename(engine.program) == "docker" and not engine.is_podman
-    assert "--privileged" in engine.run_flags()
+    assert "--cgroupns=host" in engine.run_flags() and "container=docker" in engine.run_flags()
 
 
 def test_podman_runs_systemd_containers_with_runc_and_explicit_ulimits(tmp_path, monkeypatch):
@@ -56,3 +56,28 @@ def test_a_failing_engine_command_raises_with_its_stderr(tmp_path):
     engine = Engine(str(fake_program(tmp_path, "podman", 'echo "no such network" >&2; exit 1')))
     with pytest.raises(EngineError, match="no such network"):
         engine.run("network", "inspect", "x")
+
+
+@pytest.mark.parametrize("program, api, flags", [
+    ("podman", "", ("--mac-address", "02:42:0a:d5:07:15")),
+    ("docker", "1.41", ()),
+    ("docker", "1.47", ("--mac-address", "02:42:0a:d5:07:15")),
+])
+def test_the_mac_is_pinned_unless_an_old_docker_daemon_derives_it_itself(tmp_path, program, api, flags):
+    engine = Engine(str(fake_program(tmp_path, program, f"echo {api}")))
+    assert engine.mac_address_flags("02:42:0a:d5:07:15") == flags
+
+
+def test_inspect_leaves_out_what_vanished_and_keeps_what_the_engine_printed(tmp_path):
+    script = """echo '[{"Name": "ws-a"}]'; echo 'Error response from daemon: network ws-gone not found' >&2; exit 1"""
+    engine = Engine(str(fake_program(tmp_path, "docker", script)))
+    assert engine.inspect("network", "ws-a", "ws-gone") == [{"Name": "ws-a"}]
+
+
+def test_podman_picks_host_ports_once_and_docker_is_given_free_ones_that_survive_a_restart():
+    assert Engine("podman").publish_flags((22, 80)) == ["--publish", "127.0.0.1::22", "--publish", "127.0.0.1::80"]
+    flags = Engine("docker").publish_flags((22, 80))
+    assert flags[::2] == ["--publish", "--publish"]
+    host_ports = [int(flag.split(":")[1]) for flag in flags[1::2]]
+    assert [flag.rsplit(":", 1)[1] for flag in flags[1::2]] == ["22", "80"] and all(p > 0 for p in host_ports)
+    assert len(set(free_ports(50))) == 50

@@ -1,6 +1,8 @@
 """Local provider naming and addressing: derived, stable, unique per stack."""
 
-from workshop.providers.local import container_name, mac_address, network_name
+from workshop.providers.local import (
+    SUBNET_POOL, LocalProvider, container_name, mac_address, network_name, routed_subnets,
+)
 from workshop.stack import Stack
 from workshop.topology import PLAN, spec
 
@@ -26,3 +28,40 @@ def test_every_planned_instance_has_its_own_address_slot_and_ssh():
 def test_an_unknown_instance_name_lists_the_valid_ones():
     with pytest.raises(ValueError, match="web1"):
         spec("webserver")
+
+
+ROUTE_TABLE = """\
+Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT
+eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0
+cni-podman0\t0000580A\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
+cni-podman3\t0007D50A\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0
+docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0
+"""
+
+
+def test_the_host_s_routes_are_read_without_the_default_route(tmp_path):
+    (tmp_path / "route").write_text(ROUTE_TABLE)
+    assert [str(net) for net in routed_subnets(tmp_path / "route")] == ["10.88.0.0/16", "10.213.7.0/24", "172.17.0.0/16"]
+    assert routed_subnets(tmp_path / "missing") == []
+
+
+class NetworksEngine:
+    """An engine whose only network is `taken` (a docker-style inspection)."""
+
+    def __init__(self, taken):
+        self.taken = taken
+
+    def listing(self, kind, label=None):
+        return [{"Name": "ws-other"}]
+
+    def inspect(self, kind, *names):
+        return [{"Name": "ws-other", "IPAM": {"Config": [{"Subnet": self.taken}]}}]
+
+
+def test_a_new_stack_network_avoids_the_engine_s_networks_and_the_other_engine_s_routes(monkeypatch):
+    stack = Stack("alice", "local", "root", "")
+    first = LocalProvider(NetworksEngine("192.168.0.0/24"))._free_subnet(stack)
+    monkeypatch.setattr("workshop.providers.local.routed_subnets", lambda: [first])
+    second = LocalProvider(NetworksEngine("192.168.0.0/24"))._free_subnet(stack)
+    third = LocalProvider(NetworksEngine(str(second)))._free_subnet(stack)
+    assert len({first, second, third}) == 3 and all(net.subnet_of(SUBNET_POOL) for net in (first, second, third))

@@ -14,9 +14,12 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
-import json
+import socket
+import struct
 import time
+from pathlib import Path
 
+from .. import engine_output
 from ..engine import Engine, find_engine
 from ..errors import EngineError, StackError
 from ..image import ensure_image
@@ -26,7 +29,9 @@ from ..topology import InstanceSpec
 from .base import RUNNING, STOPPED, Provider
 
 LABEL = "org.workshop.stack"
-#: Stack networks are /24s inside this range, picked to avoid the engine's others.
+#: Stack networks are /24s inside this range, picked to avoid the engine's
+#: other networks and every subnet the host already routes (the other
+#: engine's networks: podman and docker do not see each other's).
 SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
 BOOT_TIMEOUT = 90
 
@@ -37,6 +42,19 @@ def container_name(stack: Stack, name: str) -> str:
 
 def network_name(stack: Stack) -> str:
     return f"ws-{stack.name}"
+
+
+def routed_subnets(table: Path = Path("/proc/net/route")) -> list[ipaddress.IPv4Network]:
+    """The IPv4 subnets the host has routes for, default route aside (hex, little-endian, in the table)."""
+    if not table.exists():
+        return []
+    subnets = []
+    for line in table.read_text().splitlines()[1:]:
+        fields = line.split()
+        destination, mask = (socket.inet_ntoa(struct.pack("<L", int(field, 16))) for field in (fields[1], fields[7]))
+        if mask != "0.0.0.0":
+            subnets.append(ipaddress.ip_network(f"{destination}/{mask}", strict=False))
+    return subnets
 
 
 def mac_address(ip: str) -> str:
@@ -66,18 +84,20 @@ class LocalProvider(Provider):
             subnet = self._free_subnet(stack)
             progress.say(network, f"creating the stack network {subnet}")
             self.engine.run("network", "create", "--subnet", str(subnet), "--label", f"{LABEL}={stack.name}", network)
-        info = self.engine.inspect("network", network)
-        stack.network.update(name=network, subnet=info["subnets"][0]["subnet"])
+        [info] = self.engine.inspect("network", network)
+        stack.network.update(name=network, subnet=engine_output.subnets(info)[0])
 
     def _free_subnet(self, stack: Stack) -> ipaddress.IPv4Network:
-        listed = json.loads(self.engine.run("network", "ls", "--format", "json").stdout or "[]")
-        used = [ipaddress.ip_network(s["subnet"]) for net in listed for s in (net.get("subnets") or [])]
+        networks = [engine_output.name(record) for record in self.engine.listing("network")]
+        used = [ipaddress.ip_network(cidr) for info in self.engine.inspect("network", *networks)
+                for cidr in engine_output.subnets(info)] + routed_subnets()
         candidates = list(SUBNET_POOL.subnets(new_prefix=24))[1:-1]
         start = int(hashlib.sha256(stack.name.encode()).hexdigest(), 16) % len(candidates)
         for subnet in candidates[start:] + candidates[:start]:
             if not any(subnet.overlaps(other) for other in used):
                 return subnet
-        raise StackError(f"No free /24 left in {SUBNET_POOL} for a stack network; remove old stacks (workshop down)")
+        raise StackError(f"No free /24 left in {SUBNET_POOL} for a stack network (stack networks and the host's "
+                         "routes use them all); remove old stacks (workshop down)")
 
     # -- instances --------------------------------------------------------
     def create_instance(self, stack: Stack, spec: InstanceSpec, public_key: str, progress: Progress) -> InstanceRecord:
@@ -92,12 +112,11 @@ class LocalProvider(Provider):
             self.engine.run("start", container)
         else:
             progress.say(spec.name, f"creating {container} at {ip}")
-            publish = [arg for port in spec.ports for arg in ("--publish", f"127.0.0.1::{port}")]
             self.engine.run(
                 "run", "--detach", *self.engine.run_flags(),
                 "--name", container, "--hostname", spec.name,
-                "--network", stack.network["name"], "--ip", ip, "--mac-address", mac_address(ip),
-                *publish,
+                "--network", stack.network["name"], "--ip", ip, *self.engine.mac_address_flags(mac_address(ip)),
+                *self.engine.publish_flags(spec.ports),
                 "--label", f"{LABEL}={stack.name}", "--label", f"org.workshop.role={spec.role}",
                 "--label", f"org.workshop.instance={spec.name}",
                 stack.network["image"],
@@ -137,21 +156,14 @@ class LocalProvider(Provider):
         )
 
     def _published_ports(self, container: str) -> dict[str, int]:
-        ports = {}
-        for line in self.engine.run("port", container).stdout.splitlines():
-            inside, _, outside = line.partition(" -> ")
-            ports[inside.split("/")[0].strip()] = int(outside.rsplit(":", 1)[1])
-        return ports
+        return engine_output.published_ports(self.engine.run("port", container).stdout)
 
     def states(self, stack: Stack) -> dict[str, str]:
-        out = self.engine.run("ps", "--all", "--filter", f"label={LABEL}={stack.name}",
-                              "--format", '{{index .Labels "org.workshop.instance"}} {{.State}}').stdout
         states = {}
-        for line in out.splitlines():
-            name, _, state = line.strip().partition(" ")
+        for record in self.engine.listing("container", f"{LABEL}={stack.name}"):
+            name = engine_output.labels(record).get("org.workshop.instance")
             if name:
-                # podman 4.3 prints "Up 5 seconds ago", docker and newer podman "running".
-                states[name] = RUNNING if state.lower().startswith(("running", "up")) else STOPPED
+                states[name] = RUNNING if engine_output.is_running(record) else STOPPED
         return states
 
     def start(self, stack: Stack, name: str, progress: Progress) -> None:
@@ -159,7 +171,7 @@ class LocalProvider(Provider):
         self._wait_for_boot(container_name(stack, name), name, progress)
 
     def stop(self, stack: Stack, name: str) -> None:
-        self.engine.run("stop", "--time", "10", container_name(stack, name))
+        self.engine.run("stop", "-t", "10", container_name(stack, name))
 
     def kill(self, stack: Stack, name: str) -> None:
         self.engine.run("kill", container_name(stack, name))
@@ -169,7 +181,7 @@ class LocalProvider(Provider):
         removed = []
         for container in self.engine.names("container", f"{LABEL}={stack.name}"):
             progress.say(container, "removing")
-            self.engine.run("rm", "--force", "--time", "0", container)
+            self.engine.remove_container(container)
             removed.append(f"container {container}")
         for network in self.engine.names("network", f"{LABEL}={stack.name}"):
             self.engine.run("network", "rm", network)
