@@ -151,8 +151,8 @@ class FakeTarget(Target):
         self._ssh.append((name, fragment, reply))
 
     def on_http(self, name: str, path: str, reply: Reply, method: str = "GET") -> None:
-        """Requests for `path` (without its query) on `name` get `reply`, or what it returns when called
-        with (path, request keyword arguments)."""
+        """Requests for `path` (without its query; a trailing * matches any rest) on `name` get `reply`,
+        or what it returns when called with (path, request keyword arguments)."""
         self._http.append((name, method, path, reply))
 
     def facts(self, name: str) -> HostFacts:
@@ -177,7 +177,9 @@ class FakeTarget(Target):
     def http(self, name: str, path: str = "/", port: int = 80, method: str = "GET", **kwargs) -> requests.Response:
         self.record(name)
         for host, verb, scripted, reply in reversed(self._http):
-            if (host, verb, scripted) == (name, method, path.split("?")[0]):
+            asked = path.split("?")[0]
+            if (host, verb) == (name, method) and (asked == scripted or scripted.endswith("*")
+                                                   and asked.startswith(scripted[:-1])):
                 return _next(reply, path, kwargs)
         raise Unscripted(f"unscripted HTTP {method} {name}:{path}")
 
