@@ -188,6 +188,24 @@ class FakeTarget(Target):
         return self.recordings.get(filename)
 
 
+class FakeClock:
+    """time.monotonic and time.sleep for checks that wait: sleeping advances the clock at once."""
+
+    def __init__(self):
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def check_ids(chapter: str) -> list[str]:
+    """Every check of `chapter`: a module's pass test covers checks added later too."""
+    return [item.check_id for item in checks_for(chapter)]
+
+
 def run(target: FakeTarget, chapter: str, check_id: str, **answers) -> CheckResult:
     """Run the real check `check_id` of `chapter` on `target`, as grading does."""
     [item] = checks_for(chapter, (check_id,))

@@ -7,7 +7,7 @@ import pytest
 from grader.result import PASSED
 from workshop.memcached_stats import STATS_COMMAND
 
-from .kit import PRIVATE_IPS, assert_hint, health, respond, run
+from .kit import PRIVATE_IPS, assert_hint, check_ids, health, respond, run
 
 CHAPTER = "06-caching"
 CACHE1, CACHE2 = PRIVATE_IPS["cache1"], PRIVATE_IPS["cache2"]
@@ -38,8 +38,7 @@ def healthy(target):
     return target
 
 
-@pytest.mark.parametrize("check_id", ["memcached-on-both", "web-servers-use-both", "keys-on-both",
-                                      "pages-hit-the-cache"])
+@pytest.mark.parametrize("check_id", check_ids(CHAPTER))
 def test_each_check_passes_with_both_cache_servers_in_use(healthy, check_id):
     result = run(healthy, CHAPTER, check_id)
     assert (result.status, result.hints) == (PASSED, [])

@@ -5,7 +5,7 @@ import pytest
 
 from grader.result import PASSED
 
-from .kit import assert_hint, health, run
+from .kit import assert_hint, check_ids, health, run
 
 CHAPTER = "04-fabric"
 LOG = "1780000000 r1 deployed\n1780000100 r2 deployed\n1780000200 r2 already-live\n"
@@ -23,8 +23,7 @@ def healthy(target):
     return target
 
 
-@pytest.mark.parametrize("check_id", ["release-layout", "live-release-is-newest", "releases-pruned",
-                                      "repeat-deploy-idempotent"])
+@pytest.mark.parametrize("check_id", check_ids(CHAPTER))
 def test_each_check_passes_on_a_release_layout(healthy, check_id):
     result = run(healthy, CHAPTER, check_id)
     assert (result.status, result.hints) == (PASSED, [])

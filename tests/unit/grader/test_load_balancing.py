@@ -6,7 +6,7 @@ import pytest
 
 from grader.result import PASSED
 
-from .kit import assert_hint, health, respond, run
+from .kit import assert_hint, check_ids, health, respond, run
 
 CHAPTER = "05-load-balancing"
 NGINX_T = """http {
@@ -59,8 +59,7 @@ def healthy(target):
     return target
 
 
-@pytest.mark.parametrize("check_id", ["lb-balances-both", "static-from-nginx", "shared-media", "failover-settings",
-                                      "crash-survived"])
+@pytest.mark.parametrize("check_id", check_ids(CHAPTER))
 def test_each_check_passes_with_lb1_balancing_both(healthy, check_id):
     result = run(healthy, CHAPTER, check_id)
     assert (result.status, result.hints) == (PASSED, [])

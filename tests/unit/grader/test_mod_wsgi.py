@@ -5,7 +5,7 @@ import pytest
 from grader.result import PASSED
 from grader.target import ProbeError
 
-from .kit import assert_hint, health, respond, run
+from .kit import assert_hint, check_ids, health, respond, run
 
 CHAPTER = "02-mod-wsgi"
 PIP = "/srv/newsroom/venv/bin/pip"
@@ -28,8 +28,7 @@ def healthy(target):
     return target
 
 
-@pytest.mark.parametrize("check_id", ["apache-serves-app", "daemon-mode-virtualenv", "debug-off",
-                                      "packages-from-wheelhouse", "baseline-load-test"])
+@pytest.mark.parametrize("check_id", check_ids(CHAPTER))
 def test_each_check_passes_on_a_healthy_web1(healthy, check_id):
     result = run(healthy, CHAPTER, check_id)
     assert (result.status, result.hints) == (PASSED, [])

@@ -5,7 +5,7 @@ import pytest
 
 from grader.result import PASSED
 
-from .kit import PRIVATE_IPS, assert_hint, health, rows, run
+from .kit import PRIVATE_IPS, assert_hint, check_ids, health, rows, run
 
 CHAPTER = "07-pgpool"
 POOLER, DB1, DB2 = PRIVATE_IPS["pgpool1"], PRIVATE_IPS["db1"], PRIVATE_IPS["db2"]
@@ -39,8 +39,7 @@ def healthy(target):
     return target
 
 
-@pytest.mark.parametrize("check_id", ["app-through-pgpool", "database-refuses-direct", "pool-sizing",
-                                      "scram-end-to-end"])
+@pytest.mark.parametrize("check_id", check_ids(CHAPTER))
 def test_each_check_passes_with_the_app_behind_pgpool(healthy, check_id):
     result = run(healthy, CHAPTER, check_id)
     assert (result.status, result.hints) == (PASSED, [])

@@ -4,7 +4,7 @@ import pytest
 
 from grader.result import PASSED
 
-from .kit import PRIVATE_IPS, FakeTarget, assert_hint, health, respond, rows, run
+from .kit import PRIVATE_IPS, FakeTarget, assert_hint, check_ids, health, respond, rows, run
 
 CHAPTER = "03-postgresql"
 DB1 = PRIVATE_IPS["db1"]
@@ -35,8 +35,7 @@ def healthy(target):
     return target
 
 
-@pytest.mark.parametrize("check_id", ["app-uses-postgres-on-db1", "password-authentication", "listens-where-it-must",
-                                      "migrations-applied", "survives-web-restart"])
+@pytest.mark.parametrize("check_id", check_ids(CHAPTER))
 def test_each_check_passes_with_the_data_on_db1(healthy, check_id):
     result = run(healthy, CHAPTER, check_id)
     assert (result.status, result.hints) == (PASSED, [])
