@@ -2,7 +2,9 @@
 deploys, so a student who fell behind (or a learner starting mid-course)
 can continue. Idempotent: what is already in place is left as it is.
 
->>> catch_up(lab, 3)        # web1 on mod_wsgi, baseline load test, PostgreSQL on db1
+Example::
+
+    catch_up(lab, 3)        # web1 on mod_wsgi, baseline load test, PostgreSQL on db1
 """
 
 from __future__ import annotations

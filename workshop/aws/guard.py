@@ -1,6 +1,8 @@
 """Hard limits checked before an instance is launched: per stack, per class, and the account's vCPU quota.
 
->>> check_limits(cloud.ec2, "ws-alice-lab", "pycon", Settings())
+Example::
+
+    check_limits(cloud.ec2, "ws-alice-lab", "pycon", Settings())
 """
 
 from __future__ import annotations

@@ -8,8 +8,10 @@ descriptor that travelled with the submission): when no machine answers,
 the student gets "stack unreachable" and the gradebook is left untouched, so
 grading again once the stack is back gives the real grade.
 
->>> grades = grade_class(course, ["01-getting-started"], ["alice", "bob"], workers=2)
->>> print(format_table(summary_rows(grades, ["01-getting-started"]), ["student", "01-getting-started", "total"]))
+Example::
+
+    grades = grade_class(course, ["01-getting-started"], ["alice", "bob"], workers=2)
+    print(format_table(summary_rows(grades, ["01-getting-started"]), ["student", "01-getting-started", "total"]))
 """
 
 from __future__ import annotations

@@ -9,9 +9,11 @@ here made slow but healthy checks, like grepping a big access log, show as
 failed), and a stack whose machines do not answer SSH at all is reported
 once as unreachable, without running checks.
 
->>> snapshot = poll_class(classroom)
->>> snapshot["students"][0]["passed"], snapshot["students"][0]["total"]
-(6, 23)
+Example::
+
+    snapshot = poll_class(classroom)
+    snapshot["students"][0]["passed"], snapshot["students"][0]["total"]
+    # -> (6, 23)
 """
 
 from __future__ import annotations

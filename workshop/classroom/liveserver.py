@@ -6,8 +6,10 @@ a chart (checks passed per student, by chapter) and a table (one coloured
 cell per check, its hint on hover). Standard library only, bound to
 127.0.0.1: open it on the classroom machine or through an SSH tunnel.
 
->>> view = LiveView(classroom, interval=30)
->>> server = make_server(view, port=8765)
+Example::
+
+    view = LiveView(classroom, interval=30)
+    server = make_server(view, port=8765)
 """
 
 from __future__ import annotations

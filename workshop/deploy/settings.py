@@ -5,7 +5,9 @@ their settings (shared media, then the cache servers, then pgpool in front of
 the database). Deploy steps, catch-up and tests take the settings from here,
 so no chapter has to restate what the earlier ones configured.
 
->>> deploy_release_web_server(lab, "web1", **reference_settings(lab, 6))
+Example::
+
+    deploy_release_web_server(lab, "web1", **reference_settings(lab, 6))
 """
 
 from __future__ import annotations
