@@ -6,7 +6,6 @@ Examples that need machines are written as `Example::` blocks instead, so any
 
 import doctest
 import importlib
-from pathlib import Path
 
 import pytest
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 import json as jsonlib
 from dataclasses import dataclass, field
 from types import SimpleNamespace
-from typing import Any, Callable
+from typing import Any
 
 import requests
 
@@ -114,28 +114,23 @@ def fake_host(facts: HostFacts) -> SimpleNamespace:
     )
 
 
-Reply = Any  # a value, a list of values (answered in turn, the last one repeated) or a callable
+Reply = Any  # a value; an exception, raised; or a callable, whose result is the value
 
 
-def _next(reply: Reply, *args):
-    if isinstance(reply, list):
-        value = reply.pop(0) if len(reply) > 1 else reply[0]
-    else:
-        value = reply
-    if isinstance(value, BaseException):
-        raise value
-    return value(*args) if callable(value) else value
+def _answer(reply: Reply, *args):
+    if isinstance(reply, BaseException):
+        raise reply
+    return reply(*args) if callable(reply) else reply
 
 
 class FakeTarget(Target):
     """A Target whose stack, provider, SSH, host facts, HTTP and records are scripted."""
 
-    def __init__(self, instances: tuple[str, ...] = tuple(PRIVATE_IPS), folder=None):
+    def __init__(self, instances: tuple[str, ...] = tuple(PRIVATE_IPS)):
         records = {name: InstanceRecord(name, name.rstrip("0123456789"), PRIVATE_IPS[name], "127.0.0.1",
                                         {"22": 2200 + i, "80": 8000 + i}, f"fake-{name}")
                    for i, name in enumerate(instances)}
-        super().__init__(Stack(STACK, "local", "root", "/nonexistent/id_ed25519", {}, records), "a scripted stack",
-                         folder)
+        super().__init__(Stack(STACK, "local", "root", "/nonexistent/id_ed25519", {}, records), "a scripted stack")
         self.states: dict[str, str] = {name: RUNNING for name in instances}
         self.recordings: dict[str, dict] = {}
         self._ssh: list[tuple[str, str, Reply]] = []
@@ -166,7 +161,7 @@ class FakeTarget(Target):
         self.record(name)
         for host, fragment, reply in reversed(self._ssh):
             if host == name and fragment in command:
-                result = _next(reply, command)
+                result = _answer(reply, command)
                 return result if isinstance(result, CommandResult) else CommandResult(command, str(result), "", 0)
         raise Unscripted(f"unscripted command on {name}: {command}")
 
@@ -180,11 +175,12 @@ class FakeTarget(Target):
             asked = path.split("?")[0]
             if (host, verb) == (name, method) and (asked == scripted or scripted.endswith("*")
                                                    and asked.startswith(scripted[:-1])):
-                return _next(reply, path, kwargs)
+                return _answer(reply, path, kwargs)
         raise Unscripted(f"unscripted HTTP {method} {name}:{path}")
 
     def recorded(self, filename: str, stack_subfolder: str) -> dict | None:
-        """The one seam for recorded results (load tests, drills): `recordings` by file name."""
+        """The one seam for recorded results (load tests, drills): `recordings` by file name.
+        When checks read records another way, this is the one place to follow them."""
         return self.recordings.get(filename)
 
 
