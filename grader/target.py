@@ -109,10 +109,13 @@ class Target:
         return self.remote(name).run(command, timeout=timeout)
 
     def host(self, name: str) -> Host:
-        """testinfra's view of `name` (host.service, .socket, .file, .pip, .process), through `remote(name)`."""
-        if name not in self._hosts:
-            self._hosts[name] = remote_host(self.remote(name), PROBE_COMMAND_TIMEOUT)
-        return self._hosts[name]
+        """testinfra's view of `name` (host.service, .socket, .file, .pip, .process), through `remote(name)`:
+        kept while that connection is (an abandoned check's connections are never reused through it)."""
+        remote = self.remote(name)
+        host = self._hosts.get(name)
+        if host is None or host.backend.remote is not remote:
+            host = self._hosts[name] = remote_host(remote, PROBE_COMMAND_TIMEOUT)
+        return host
 
     def listening_addresses(self, name: str, port: int) -> list[str]:
         """The addresses a TCP server on `name` listens on at `port` (0.0.0.0 and :: for every interface)."""

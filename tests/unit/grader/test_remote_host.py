@@ -9,7 +9,7 @@ import pytest
 
 from grader.registry import Check, run_check
 from grader.result import FAILED
-from grader.target import PROBE_COMMAND_TIMEOUT, Target
+from grader.target import PROBE_COMMAND_TIMEOUT, ProbeError, Target
 from workshop.errors import RemoteError
 from workshop.remote import CommandResult
 from workshop.stack import InstanceRecord, Stack
@@ -79,3 +79,15 @@ def test_an_unreachable_machine_fails_the_check_with_the_remotes_hint(monkeypatc
     probe = Check("99-test", "probe", "a probe", 1, lambda t, verdict: t.host("web1").service("apache2").is_running)
     result = run_check(probe, target)
     assert (result.status, result.hints) == (FAILED, ["Cannot reach web1 over SSH at 127.0.0.1:2222. Is it running?"])
+
+
+def test_after_a_check_is_abandoned_the_next_one_gets_a_fresh_host():
+    record = LocalRemote().record
+    target = Target(Stack("units", "local", "root", "/nonexistent/id", {}, {"web1": record}), "a stack")
+    view = target.for_check()
+    first = view.host("web1")  # nothing connects until a command runs
+    target.abandon(view)
+    later = target.for_check().host("web1")
+    assert later is not first and later.backend.remote is not first.backend.remote
+    with pytest.raises(ProbeError, match="abandoned"):
+        view.host("web1")
