@@ -1,8 +1,8 @@
 """Checks that grade a student's running stack by probing it from outside.
 
-In an exercise notebook's autograder cell:
+In an exercise notebook's autograder cell::
 
->>> grader.assert_checks("01-getting-started", "instance-running", "ssh-key-login")
+    grader.assert_checks("01-getting-started", "instance-running", "ssh-key-login")
 
 From a terminal: `workshop check 01-getting-started`.
 """

@@ -36,9 +36,9 @@ def memcached_on_both(target: Target, verdict: Verdict) -> None:
     for name in CACHE_SERVERS:
         stats(target, name)
         address = target.record(name).private_ip
-        listening = target.ssh(name, f"ss -ltnH 'sport = :{MEMCACHED_PORT}'").stdout
-        verdict.see(**{f"{name}_listens": sorted(set(re.findall(r"(\S+):" + str(MEMCACHED_PORT), listening)))})
-        if f"{address}:{MEMCACHED_PORT}" not in listening and f"0.0.0.0:{MEMCACHED_PORT}" not in listening:
+        listening = target.listening_addresses(name, MEMCACHED_PORT)
+        verdict.see(**{f"{name}_listens": listening})
+        if address not in listening and "0.0.0.0" not in listening:
             verdict.fail(f"memcached on {name} listens only on loopback, the web servers cannot reach it: "
                          f"-l 127.0.0.1,{address} in /etc/memcached.conf, systemctl restart memcached")
 

@@ -18,7 +18,10 @@ KEEP = 5
 
 
 def _layout(target: Target) -> dict:
-    """What `current` is, the releases newest first, and the deploy log's last deploys."""
+    """What `current` is, the releases newest first, and the deploy log's last deploys.
+
+    One command rather than testinfra's file facts: its listdir() sorts by name, and
+    release ids are content hashes, so only `ls -t` puts the newest first."""
     out = target.ssh(WEB, f"stat -c %F {APP_ROOT}/current 2>/dev/null; echo '--'; readlink {APP_ROOT}/current; "
                           f"echo '--'; ls -1t {RELEASES} 2>/dev/null; echo '--'; tail -n 5 {DEPLOY_LOG} "
                           "2>/dev/null").stdout

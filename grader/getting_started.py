@@ -20,7 +20,7 @@ FIRST_VM = "web1"
 
 def os_release(target: Target, name: str) -> dict[str, str]:
     """/etc/os-release of `name` as a dict (values unquoted)."""
-    text = target.ssh(name, "cat /etc/os-release").stdout
+    text = target.read_file(name, "/etc/os-release") or ""
     pairs = (line.split("=", 1) for line in text.splitlines() if "=" in line)
     return {key: (shlex.split(value) or [""])[0] for key, value in pairs}
 

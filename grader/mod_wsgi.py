@@ -4,8 +4,6 @@ an initial load test of this stack was recorded."""
 
 from __future__ import annotations
 
-import json
-
 from workshop.records import LoadTest
 
 from .registry import check
@@ -17,6 +15,7 @@ WEB = "web1"
 BASELINE = "02-baseline"
 MIN_REQUESTS = 1000
 MAX_ERROR_RATE = 0.01
+WHEELHOUSE = "/srv/newsroom/wheelhouse"
 
 
 @check(CHAPTER, "apache-serves-app", "Apache on web1 serves the app's /health/", points=2)
@@ -36,7 +35,7 @@ def apache_serves_app(target: Target, verdict: Verdict) -> None:
 @check(CHAPTER, "daemon-mode-virtualenv", "mod_wsgi runs the app in daemon mode with the project's virtualenv",
        points=2)
 def daemon_mode_virtualenv(target: Target, verdict: Verdict) -> None:
-    daemons = int(target.ssh(WEB, "ps -eo args | grep -c '^(wsgi:' || true").stdout.strip() or 0)
+    daemons = sum(1 for process in target.host(WEB).process.filter() if str(process.args).startswith("(wsgi:"))
     verdict.see(daemon_processes=daemons)
     if daemons == 0:
         verdict.fail("mod_wsgi runs no daemon process: the app runs embedded in Apache's workers; add "
@@ -78,14 +77,15 @@ def debug_off(target: Target, verdict: Verdict) -> None:
        points=1)
 def packages_from_wheelhouse(target: Target, verdict: Verdict) -> None:
     prefix = target.health(WEB)["wsgi"].get("python_prefix") or "/srv/newsroom/venv"
-    listed = target.ssh(WEB, f"{prefix}/bin/python -m pip list --format json --disable-pip-version-check "
-                             f"2>/dev/null; echo; ls /srv/newsroom/wheelhouse 2>/dev/null")
-    packages_json, _, wheel_listing = listed.stdout.partition("\n")
+    host = target.host(WEB)
     try:
-        installed = {p["name"].lower().replace("-", "_"): p["version"] for p in json.loads(packages_json)}
-    except ValueError:
+        packages = host.pip.get_packages(pip_path=f"{prefix}/bin/pip")
+    except (AssertionError, ValueError):  # testinfra's run_expect and json.loads
         raise ProbeError(f"cannot list the packages of {prefix} on web1: is it a virtualenv with pip?") from None
-    wheels = {(name.split("-")[0].lower(), name.split("-")[1]) for name in wheel_listing.split() if name.endswith(".whl")}
+    installed = {name.lower().replace("-", "_"): package["version"] for name, package in packages.items()}
+    wheelhouse = host.file(WHEELHOUSE)
+    wheel_listing = wheelhouse.listdir() if wheelhouse.is_directory else []
+    wheels = {(name.split("-")[0].lower(), name.split("-")[1]) for name in wheel_listing if name.endswith(".whl")}
     apps = {name: version for name, version in installed.items() if name not in ("pip", "setuptools")}
     missing = sorted(f"{name}=={version}" for name, version in apps.items() if (name, version) not in wheels)
     verdict.see(installed=len(apps), wheels=len(wheels), not_from_wheelhouse=missing[:5])

@@ -28,11 +28,11 @@ def present(target: Target, names: tuple[str, ...]) -> list[str]:
 
 def pgpool_settings(target: Target) -> dict[str, str]:
     """pgpool.conf on pgpool1 as pgpool reads it: the last assignment wins, defaults otherwise."""
-    result = target.ssh(POOLER, f"cat {PGPOOL_CONF}")
-    if not result.ok:
+    text = target.read_file(POOLER, PGPOOL_CONF)
+    if text is None:
         raise ProbeError(f"pgpool1 has no {PGPOOL_CONF}: install pgpool2 and deploy its configuration")
     settings = dict(PGPOOL_DEFAULTS)
-    for line in result.stdout.splitlines():
+    for line in text.splitlines():
         key, sep, value = line.split("#", 1)[0].partition("=")
         if sep:
             settings[key.strip()] = value.strip().strip("'")
@@ -92,13 +92,13 @@ def database_refuses_direct(target: Target, verdict: Verdict) -> None:
 @check(CHAPTER, "pool-sizing", "pgpool never opens more connections than PostgreSQL allows", points=1)
 def pool_sizing(target: Target, verdict: Verdict) -> None:
     settings = pgpool_settings(target)
-    active = target.ssh(POOLER, "systemctl is-active pgpool2").stdout.strip()
+    running = target.host(POOLER).service("pgpool2").is_running
     children, pool = int(settings["num_init_children"]), int(settings["max_pool"])
     max_connections, reserved = (int(sql(target, f"SHOW {name}")[0][0])
                                  for name in ("max_connections", "superuser_reserved_connections"))
-    verdict.see(pgpool=active, num_init_children=children, max_pool=pool, max_connections=max_connections,
+    verdict.see(pgpool_running=running, num_init_children=children, max_pool=pool, max_connections=max_connections,
                 superuser_reserved_connections=reserved)
-    if active != "active":
+    if not running:
         verdict.fail("pgpool is not running on pgpool1: systemctl enable --now pgpool2, and read its errors with "
                      "journalctl -u pgpool2")
     if children * pool > max_connections - reserved:
@@ -111,10 +111,10 @@ def pool_sizing(target: Target, verdict: Verdict) -> None:
 @check(CHAPTER, "scram-end-to-end", "SCRAM from the web servers to pgpool and from pgpool to PostgreSQL", points=2)
 def scram_end_to_end(target: Target, verdict: Verdict) -> None:
     settings = pgpool_settings(target)
-    rules = [line.split() for line in target.ssh(POOLER, f"cat {POOL_HBA}").stdout.splitlines()
+    rules = [line.split() for line in (target.read_file(POOLER, POOL_HBA) or "").splitlines()
              if line.strip() and not line.lstrip().startswith("#")]
     weak = [" ".join(rule) for rule in rules if rule[-1] in WEAK_METHODS]
-    stored = [line.partition(":")[2] for line in target.ssh(POOLER, f"cat {POOL_PASSWD}").stdout.splitlines()
+    stored = [line.partition(":")[2] for line in (target.read_file(POOLER, POOL_PASSWD) or "").splitlines()
               if line.startswith(f"{USER}:")]
     pooler_ip = target.record(POOLER).private_ip
     backend_rules = [row for db in present(target, DATABASE_SERVERS) if target.state(db) == "running"

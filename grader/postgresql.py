@@ -37,9 +37,9 @@ def app_uses_postgres_on_db1(target: Target, verdict: Verdict) -> None:
     elif database.get("host") not in (db1_ip, _pgpool_ip(target)):
         verdict.fail(f"the app's database is at {database.get('host')}, not on db1: point DATABASE_URL at "
                      f"db1's private address {db1_ip}")
-    web_postgres = target.ssh(WEB, "systemctl is-active postgresql@15-main 2>/dev/null || true").stdout.strip()
+    web_postgres = target.host(WEB).service("postgresql@15-main").is_running
     verdict.see(postgres_on_web1=web_postgres)
-    if web_postgres == "active":
+    if web_postgres:
         verdict.fail("PostgreSQL also runs on web1: the web server should not hold data; "
                      "systemctl disable --now postgresql on web1")
 
@@ -69,13 +69,12 @@ def password_authentication(target: Target, verdict: Verdict) -> None:
 @check(CHAPTER, "listens-where-it-must", "PostgreSQL listens on loopback and db1's private address only", points=1)
 def listens_where_it_must(target: Target, verdict: Verdict) -> None:
     db1_ip = target.record(DB).private_ip
-    listening = target.ssh(DB, "ss -Hltn 'sport = :5432' | awk '{print $4}'").stdout.split()
-    addresses = sorted({address.rsplit(":", 1)[0].strip("[]") for address in listening})
+    addresses = target.listening_addresses(DB, 5432)
     verdict.see(listening=addresses, db1=db1_ip)
     if not addresses:
         verdict.fail("nothing listens on port 5432 on db1: systemctl enable --now postgresql")
         return
-    wildcard = [a for a in addresses if a in ("0.0.0.0", "::", "*")]
+    wildcard = [a for a in addresses if a in ("0.0.0.0", "::")]
     foreign = [a for a in addresses if a not in wildcard and a != db1_ip and not ipaddress.ip_address(a).is_loopback]
     if wildcard or foreign:
         verdict.fail(f"PostgreSQL listens on {', '.join(wildcard + foreign)}: set listen_addresses = "
@@ -111,7 +110,8 @@ def survives_web_restart(target: Target, verdict: Verdict) -> None:
         raise ProbeError(f"no marker row '{RESTART_MARKER}' in db1: create it through the app "
                          f"(POST /api/markers/ value={RESTART_MARKER}), then restart web1 with lab.restart(\"web1\")")
     written = float(rows[0][0])
-    # When web1's init started, to the microsecond (ps's start time has whole seconds only).
+    # When web1's init started, to the microsecond: a command, since testinfra's process.lstart has whole
+    # seconds only and its service.systemd_properties are a unit's, not the manager's.
     booted = float(target.ssh(WEB, 'date -u -d "$(systemctl show -P UserspaceTimestamp --timestamp=us+utc)" +%s.%N')
                    .stdout.strip())
     served = target.http(WEB, f"/api/markers/{RESTART_MARKER}/").status_code

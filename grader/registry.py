@@ -1,7 +1,9 @@
 """The registry of checks, by chapter id (workshop/chapters.py), and the runner that never crashes.
 
->>> @check("01-getting-started", "instance-running", "web1 is running", points=2)
-... def instance_running(target, verdict): ...
+Example::
+
+    @check("01-getting-started", "instance-running", "web1 is running", points=2)
+    def instance_running(target, verdict): ...
 """
 
 from __future__ import annotations

@@ -3,10 +3,11 @@
 Checks reach instances the way an ops engineer would: the provider's view
 of which machines run, SSH with the stack's key, HTTP on public endpoints.
 They never import the deploy code, so a deploy bug cannot hide itself.
+Facts about a machine (services, listening sockets, files, packages,
+processes) come from testinfra over the same SSH connection. Example::
 
->>> target = Target.from_folder(".")
->>> target.ssh("web1", "hostname").stdout
-'web1\\n'
+    target = Target.from_folder(".")
+    target.host("db1").service("postgresql@15-main").is_running
 """
 
 from __future__ import annotations
@@ -16,12 +17,15 @@ import shlex
 from pathlib import Path
 
 import requests
+from testinfra.host import Host
 
 from workshop.errors import WorkshopError
 from workshop.providers import MISSING, get_provider
 from workshop.records import NotRecorded, R, RecordFolders
 from workshop.remote import CommandResult, Remote
 from workshop.stack import Stack, find_descriptor, load_named
+
+from .remote_host import remote_host
 
 PROBE_CONNECT_TIMEOUT = 5
 PROBE_COMMAND_TIMEOUT = 20
@@ -42,6 +46,7 @@ class Target:
         self.records = RecordFolders(folder, stack_folder or (stack.folder if stack else None))
         self.answers: dict = {}
         self._remotes: dict[str, Remote] = {}
+        self._hosts: dict[str, Host] = {}
         self._states: dict[str, str] | None = None
         self._abandoned = False
 
@@ -106,6 +111,27 @@ class Target:
         """Run a read-only probe command on `name`; raises with a hint if unreachable."""
         return self.remote(name).run(command, timeout=timeout)
 
+    def host(self, name: str) -> Host:
+        """testinfra's view of `name` (host.service, .socket, .file, .pip, .process), through `remote(name)`:
+        kept while that connection is (an abandoned check's connections are never reused through it)."""
+        remote = self.remote(name)
+        host = self._hosts.get(name)
+        if host is None or host.backend.remote is not remote:
+            host = self._hosts[name] = remote_host(remote, PROBE_COMMAND_TIMEOUT)
+        return host
+
+    def listening_addresses(self, name: str, port: int) -> list[str]:
+        """The addresses a TCP server on `name` listens on at `port` (0.0.0.0 and :: for every interface)."""
+        sockets = (spec.removeprefix("tcp://") for spec in self.host(name).socket.get_listening_sockets()
+                   if spec.startswith("tcp://"))
+        return sorted({address for address, _, listened in (spec.rpartition(":") for spec in sockets)
+                       if listened == str(port)})
+
+    def read_file(self, name: str, path: str) -> str | None:
+        """The text of the file `path` on `name`, None if there is no such file."""
+        file = self.host(name).file(path)
+        return file.content_string if file.is_file else None
+
     def count_in_logs(self, name: str, text: str, logs: str) -> int:
         """How many lines of the log files `logs` (a shell glob) on `name` contain `text`:
         the proof that a request the check sent went through that machine."""
@@ -150,3 +176,4 @@ class Target:
         for remote in self._remotes.values():
             remote.close()
         self._remotes.clear()
+        self._hosts.clear()

@@ -1,8 +1,10 @@
 """Helpers that drive the workshop's machines from notebook cells and the `workshop` CLI.
 
->>> import workshop
->>> lab = workshop.open_lab()
->>> web1 = lab.up("web1")
+Example::
+
+    import workshop
+    lab = workshop.open_lab()
+    web1 = lab.up("web1")
 """
 
 from .errors import WorkshopError

@@ -1,6 +1,8 @@
 """Talking to the deployed app through an instance's public endpoint, as a user would.
 
->>> create_marker(web1, "before-restart")
+Example::
+
+    create_marker(web1, "before-restart")
 """
 
 from __future__ import annotations

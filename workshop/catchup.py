@@ -4,7 +4,9 @@ can continue. Idempotent: what is already in place is left as it is.
 Each chapter's step is the function named after the chapter (workshop/chapters.py):
 step(lab, progress, final), `final` when it is the chapter caught up to.
 
->>> catch_up(lab, 3)        # web1 on mod_wsgi, baseline load test, PostgreSQL on db1
+Example::
+
+    catch_up(lab, 3)        # web1 on mod_wsgi, baseline load test, PostgreSQL on db1
 """
 
 from __future__ import annotations

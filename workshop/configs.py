@@ -1,7 +1,10 @@
 """Config templates of configs/, rendered with Jinja2: one source for solution
 cells, catch-up, tests and the take-home copy.
 
->>> render("apache/newsroom.conf.j2", app_dir="/srv/newsroom/current")
+>>> conf = render("memcached/memcached.conf.j2", name="cache1", memory_mb=64, port=11211,
+...               private_ip="10.0.0.31", max_connections=1024)
+>>> conf.splitlines()[0]
+'# memcached on cache1, written by the workshop (chapter 06).'
 """
 
 from __future__ import annotations

@@ -4,9 +4,11 @@
 from solutions/. The tests release into a scratch folder and compare, and
 grade real submissions with the same functions an instructor uses.
 
->>> course = Course(Path("/tmp/grading"))
->>> course.release()
->>> course.autograde("01-getting-started", "alice", Path("alice-submission/"))
+Example::
+
+    course = Course(Path("/tmp/grading"))
+    course.release()
+    course.autograde("01-getting-started", "alice", Path("alice-submission/"))
 """
 
 from __future__ import annotations

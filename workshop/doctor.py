@@ -4,10 +4,12 @@ Run it when the pre-class email arrives (docs/pre-class.md), again the day
 before, and whenever something odd happens. It only reads: it creates no
 machine and no AWS resource.
 
->>> findings = diagnose("ec2")
->>> print(report(findings, "ec2"))
->>> exit_code(findings)
-0
+Example::
+
+    findings = diagnose("ec2")
+    print(report(findings, "ec2"))
+    exit_code(findings)
+    # -> 0
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """The container engine (podman by default, docker accepted) behind the local provider.
 
->>> engine = find_engine()
->>> engine.run("ps", "--all").stdout
+Example::
+
+    engine = find_engine()
+    engine.run("ps", "--all").stdout
 """
 
 from __future__ import annotations

@@ -13,8 +13,10 @@ the files changed since the machine first booted (its SSH host key was
 made then), so package defaults nobody touched stay out. Secrets (passwords,
 keys) are redacted; pgpool's password files are left out.
 
->>> export_stack(lab, "alice-takehome", as_zip=True)
-PosixPath('alice-takehome.zip')
+Example::
+
+    export_stack(lab, "alice-takehome", as_zip=True)
+    # -> PosixPath('alice-takehome.zip')
 """
 
 from __future__ import annotations

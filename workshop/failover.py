@@ -1,9 +1,11 @@
 """Database failover drills (chapter 08): kill the primary while the app keeps
 writing through pgpool, and count what survived.
 
->>> drill = fail_over(lab, "db1", through="lb1")
->>> drill["unavailable_s"], drill["lost"]
->>> replication_experiment(lab, synchronous=False)["lost"]   # the standby cut off first
+Example::
+
+    drill = fail_over(lab, "db1", through="lb1")
+    drill["unavailable_s"], drill["lost"]
+    replication_experiment(lab, synchronous=False)["lost"]   # the standby cut off first
 
 Each write is a marker row created through the app (POST /api/markers/). A
 write the app acknowledged (HTTP 201) was committed by a primary; after the

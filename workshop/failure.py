@@ -1,8 +1,10 @@
 """Failure drills: crash a machine while a bounded probe keeps using the stack,
 then bring it back and time the recovery.
 
->>> result = crash_web_server(lab, "web1", through="lb1")
->>> result["failed"], result["recovery_s"]
+Example::
+
+    result = crash_web_server(lab, "web1", through="lb1")
+    result["failed"], result["recovery_s"]
 
 `probe_during_kill` is the loop every drill shares (chapter 08's database
 failover too): a fixed number of requests, a time limit, a crash in the middle.

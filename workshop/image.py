@@ -5,8 +5,10 @@ made with debootstrap from the Debian mirror the host already uses, and the
 image is built from Debian packages on top of it. Both are cached: an image
 is tagged with a digest of its definition and rebuilt only when that changes.
 
->>> ensure_image(find_engine())
-'localhost/workshop-machine:3f2a9c01b7d4'
+Example::
+
+    ensure_image(find_engine())
+    # -> 'localhost/workshop-machine:3f2a9c01b7d4'
 """
 
 from __future__ import annotations

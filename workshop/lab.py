@@ -1,10 +1,12 @@
 """The lab: a student's stack as notebooks use it.
 
->>> lab = open_lab()
->>> web1 = lab.up("web1")
->>> web1.run("uname -n", readonly=True).stdout
-'web1\\n'
->>> lab.down()
+Example::
+
+    lab = open_lab()
+    web1 = lab.up("web1")
+    web1.run("uname -n", readonly=True).stdout
+    # -> 'web1\\n'
+    lab.down()
 
 While nbgrader grades a notebook, `open_lab` reads the descriptor that
 travelled with the submission and every helper that would create, change

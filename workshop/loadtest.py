@@ -4,8 +4,10 @@ wrk (from Debian) measures throughput: on 2 cores a Python load generator
 tops out near the app's own speed and steals its CPU, so it cannot measure
 the cached stacks of later chapters.
 
->>> result = run(lab, "02-baseline", web1)
->>> result["throughput_rps"], result["latency_ms"]["p95"]
+Example::
+
+    result = run(lab, "02-baseline", web1)
+    result["throughput_rps"], result["latency_ms"]["p95"]
 """
 
 from __future__ import annotations

@@ -11,7 +11,8 @@ class Progress:
     """Prints '[  3.2s] subject: message' lines timed from its creation.
 
     >>> progress = Progress("stack lab")
-    >>> progress.say("web1", "booting")
+    >>> progress.say("web1", "booting")  # doctest: +ELLIPSIS
+    [...s] web1: booting
     """
 
     def __init__(self, title: str, quiet: bool = False, stream=None):

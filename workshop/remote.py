@@ -3,9 +3,11 @@
 The instance's host key is pinned in the stack descriptor when it boots, so
 a reused loopback port or a replaced machine is refused instead of trusted.
 
->>> remote = Remote.to(stack, "web1")
->>> remote.run("uname -n").stdout
-'web1\\n'
+Example::
+
+    remote = Remote.to(stack, "web1")
+    remote.run("uname -n").stdout
+    # -> 'web1\\n'
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@ and copied beside every notebook that opens the stack, as
 `workshop-stack.json`, so a submitted assignment carries it and the grader
 finds the same machines wherever it runs.
 
->>> stack = Stack.load(find_descriptor(Path(".")))
->>> stack.instances["web1"].public_port(80)
-41080
+Example::
+
+    stack = Stack.load(find_descriptor(Path(".")))
+    stack.instances["web1"].public_port(80)
+    # -> 41080
 """
 
 from __future__ import annotations

@@ -6,7 +6,12 @@ public IPv4 charge dates from 2024-02-01). A region or type missing here is
 refused rather than guessed: add its row from
 https://aws.amazon.com/ec2/pricing/on-demand/ and move the date.
 
->>> print(format_estimate(estimate("eu-west-1", ["web", "db"], Settings()), "lab"))
+>>> print(format_estimate(estimate("eu-west-1", ["web", "db"], Settings()), "lab"))  # doctest: +ELLIPSIS
+Cost estimate for stack 'lab' in eu-west-1 (on-demand Linux prices of ...):
+   1 x web      t3.small   $0.0228/h + public IPv4 $0.0050/h + 8 GB gp3 $0.0010/h = $0.0288/h each
+   1 x db       t3.small   $0.0228/h + public IPv4 $0.0050/h + 8 GB gp3 $0.0010/h = $0.0288/h each
+  2 instances: $0.0575/h, $0.46 for 8 h (WORKSHOP_EC2_HOURS; ...)
+...
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """Hard limits checked before an instance is launched (and the stack's and class's again after): per stack,
 per class, and the account's vCPU quota.
 
->>> check_limits(cloud.ec2, "ws-alice-lab", "pycon", Settings())
+Example::
+
+    check_limits(cloud.ec2, "ws-alice-lab", "pycon", Settings())
 """
 
 from __future__ import annotations

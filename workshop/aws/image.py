@@ -1,7 +1,9 @@
 """The official Debian 12 image, found by lookup in the region (ids differ per region and release).
 
->>> find_debian_image(cloud.ec2)["ImageId"]
-'ami-0123456789abcdef0'
+Example::
+
+    find_debian_image(cloud.ec2)["ImageId"]
+    # -> 'ami-0123456789abcdef0'
 """
 
 from __future__ import annotations

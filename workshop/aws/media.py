@@ -8,7 +8,9 @@ one inline policy needs only what the teardown also deletes. The key is kept
 beside the stack's SSH key (mode 600), never in the descriptor that travels
 with submissions.
 
->>> app_environment(lab, storage=storage_settings(lab.stack))
+Example::
+
+    app_environment(lab, storage=storage_settings(lab.stack))
 """
 
 from __future__ import annotations

@@ -4,7 +4,9 @@ Like the local provider's network per stack, each stack gets its own /24
 (inside the default VPC) so private addresses can be pinned from the topology
 (web1 is always .21) without colliding with another student's stack.
 
->>> sync_ingress(ec2, group_id, ["203.0.113.7/32"])
+Example::
+
+    sync_ingress(ec2, group_id, ["203.0.113.7/32"])
 """
 
 from __future__ import annotations

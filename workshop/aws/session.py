@@ -4,9 +4,11 @@ boto3's standard chain finds the credentials (AWS_PROFILE, AWS_ACCESS_KEY_ID,
 ~/.aws, SSO, an instance role); this module only turns its failures into
 errors that say what to do.
 
->>> cloud = connect("eu-west-1")
->>> cloud.account
-'123456789012'
+Example::
+
+    cloud = connect("eu-west-1")
+    cloud.account
+    # -> '123456789012'
 """
 
 from __future__ import annotations

@@ -3,10 +3,12 @@
 Resources are found by their tags, never by the descriptor alone: what an
 interrupted `up` made, or what a deleted home folder forgot, is found too.
 
->>> remove_stack(cloud, "ws-alice-lab", progress)
-['instance i-0abc (web1)', 'security-group sg-0def', ...]
->>> stack_resources(cloud, "ws-alice-lab")
-[]
+Example::
+
+    remove_stack(cloud, "ws-alice-lab", progress)
+    # -> ['instance i-0abc (web1)', 'security-group sg-0def', ...]
+    stack_resources(cloud, "ws-alice-lab")
+    # -> []
 """
 
 from __future__ import annotations

@@ -9,8 +9,10 @@ the student gets "stack unreachable" and the gradebook is left untouched, so
 grading again once the stack is back gives the real grade. A descriptor that
 breaks a rule (descriptor.py) gets "invalid descriptor" and nothing runs.
 
->>> grades = grade_class(course, ["01-getting-started"], ["alice", "bob"], workers=2)
->>> print(format_table(summary_rows(grades, ["01-getting-started"]), ["student", "01-getting-started", "total"]))
+Example::
+
+    grades = grade_class(course, ["01-getting-started"], ["alice", "bob"], workers=2)
+    print(format_table(summary_rows(grades, ["01-getting-started"]), ["student", "01-getting-started", "total"]))
 """
 
 from __future__ import annotations

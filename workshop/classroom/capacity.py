@@ -7,8 +7,10 @@ Debian: about 21 machines, two full stacks. Past it, a new machine hangs at
 boot (`systemctl is-system-running --wait` times out) with no better message,
 so a classroom server must raise the limit before the class starts.
 
->>> inotify_shortfall(30)
-'fs.inotify.max_user_instances is 128: ...'
+Example::
+
+    inotify_shortfall(30)
+    # -> 'fs.inotify.max_user_instances is 128: ...'
 """
 
 from __future__ import annotations

@@ -6,7 +6,9 @@ A zip holds the assignment folder as the student had it: the notebooks and
 workshop-stack.json (the grader finds the student's stack through it), either
 at the top level or inside one folder.
 
->>> rows = collect_zips(course, "01-getting-started", Path("inbox/"), classroom.students)
+Example::
+
+    rows = collect_zips(course, "01-getting-started", Path("inbox/"), classroom.students)
 """
 
 from __future__ import annotations

@@ -11,9 +11,11 @@ Each student's folder is a WORKSHOP_HOME of its own, so `workshop status`,
 `open_lab()` and the grader see the student's stack exactly as the
 instructor's tooling does, and stacks of different classes never mix.
 
->>> classroom = Classroom.open(Path("fall.csv"))
->>> classroom.stack_name(classroom.students[0])
-'fall-alice'
+Example::
+
+    classroom = Classroom.open(Path("fall.csv"))
+    classroom.stack_name(classroom.students[0])
+    # -> 'fall-alice'
 """
 
 from __future__ import annotations

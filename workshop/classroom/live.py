@@ -10,9 +10,11 @@ failed), and a stack whose machines do not answer SSH at all is reported
 once as unreachable, without running checks; so is one whose descriptor is
 invalid (with the reason), and the others are polled as usual.
 
->>> snapshot = poll_class(classroom)
->>> snapshot["students"][0]["passed"], snapshot["students"][0]["total"]
-(6, 23)
+Example::
+
+    snapshot = poll_class(classroom)
+    snapshot["students"][0]["passed"], snapshot["students"][0]["total"]
+    # -> (6, 23)
 """
 
 from __future__ import annotations

@@ -11,10 +11,11 @@ request that carries the token printed with its URL (another local user, or
 a web page the instructor visits, cannot read it), and only for a Host it
 listens on, so a DNS-rebinding page cannot reach it under its own name.
 
->>> view = LiveView(classroom, interval=30)
->>> server = make_server(view, port=8765)
->>> server.url
-'http://127.0.0.1:8765/?token=...'
+Example::
+
+    view = LiveView(classroom, interval=30)
+    server = make_server(view, port=8765)
+    server.url    # 'http://127.0.0.1:8765/?token=...'
 """
 
 from __future__ import annotations

@@ -5,8 +5,10 @@ Each student's stack is made by the same `workshop` command a student would
 run, in the student's own WORKSHOP_HOME (see layout.py), so a class stack is
 an ordinary stack: the student can resume, inspect or catch it up alone.
 
->>> rows = up(classroom, instances=["web1"])
->>> print(format_table(rows, UP_COLUMNS))
+Example::
+
+    rows = up(classroom, instances=["web1"])
+    print(format_table(rows, UP_COLUMNS))
 """
 
 from __future__ import annotations

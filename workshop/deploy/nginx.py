@@ -1,6 +1,8 @@
 """nginx on lb1: balancing the web servers, serving static files, proxying media.
 
->>> deploy_load_balancer(lab, web_servers=["web1", "web2"])
+Example::
+
+    deploy_load_balancer(lab, web_servers=["web1", "web2"])
 """
 
 from __future__ import annotations

@@ -1,8 +1,10 @@
 """pgpool-II on its own server, between the web servers and PostgreSQL: one
 address for the app whatever happens to the database servers behind it.
 
->>> deploy_pgpool(lab, "pgpool1", backends=("db1",))          # chapter 07
->>> deploy_pgpool(lab, "pgpool1", backends=("db1", "db2"))    # chapter 08: reads balanced, failover
+Example::
+
+    deploy_pgpool(lab, "pgpool1", backends=("db1",))          # chapter 07
+    deploy_pgpool(lab, "pgpool1", backends=("db1", "db2"))    # chapter 08: reads balanced, failover
 
 pgpool listens on PostgreSQL's port, so the app's DATABASE_URL only changes
 host (`database_url(lab, "pgpool1")`). It authenticates the app with SCRAM

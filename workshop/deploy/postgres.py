@@ -1,9 +1,11 @@
 """PostgreSQL on its own server: listening where it must, password (SCRAM)
 authentication for the app's user from the web servers only.
 
->>> db1 = deploy_database_server(lab, "db1")
->>> database_url(lab, "db1")
-'postgres://newsroom:...@10.213.7.41:5432/newsroom'
+Example::
+
+    db1 = deploy_database_server(lab, "db1")
+    database_url(lab, "db1")
+    # -> 'postgres://newsroom:...@10.213.7.41:5432/newsroom'
 """
 
 from __future__ import annotations

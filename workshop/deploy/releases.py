@@ -1,7 +1,9 @@
 """Release deploys through the course's reference fabfile (configs/fabric/fabfile.py),
 the same tasks a student runs with `fab -S ssh_config -H web1 deploy`.
 
->>> deploy_releases(lab, ["web1", "web2"])
+Example::
+
+    deploy_releases(lab, ["web1", "web2"])
 """
 
 from __future__ import annotations

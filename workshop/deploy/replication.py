@@ -1,8 +1,10 @@
 """Streaming replication: a standby that is a live, read-only copy of the primary.
 
->>> deploy_standby(lab, "db2", primary="db1")      # chapter 08: clone db1, stream from it
->>> set_synchronous(lab.instance("db1"), "db2")     # commits wait until db2 has them
->>> rejoin_as_standby(lab, "db1", primary="db2")    # after a failover, the old primary follows
+Example::
+
+    deploy_standby(lab, "db2", primary="db1")      # chapter 08: clone db1, stream from it
+    set_synchronous(lab.instance("db1"), "db2")     # commits wait until db2 has them
+    rejoin_as_standby(lab, "db1", primary="db2")    # after a failover, the old primary follows
 
 The standby is cloned with pg_basebackup through a replication slot (so the
 primary keeps every WAL segment the standby has not received yet) and `-R`

@@ -5,7 +5,9 @@ the cache servers, pgpool in front of the database): the chapter registry names
 each one's addition, a function below. Deploy steps, catch-up and tests take the
 settings from here, so no chapter restates what the earlier ones configured.
 
->>> deploy_release_web_server(lab, "web1", **reference_settings(lab, 6))
+Example::
+
+    deploy_release_web_server(lab, "web1", **reference_settings(lab, 6))
 """
 
 from __future__ import annotations

@@ -1,6 +1,8 @@
 """Varnish on varnish1 (chapter 09): the HTTP cache in front of the load balancer.
 
->>> deploy_varnish(lab)                       # varnish1:80 -> lb1:80
+Example::
+
+    deploy_varnish(lab)                       # varnish1:80 -> lb1:80
 """
 
 from __future__ import annotations

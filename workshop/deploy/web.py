@@ -1,7 +1,9 @@
 """A web server of the stack: the app installed and served by Apache + mod_wsgi.
 
->>> web1 = deploy_web_server(lab, "web1")                       # chapter 02 (SQLite)
->>> deploy_web_server(lab, "web1", database_url=postgres_url)   # chapter 03
+Example::
+
+    web1 = deploy_web_server(lab, "web1")                       # chapter 02 (SQLite)
+    deploy_web_server(lab, "web1", database_url=postgres_url)   # chapter 03
 """
 
 from __future__ import annotations

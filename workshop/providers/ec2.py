@@ -7,9 +7,11 @@ student's address and the instructor's network). Everything it creates is
 tagged with the stack's id, so teardown, the cost guard and the reaper find
 exactly that. Settings: workshop/aws/settings.py; costs and manual run: docs/ec2.md.
 
->>> provider = EC2Provider()
->>> provider.states(stack)
-{'web1': 'running'}
+Example::
+
+    provider = EC2Provider()
+    provider.states(stack)
+    # -> {'web1': 'running'}
 """
 
 from __future__ import annotations

@@ -5,9 +5,11 @@ instances) and a public endpoint (ports published on 127.0.0.1, used by the
 student, the grader and load tests). Everything it creates is labelled with
 the stack's name, so teardown removes exactly that and nothing else.
 
->>> provider = LocalProvider()
->>> provider.states(stack)
-{'web1': 'running'}
+Example::
+
+    provider = LocalProvider()
+    provider.states(stack)
+    # -> {'web1': 'running'}
 """
 
 from __future__ import annotations

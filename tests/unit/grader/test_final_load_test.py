@@ -1,0 +1,55 @@
+"""Chapter 10's checks on a scripted stack: each passes with a final load test of varnish1 recorded, and names
+the fix when broken."""
+
+import time
+
+import pytest
+
+from grader.result import PASSED
+
+from .kit import assert_hint, check_ids, run
+
+CHAPTER = "10-final-load-test"
+PROFILE = {"name": "baseline", "path": "/", "duration_s": 15}
+BASELINE = {"stack": "units", "requests": 3000, "throughput_rps": 200.0, "error_rate": 0.0, "profile": PROFILE}
+
+
+@pytest.fixture
+def healthy(target):
+    final = {"stack": "units", "requests": 90_000, "failed": 0, "throughput_rps": 6000.0, "error_rate": 0.0,
+             "url": target.record("varnish1").url("/"), "profile": dict(PROFILE), "started_at": time.time() - 60}
+    target.recordings.update({"loadtest-02-baseline.json": BASELINE, "loadtest-10-final.json": final})
+    target.on_ssh("varnish1", "varnishstat -1 -f MAIN.uptime", "MAIN.uptime 3600 1.00 Child process uptime\n")
+    target.on_ssh("varnish1", "varnishstat -1 -f MAIN.client_req", "MAIN.client_req 95000 26.39 Good requests\n")
+    return target
+
+
+@pytest.mark.parametrize("check_id", check_ids(CHAPTER))
+def test_each_check_passes_with_the_final_load_test_recorded(healthy, check_id):
+    result = run(healthy, CHAPTER, check_id, throughput_ratio=30.1)
+    assert (result.status, result.hints) == (PASSED, [])
+
+
+def final(**fields):
+    return lambda t: t.recordings["loadtest-10-final.json"].update(fields)
+
+
+@pytest.mark.parametrize("break_it, hint", [
+    (lambda t: t.recordings.pop("loadtest-10-final.json"), "no load test recorded for stage 10-final"),
+    (lambda t: t.recordings.pop("loadtest-02-baseline.json"), "no load test recorded for stage 02-baseline"),
+    (final(stack="other"), "the final load test ran against stack other, not units"),
+    (final(url="http://127.0.0.1:8000/"), "the final load test hit http://127.0.0.1:8000/, not varnish1"),
+    (final(profile={**PROFILE, "name": "smoke"}), "the final profile (smoke) differs from the baseline's (baseline)"),
+    (final(error_rate=0.2), "20.0% of the final requests failed"),
+    (lambda t: t.on_ssh("varnish1", "MAIN.client_req", "MAIN.client_req 500 0.14 Good requests\n"),
+     "varnish1 counted 500 requests since it started, fewer than the 90000"),
+])
+def test_each_final_load_test_hint_names_the_fix(healthy, break_it, hint):
+    break_it(healthy)
+    assert_hint(run(healthy, CHAPTER, "final-load-test"), hint)
+
+
+@pytest.mark.parametrize("answer", [3.0, "thirty", None])
+def test_a_wrong_throughput_ratio_names_the_recorded_one(healthy, answer):
+    assert_hint(run(healthy, CHAPTER, "throughput-ratio", throughput_ratio=answer),
+                f"throughput_ratio is {answer!r}; the recorded stages give 30.00")

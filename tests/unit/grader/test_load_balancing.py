@@ -1,0 +1,96 @@
+"""Chapter 05's checks on a scripted stack: each passes with lb1 balancing web1 and web2 and names the fix when broken."""
+
+import itertools
+
+import pytest
+
+from grader.result import PASSED
+
+from .kit import assert_hint, check_ids, health, respond, run
+
+CHAPTER = "05-load-balancing"
+NGINX_T = """http {
+    upstream newsroom { server 10.0.0.21:80; server 10.0.0.22:80; }
+    server {
+        proxy_next_upstream error timeout;
+        proxy_connect_timeout 1s;
+        proxy_set_header Host $host;
+    }
+}
+"""
+DRILL = {"stack": "units", "requests": 300, "failed": 0, "recovery_s": 4.2, "served_by_after_kill": {"web2": 150}}
+
+
+def through_lb(*webs, server="nginx/1.22.1"):
+    """lb1's /health/ answers, from each of `webs` in turn."""
+    turns = itertools.cycle(webs)
+    return lambda path, kwargs: respond(json={}, headers={"Server": server, "X-Served-By": next(turns)})
+
+
+class SharedMedia:
+    """Uploads through web1 that web2 and lb1 serve back (or not, for `broken`)."""
+
+    def __init__(self, target, broken=()):
+        self.files = {}
+        target.on_http("web1", "/api/uploads/", self.upload, method="POST")
+        target.on_http("web2", "/api/uploads/*", lambda path, kwargs: self.serve("web2" in broken, path))
+        target.on_http("lb1", "/media/*", lambda path, kwargs: self.serve("lb1" in broken, path))
+
+    def upload(self, path, kwargs):
+        name, content = kwargs["files"]["file"]
+        self.files[name] = content
+        return respond(201, json={"name": name})
+
+    def serve(self, broken, path):
+        content = self.files.get(path.rsplit("/", 1)[-1])
+        return respond(404, text="Not Found") if broken or content is None else respond(content=content)
+
+
+@pytest.fixture
+def healthy(target):
+    target.on_http("lb1", "/health/", through_lb("web1", "web2"))
+    target.on_http("lb1", "/static/articles/site.css", respond(text="body {}", headers={"Server": "nginx"}))
+    for web in ("web1", "web2"):
+        target.on_ssh(web, "grep -cF", "0\n")
+        target.on_http(web, "/health/", health(web))
+    SharedMedia(target)
+    target.on_ssh("lb1", "nginx -T", NGINX_T)
+    target.recordings["crash-web1.json"] = dict(DRILL)
+    return target
+
+
+@pytest.mark.parametrize("check_id", check_ids(CHAPTER))
+def test_each_check_passes_with_lb1_balancing_both(healthy, check_id):
+    result = run(healthy, CHAPTER, check_id)
+    assert (result.status, result.hints) == (PASSED, [])
+
+
+@pytest.mark.parametrize("check_id, break_it, hint", [
+    ("lb-balances-both", lambda t: t.on_http("lb1", "/health/", through_lb("web1", "web2", server="Apache")),
+     "lb1:80 is answered by Apache, not nginx"),
+    ("lb-balances-both", lambda t: t.on_http("lb1", "/health/", through_lb("web1")),
+     "through lb1 no response came from web2"),
+    ("static-from-nginx", lambda t: t.on_http("lb1", "/static/articles/site.css", respond(404)),
+     "lb1 answers /static/articles/site.css with HTTP 404"),
+    ("static-from-nginx", lambda t: t.on_ssh("web2", "grep -cF", "1\n"), "static files still go through web2"),
+    ("shared-media", lambda t: t.on_http("web1", "/api/uploads/", respond(403, text="Forbidden"), method="POST"),
+     "uploading through web1 failed (HTTP 403: Forbidden)"),
+    ("shared-media", lambda t: SharedMedia(t, broken=("web2",)), "web2 cannot read a file uploaded through web1"),
+    ("shared-media", lambda t: SharedMedia(t, broken=("lb1",)), "lb1 answers /media/probe-"),
+    ("failover-settings", lambda t: t.on_ssh("lb1", "nginx -T", NGINX_T.replace("error timeout", "off")),
+     "proxy_next_upstream is off"),
+    ("failover-settings", lambda t: t.on_ssh("lb1", "nginx -T", NGINX_T.replace("proxy_connect_timeout 1s;\n", "")),
+     "proxy_connect_timeout is the default 60 s"),
+    ("crash-survived", lambda t: t.recordings.clear(), "no crash drill recorded"),
+    ("crash-survived", lambda t: t.recordings["crash-web1.json"].update(stack="other"),
+     "the recorded drill ran against stack other, not units"),
+    ("crash-survived", lambda t: t.recordings["crash-web1.json"].update(requests=50),
+     "the drill sent only 50 requests"),
+    ("crash-survived", lambda t: t.recordings["crash-web1.json"].update(failed=7),
+     "7 requests failed while web1 was down"),
+    ("crash-survived", lambda t: t.recordings["crash-web1.json"].update(recovery_s=None),
+     "web1 is not back in rotation"),
+])
+def test_each_hint_names_the_fix(healthy, check_id, break_it, hint):
+    break_it(healthy)
+    assert_hint(run(healthy, CHAPTER, check_id), hint)

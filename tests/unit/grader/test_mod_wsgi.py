@@ -1,0 +1,95 @@
+"""Chapter 02's checks on a scripted stack: each passes on a healthy web1 and names the fix when broken."""
+
+import pytest
+
+from grader.result import PASSED
+from grader.target import ProbeError
+
+from .kit import assert_hint, check_ids, health, respond, run
+
+CHAPTER = "02-mod-wsgi"
+PIP = "/srv/newsroom/venv/bin/pip"
+WHEELHOUSE = "/srv/newsroom/wheelhouse"
+BASELINE = {"stack": "units", "requests": 3000, "failed": 0, "error_rate": 0.0, "throughput_rps": 200.0,
+            "latency_ms": {"p95": 30}}
+
+
+@pytest.fixture
+def healthy(target):
+    target.on_http("web1", "/health/", health())
+    target.on_http("web1", "/workshop-probe-no-such-page/", respond(404, text="<h1>Not Found</h1>"))
+    web1 = target.facts("web1")
+    web1.processes = ["/usr/sbin/apache2 -k start", "(wsgi:newsroom)", "(wsgi:newsroom)"]
+    web1.pip[PIP] = {"Django": "5.2.1", "psycopg": "3.2.9", "pip": "23.0.1", "setuptools": "66.1.1"}
+    web1.directories[WHEELHOUSE] = ["Django-5.2.1-py3-none-any.whl", "psycopg-3.2.9-py3-none-any.whl",
+                                    "requirements.txt"]
+    target.recordings["loadtest-02-baseline.json"] = dict(BASELINE)
+    target.on_ssh("web1", "grep -cF workshop-loadtest/02-baseline", "3000\n")
+    return target
+
+
+@pytest.mark.parametrize("check_id", check_ids(CHAPTER))
+def test_each_check_passes_on_a_healthy_web1(healthy, check_id):
+    result = run(healthy, CHAPTER, check_id)
+    assert (result.status, result.hints) == (PASSED, [])
+
+
+def with_wsgi(**wsgi):
+    return health(wsgi={**health().json()["wsgi"], **wsgi})
+
+
+@pytest.mark.parametrize("check_id, break_it, hint", [
+    ("apache-serves-app", lambda t: (t.on_http("web1", "/health/", respond(404, text="Not Found")),
+                                     t.on_http("web1", "/", respond(text="<title>Apache2 Debian Default Page</title>"))),
+     "web1 serves Apache's default site, not the app: a2dissite 000-default"),
+    ("apache-serves-app", lambda t: (t.on_http("web1", "/health/", respond(502, text="Bad Gateway")),
+                                     t.on_http("web1", "/", respond(502, text="Bad Gateway"))),
+     "web1:/health/ answered HTTP 502 without JSON"),
+    ("apache-serves-app", lambda t: t.on_http("web1", "/health/", respond(503, json={"database": {"error": "refused"}})),
+     "web1:/health/ answered HTTP 503: refused"),
+    ("apache-serves-app", lambda t: t.on_http("web1", "/health/", respond(json=health().json(), headers={
+        "Server": "gunicorn", "X-Served-By": "web1"})),
+     "web1:80 is answered by gunicorn, not Apache"),
+    ("apache-serves-app", lambda t: t.on_http("web1", "/health/", respond(json=health().json(), headers={
+        "Server": "Apache"})),
+     "no X-Served-By: web1"),
+    ("apache-serves-app", lambda t: t.on_http("web1", "/health/", ProbeError("nothing answers HTTP on web1:80")),
+     "nothing answers HTTP on web1:80"),
+    ("daemon-mode-virtualenv", lambda t: setattr(t.facts("web1"), "processes", ["/usr/sbin/apache2 -k start"]),
+     "mod_wsgi runs no daemon process"),
+    ("daemon-mode-virtualenv", lambda t: (t.on_http("web1", "/health/", respond(500, text="Internal Server Error")),
+                                          t.on_http("web1", "/", respond(500, text="Internal Server Error")),
+                                          t.on_ssh("web1", "newsroom-error.log",
+                                                   "ModuleNotFoundError: No module named 'django'\n")),
+     "mod_wsgi's Python cannot import Django"),
+    ("daemon-mode-virtualenv", lambda t: t.on_http("web1", "/health/", with_wsgi(server="gunicorn/22", mode=None)),
+     "the app runs under gunicorn/22, not mod_wsgi"),
+    ("daemon-mode-virtualenv", lambda t: t.on_http("web1", "/health/", with_wsgi(mode="embedded")),
+     "mod_wsgi runs the app embedded in Apache's workers"),
+    ("daemon-mode-virtualenv", lambda t: t.on_http("web1", "/health/", with_wsgi(virtualenv=False,
+                                                                                  python_prefix="/usr")),
+     "the app runs on the system Python (/usr)"),
+    ("debug-off", lambda t: t.on_http("web1", "/health/", health(debug=True)), "DEBUG is on"),
+    ("debug-off", lambda t: t.on_http("web1", "/workshop-probe-no-such-page/", respond(404, text="Using the URLconf")),
+     "DEBUG is on"),
+    ("packages-from-wheelhouse", lambda t: t.facts("web1").pip.clear(),
+     "cannot list the packages of /srv/newsroom/venv on web1"),
+    ("packages-from-wheelhouse", lambda t: t.facts("web1").directories.clear(),
+     "there is no wheelhouse in /srv/newsroom/wheelhouse"),
+    ("packages-from-wheelhouse", lambda t: t.facts("web1").pip[PIP].pop("Django"),
+     "Django is not installed in /srv/newsroom/venv"),
+    ("packages-from-wheelhouse", lambda t: t.facts("web1").pip[PIP].update(requests="2.32.3"),
+     "requests==2.32.3 did not come from the wheelhouse"),
+    ("baseline-load-test", lambda t: t.recordings.clear(), "no load test recorded for stage 02-baseline"),
+    ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(stack="someone-else"),
+     "the recorded load test ran against stack someone-else, not units"),
+    ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(requests=500),
+     "only 500 requests were sent"),
+    ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(error_rate=0.05),
+     "5.0% of the requests failed"),
+    ("baseline-load-test", lambda t: t.on_ssh("web1", "grep -cF", "12\n"),
+     "web1's access log shows 12 of the 3000 recorded requests"),
+])
+def test_each_hint_names_the_fix(healthy, check_id, break_it, hint):
+    break_it(healthy)
+    assert_hint(run(healthy, CHAPTER, check_id), hint)
