@@ -11,10 +11,11 @@ own logs can vouch for it. Files saved before run ids existed load
 without one: the course wrote them too. Deploys are logged on the web servers
 themselves (DEPLOY_LOG, read as `Deploy`s).
 
->>> folders = RecordFolders.of(lab)
->>> folders.save(drill)
->>> folders.made_on(CrashDrill, "web1", lab.stack.name, run='crash_web_server(lab, "web1")').failed
-0
+Example::
+
+    folders = RecordFolders.of(lab)
+    folders.save(drill)
+    folders.made_on(CrashDrill, "web1", lab.stack.name, run='crash_web_server(lab, "web1")').failed   # 0
 """
 
 from __future__ import annotations

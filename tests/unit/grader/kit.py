@@ -19,8 +19,10 @@ Example::
 from __future__ import annotations
 
 import json as jsonlib
+import tempfile
 from dataclasses import dataclass, field
 from types import SimpleNamespace
+from pathlib import Path
 from typing import Any
 
 import requests
@@ -29,6 +31,7 @@ from grader.registry import checks_for, run_check
 from grader.result import FAILED, CheckResult
 from grader.target import Target
 from workshop.providers import MISSING, RUNNING
+from workshop.records import RecordFolders
 from workshop.remote import CommandResult
 from workshop.stack import InstanceRecord, Stack
 
@@ -133,6 +136,7 @@ class FakeTarget(Target):
         super().__init__(Stack(STACK, "local", "root", "/nonexistent/id_ed25519", {}, records), "a scripted stack")
         self.states: dict[str, str] = {name: RUNNING for name in instances}
         self.recordings: dict[str, dict] = {}
+        self._record_folder = tempfile.TemporaryDirectory(prefix="fake-target-records-")
         self._ssh: list[tuple[str, str, Reply]] = []
         self._http: list[tuple[str, str, str, Reply]] = []
         self._facts: dict[str, HostFacts] = {}
@@ -178,10 +182,14 @@ class FakeTarget(Target):
                 return _answer(reply, path, kwargs)
         raise Unscripted(f"unscripted HTTP {method} {name}:{path}")
 
-    def recorded(self, filename: str, stack_subfolder: str) -> dict | None:
-        """The one seam for recorded results (load tests, drills): `recordings` by file name.
-        When checks read records another way, this is the one place to follow them."""
-        return self.recordings.get(filename)
+    def recorded(self, kind, key: str, run: str):
+        """The one seam for recorded results (load tests, drills): `recordings` by file name,
+        written where the notebook's records would be and read back through the real
+        records module, so its verdicts (missing, another stack's, damaged) are the ones tested."""
+        self.records = RecordFolders(Path(self._record_folder.name), None)
+        for name, content in self.recordings.items():
+            (Path(self._record_folder.name) / name).write_text(jsonlib.dumps(content))
+        return super().recorded(kind, key, run)
 
 
 class FakeClock:

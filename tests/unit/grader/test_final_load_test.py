@@ -7,17 +7,19 @@ import pytest
 
 from grader.result import PASSED
 
+from tests.unit.record_samples import load_test
+
 from .kit import assert_hint, check_ids, run
 
 CHAPTER = "10-final-load-test"
-PROFILE = {"name": "baseline", "path": "/", "duration_s": 15}
-BASELINE = {"stack": "units", "requests": 3000, "throughput_rps": 200.0, "error_rate": 0.0, "profile": PROFILE}
+BASELINE = load_test("units", requests=3000, throughput_rps=200.0).to_dict()
+PROFILE = BASELINE["profile"]
 
 
 @pytest.fixture
 def healthy(target):
-    final = {"stack": "units", "requests": 90_000, "failed": 0, "throughput_rps": 6000.0, "error_rate": 0.0,
-             "url": target.record("varnish1").url("/"), "profile": dict(PROFILE), "started_at": time.time() - 60}
+    final = load_test("units", "10-final", requests=90_000, throughput_rps=6000.0, target="varnish1",
+                      url=target.record("varnish1").url("/"), started_at=time.time() - 60).to_dict()
     target.recordings.update({"loadtest-02-baseline.json": BASELINE, "loadtest-10-final.json": final})
     target.on_ssh("varnish1", "varnishstat -1 -f MAIN.uptime", "MAIN.uptime 3600 1.00 Child process uptime\n")
     target.on_ssh("varnish1", "varnishstat -1 -f MAIN.client_req", "MAIN.client_req 95000 26.39 Good requests\n")
@@ -37,7 +39,7 @@ def final(**fields):
 @pytest.mark.parametrize("break_it, hint", [
     (lambda t: t.recordings.pop("loadtest-10-final.json"), "no load test recorded for stage 10-final"),
     (lambda t: t.recordings.pop("loadtest-02-baseline.json"), "no load test recorded for stage 02-baseline"),
-    (final(stack="other"), "the final load test ran against stack other, not units"),
+    (final(stack="other"), "the recorded load test for stage 10-final ran against stack other, not units"),
     (final(url="http://127.0.0.1:8000/"), "the final load test hit http://127.0.0.1:8000/, not varnish1"),
     (final(profile={**PROFILE, "name": "smoke"}), "the final profile (smoke) differs from the baseline's (baseline)"),
     (final(error_rate=0.2), "20.0% of the final requests failed"),

@@ -6,6 +6,8 @@ import pytest
 
 from grader.result import PASSED
 
+from tests.unit.record_samples import crash_drill
+
 from .kit import assert_hint, check_ids, health, respond, run
 
 CHAPTER = "05-load-balancing"
@@ -18,7 +20,7 @@ NGINX_T = """http {
     }
 }
 """
-DRILL = {"stack": "units", "requests": 300, "failed": 0, "recovery_s": 4.2, "served_by_after_kill": {"web2": 150}}
+DRILL = crash_drill("units", recovery_s=4.2).to_dict()
 
 
 def through_lb(*webs, server="nginx/1.22.1"):
@@ -83,7 +85,7 @@ def test_each_check_passes_with_lb1_balancing_both(healthy, check_id):
      "proxy_connect_timeout is the default 60 s"),
     ("crash-survived", lambda t: t.recordings.clear(), "no crash drill recorded"),
     ("crash-survived", lambda t: t.recordings["crash-web1.json"].update(stack="other"),
-     "the recorded drill ran against stack other, not units"),
+     "the recorded crash drill for web1 ran against stack other, not units"),
     ("crash-survived", lambda t: t.recordings["crash-web1.json"].update(requests=50),
      "the drill sent only 50 requests"),
     ("crash-survived", lambda t: t.recordings["crash-web1.json"].update(failed=7),

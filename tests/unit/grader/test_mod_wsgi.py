@@ -5,13 +5,14 @@ import pytest
 from grader.result import PASSED
 from grader.target import ProbeError
 
+from tests.unit.record_samples import load_test
+
 from .kit import assert_hint, check_ids, health, respond, run
 
 CHAPTER = "02-mod-wsgi"
 PIP = "/srv/newsroom/venv/bin/pip"
 WHEELHOUSE = "/srv/newsroom/wheelhouse"
-BASELINE = {"stack": "units", "requests": 3000, "failed": 0, "error_rate": 0.0, "throughput_rps": 200.0,
-            "latency_ms": {"p95": 30}}
+BASELINE = load_test("units", requests=3000, throughput_rps=200.0).to_dict()
 
 
 @pytest.fixture
@@ -82,7 +83,7 @@ def with_wsgi(**wsgi):
      "requests==2.32.3 did not come from the wheelhouse"),
     ("baseline-load-test", lambda t: t.recordings.clear(), "no load test recorded for stage 02-baseline"),
     ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(stack="someone-else"),
-     "the recorded load test ran against stack someone-else, not units"),
+     "the recorded load test for stage 02-baseline ran against stack someone-else, not units"),
     ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(requests=500),
      "only 500 requests were sent"),
     ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(error_rate=0.05),

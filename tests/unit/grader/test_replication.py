@@ -7,13 +7,15 @@ import pytest
 
 from grader.result import PASSED
 
+from tests.unit.record_samples import failover_drill
+
 from .kit import PRIVATE_IPS, assert_hint, check_ids, respond, rows, run
 
 CHAPTER = "08-replication"
 DB1, DB2 = PRIVATE_IPS["db1"], PRIVATE_IPS["db2"]
 ACKNOWLEDGED = [f"drill-{i}" for i in range(3)]
-DRILL = {"stack": "units", "victim": "db1", "survivor_promoted": True, "requests": 300, "acknowledged_after_kill": 120,
-         "unavailable_s": 1.2, "acknowledged_markers": ACKNOWLEDGED}
+DRILL = failover_drill("units", acknowledged_after_kill=120, unavailable_s=1.2, acknowledged=len(ACKNOWLEDGED),
+                       acknowledged_markers=ACKNOWLEDGED).to_dict()
 
 
 class Markers:
@@ -91,7 +93,7 @@ def drill(**fields):
     ("reads-reach-standby", lambda t: t.on_ssh("db1", "FROM pg_stat_database", rows((100,))),
      "none of 20 reads through the app reached db1"),
     ("standby-promoted", lambda t: t.recordings.clear(), "no failover drill recorded"),
-    ("standby-promoted", drill(stack="other"), "the recorded drill ran against stack other, not units"),
+    ("standby-promoted", drill(stack="other"), "the recorded failover drill for db1 ran against stack other, not units"),
     ("standby-promoted", lambda t: roles(t, db1="f", db2="f"), "db1 and db2 are both primaries (split brain)"),
     ("standby-promoted", lambda t: roles(t, db1="t", db2="t"), "no database server accepts writes"),
     ("standby-promoted", drill(survivor_promoted=False), "the standby was not promoted when the primary died"),
