@@ -46,14 +46,12 @@ def result_name(stage: str) -> str:
     return f"loadtest-{stage}.json"
 
 
+@grading.changes("load test {stage}", fallback=lambda lab, stage, **_: recorded(lab).get(stage))
 def run(lab: Lab, stage: str, target: Instance, profile: str = "baseline", port: int = 80) -> dict | None:
     """Run the profile against `target`'s public endpoint; save and return the results.
 
     While nbgrader grades, nothing is sent: the results recorded earlier are returned.
     """
-    if grading.active():
-        grading.skip(f"load test {stage}")
-        return recorded(lab).get(stage)
     if shutil.which("wrk") is None:
         raise WorkshopError("wrk is not installed: apt-get install -y wrk (make setup does it)")
     chosen = PROFILES[profile]

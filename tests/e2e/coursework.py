@@ -13,6 +13,7 @@ import pytest
 from tests.conftest import ROOT, cell_text, execute_notebook
 from workshop.catchup import catch_up
 from workshop.course import Course
+from workshop.errors import ConfigError
 from workshop.lab import Lab, open_lab
 
 
@@ -84,3 +85,12 @@ def configured(install, broken: str, reference: str):
         yield
     finally:
         install(reference)
+
+
+def assert_rejected_and_kept(install, host, path: str, broken: str, message: str) -> None:
+    """`install(broken)` raises ConfigError matching `message` (the service's checker
+    said no), and the file at `path` on `host` is still the one it replaced."""
+    before = host.run(f"cat {path}", readonly=True).stdout
+    with pytest.raises(ConfigError, match=message):
+        install(broken)
+    assert host.run(f"cat {path}", readonly=True).stdout == before

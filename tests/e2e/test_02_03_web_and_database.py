@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from tests.e2e.coursework import failing_hints, grade, grade_unmodified_release, max_points, work_through
+from tests.e2e.coursework import (assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, max_points,
+                                  work_through)
 from workshop.course import Course
 from workshop.deploy import apache, postgres, web
 from workshop.deploy.app import ENV_FILE
@@ -107,6 +108,14 @@ class TestChapter02:
         finally:
             kept.with_name("loadtests.moved").rename(kept)
 
+    def test_a_vhost_apache_rejects_leaves_the_previous_one_live(self, chapter02, lab):
+        web1 = lab.instance("web1")
+        assert_rejected_and_kept(lambda text: apache.configure_apache(web1, text), web1, apache.SITE.path,
+                                 apache.reference_vhost() + "NoSuchDirective on\n",
+                                 "(?s)apachectl configtest rejected the vhost; the previous configuration stays live:\n"
+                                 ".*Invalid command 'NoSuchDirective'")
+        web.wait_for_health(web1)
+
 
 @pytest.fixture(scope="module")
 def chapter03(student, lab, chapter02):
@@ -177,6 +186,14 @@ class TestChapter03:
         finally:
             postgres.psql(db1, "UPDATE articles_marker SET created_at = created_at - interval '1 day' "
                                "WHERE value = 'before-restart'", "newsroom")
+
+
+    def test_a_pg_hba_postgresql_rejects_leaves_the_previous_one_live(self, chapter03, lab):
+        db1 = lab.instance("db1")
+        assert_rejected_and_kept(lambda text: postgres.install_hba(db1, text), db1, postgres.HBA.path,
+                                 postgres.reference_hba(lab) + "host all all 10.0.0.0/8 nosuchmethod\n",
+                                 "PostgreSQL rejected pg_hba.conf; the previous configuration stays live:\n"
+                                 '\\d+: invalid authentication method "nosuchmethod"')
 
 
 class _broken_vhost:

@@ -13,7 +13,8 @@ import uuid
 import pytest
 import requests
 
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, caught_up, configured, failing_hints, work_through
+from tests.e2e.coursework import (assert_full_marks_and_blank_zero, assert_rejected_and_kept, caught_up, configured,
+                                  failing_hints, work_through)
 from workshop import loadtest
 from workshop.course import Course
 from workshop.deploy import memcached, settings, varnish, web
@@ -64,6 +65,21 @@ def test_memcached_on_loopback_only_is_caught(folders, lab):
                     memcached.reference_memcached_config(lab, "cache2")):
         assert "memcached on cache2 listens only on loopback" in failing_hints(
             folders["06-caching"], "06-caching", "memcached-on-both")
+
+
+def test_a_memcached_configuration_it_cannot_start_with_is_replaced_by_the_previous_one(folders, lab):
+    cache2 = lab.instance("cache2")
+    assert_rejected_and_kept(lambda text: memcached.configure_memcached(cache2, text), cache2, memcached.CONFIG,
+                             memcached.reference_memcached_config(lab, "cache2") + "--no-such-option\n",
+                             "memcached did not start with the new configuration; the previous configuration is back:")
+    assert cache2.run("systemctl is-active -q memcached", readonly=True, check=False).ok
+
+
+def test_a_vcl_varnish_cannot_compile_leaves_the_running_one_active(folders, lab):
+    varnish1 = lab.instance("varnish1")
+    assert_rejected_and_kept(lambda text: varnish.configure_varnish(varnish1, text), varnish1, varnish.VCL,
+                             varnish.reference_vcl(lab) + "\nsub vcl_recv { no_such_function(); }\n",
+                             "(?s)varnishd -C rejected the VCL; the previous configuration stays live:\n.*no_such_function")
 
 
 def test_varnish_caching_posts_is_caught(folders, lab):
