@@ -2,6 +2,7 @@
 the checker's verdict decides whether the new file stays, and a rejected one leaves
 the previous file exactly as it was."""
 
+import os
 import subprocess
 
 import pytest
@@ -82,3 +83,41 @@ def test_a_service_the_check_restarted_is_restarted_with_the_previous_file(tmp_p
 def test_every_services_check_is_valid_shell(config):
     for command in (config.check, config.drop, config.restore):
         assert subprocess.run(["bash", "-n", "-c", command]).returncode == 0, command
+
+
+def run_check(config, tmp_path, monkeypatch, **programs):
+    """Run `config.check` as put_config does, with each of `programs` (name: shell body)
+    standing in for the real one on PATH; (exit code, output)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, body in programs.items():
+        (bin_dir / name).write_text(f"#!/bin/bash\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    done = subprocess.run(["bash", "-c", f"{{ {config.check}; }} 2>&1"], capture_output=True, text=True)
+    return done.returncode, done.stdout.strip()
+
+
+def test_pg_hba_passes_when_postgresql_parsed_every_line(tmp_path, monkeypatch):
+    assert run_check(postgres.HBA, tmp_path, monkeypatch, runuser="true") == (0, "")
+
+
+def test_pg_hba_fails_with_the_lines_postgresql_could_not_parse(tmp_path, monkeypatch):
+    code, output = run_check(postgres.HBA, tmp_path, monkeypatch,
+                             runuser="echo '97: invalid authentication method \"nosuchmethod\"'")
+    assert code != 0 and output == '97: invalid authentication method "nosuchmethod"'
+
+
+def test_pg_hba_fails_with_psqls_error_when_postgresql_does_not_answer(tmp_path, monkeypatch):
+    code, output = run_check(postgres.HBA, tmp_path, monkeypatch,
+                             runuser="echo 'psql: error: connection to server failed' >&2; exit 2")
+    assert code != 0 and output == "psql: error: connection to server failed"
+
+
+def test_memcached_fails_with_its_journal_when_it_does_not_stay_up(tmp_path, monkeypatch):
+    journal = "memcached[311]: unrecognized option '--no-such-option'"
+    code, output = run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, journalctl=f"echo \"{journal}\"",
+                             systemctl='[ "$1" != is-active ]')
+    assert code != 0 and output == journal
+    assert run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, journalctl="echo unexpected",
+                     systemctl="true") == (0, "")
