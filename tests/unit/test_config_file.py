@@ -119,5 +119,17 @@ def test_memcached_fails_with_its_journal_when_it_does_not_stay_up(tmp_path, mon
     code, output = run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, journalctl=f"echo \"{journal}\"",
                              systemctl='[ "$1" != is-active ]')
     assert code != 0 and output == journal
+
+
+def test_memcached_fails_when_systemd_had_to_start_it_again(tmp_path, monkeypatch):
+    counter = tmp_path / "main-pid"
+    counter.write_text("100")
+    restarting = f'[ "$1" = show ] && {{ cat {counter}; echo $(( $(cat {counter}) + 1 )) > {counter}; }}; true'
+    code, output = run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, journalctl="echo 'Scheduled restart job'",
+                             systemctl=restarting)
+    assert code != 0 and output == "Scheduled restart job"
+
+
+def test_memcached_passes_when_it_stays_up(tmp_path, monkeypatch):
     assert run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, journalctl="echo unexpected",
-                     systemctl="true") == (0, "")
+                     systemctl='[ "$1" = show ] && echo 100; true') == (0, "")

@@ -14,9 +14,12 @@ from .config_file import ConfigFile, put_config
 from .settings import CACHE_SERVERS
 
 CONFIG = "/etc/memcached.conf"
-# memcached has no config checker: a configuration is good if memcached starts with it.
-CONFIG_FILE = ConfigFile(CONFIG, check="systemctl enable -q memcached && systemctl restart memcached && sleep 0.5 "
-                                       "&& systemctl is-active -q memcached "
+# memcached has no config checker: a configuration is good if memcached starts with it
+# and is still the same process half a second later (systemd restarts it when it exits).
+MAIN_PID = "systemctl show -p MainPID --value memcached"
+CONFIG_FILE = ConfigFile(CONFIG, check=f"systemctl enable -q memcached && systemctl restart memcached "
+                                       f"&& started=$({MAIN_PID}) && sleep 0.5 && systemctl is-active -q memcached "
+                                       f"&& [ \"$({MAIN_PID})\" = \"$started\" ] "
                                        "|| { journalctl -u memcached -n 15 --no-pager; false; }",
                          rejected="memcached did not start with the new configuration",
                          restore="systemctl restart memcached")
