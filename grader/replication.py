@@ -11,6 +11,7 @@ import time
 import uuid
 
 from workshop.records import FailoverDrill
+from workshop.waiting import wait_until
 
 from .postgresql import sql
 from .registry import check
@@ -120,14 +121,11 @@ def fresh_write_on_standby(target: Target, verdict: Verdict) -> None:
     primary, standby = pair(target, verdict)
     value = write_marker(target, "replication-probe")
     started = time.monotonic()
-    deadline = started + REPLICATION_WAIT
-    while not has_markers(target, standby, [value]):
-        if time.monotonic() > deadline:
-            verdict.see(marker=value, on_primary=bool(has_markers(target, primary, [value])))
-            verdict.fail(f"the marker {value} written through the app is not on {standby} after "
-                         f"{REPLICATION_WAIT:.0f}s: {standby} is not receiving {primary}'s WAL")
-            return
-        time.sleep(0.2)
+    if not wait_until(lambda: has_markers(target, standby, [value]), REPLICATION_WAIT, 0.2):
+        verdict.see(marker=value, on_primary=bool(has_markers(target, primary, [value])))
+        verdict.fail(f"the marker {value} written through the app is not on {standby} after "
+                     f"{REPLICATION_WAIT:.0f}s: {standby} is not receiving {primary}'s WAL")
+        return
     verdict.see(marker=value, visible_on_standby_after_s=round(time.monotonic() - started, 2))
 
 
@@ -138,10 +136,8 @@ def reads_reach_standby(target: Target, verdict: Verdict) -> None:
     before = int(sql(target, query, host=standby)[0][0])
     for _ in range(READS):
         target.http(WEB, "/api/markers/")
-    deadline, after = time.monotonic() + 3, before
-    while after == before and time.monotonic() < deadline:  # statistics are flushed about once a second
-        time.sleep(0.5)
-        after = int(sql(target, query, host=standby)[0][0])
+    # Statistics are flushed about once a second.
+    after = wait_until(lambda: int(sql(target, query, host=standby)[0][0]), 3, 0.5, done=lambda count: count != before)
     verdict.see(reads_sent=READS, transactions_on_standby=after - before)
     if after == before:
         verdict.fail(f"none of {READS} reads through the app reached {standby}: list both servers in pgpool.conf "

@@ -20,12 +20,10 @@ def health(instance: Instance, port: int = 80) -> dict:
     return response.json()
 
 
+@grading.changes("create marker {value!r}")
 def create_marker(instance: Instance, value: str) -> int | None:
     """Write a marker row through the app (POST /api/markers/); returns its id.
     An existing marker is kept (HTTP 409). Skipped while grading."""
-    if grading.active():
-        grading.skip(f"create marker {value!r}")
-        return None
     response = requests.post(instance.url("/api/markers/"), data={"value": value}, timeout=10)
     if response.status_code == 409:
         return None

@@ -130,13 +130,11 @@ def final_load_test(lab: Lab, progress: Progress, final: bool) -> None:
         loadtest.run(lab, "10-final", lab.instance("varnish1"))
 
 
+@grading.changes("catch up to chapter {chapter}")
 def catch_up(lab: Lab, chapter: int | str) -> None:
     """Run the reference deploy of every chapter up to and including `chapter`."""
     reached = chapters_through(chapter)
     target = reached[-1]
-    if grading.active():
-        grading.skip(f"catch up to {target.id}")
-        return
     progress = Progress(f"catch up to {target.id}")
     for entry in reached:
         progress.say(entry.id, "bringing the stack to this chapter's end state")

@@ -19,7 +19,6 @@ import io
 import ipaddress
 import os
 import shutil
-import time
 import uuid
 from pathlib import Path
 
@@ -30,6 +29,7 @@ from .progress import Progress
 from .providers import MISSING, Provider, get_provider, provider_name
 from .remote import CommandResult, Remote
 from .stack import Stack, check_name, default_stack_name, find_descriptor, load_named
+from .waiting import no_error, wait_until
 
 SSH_READY_TIMEOUT = 30
 
@@ -203,11 +203,9 @@ class Lab:
         handles = [self.instance(name) for name in names]
         return handles[0] if len(handles) == 1 else handles
 
+    @grading.changes("lab.restart({name!r})", fallback=lambda self, name: self.instance(name))
     def restart(self, name: str) -> Instance:
         """Shut `name` down cleanly and boot it again (disk, addresses and ports kept)."""
-        if grading.active():
-            grading.skip(f"lab.restart({name!r})")
-            return self.instance(name)
         stack = self.require_stack()
         progress = Progress(f"restart {name}")
         self.instance(name)
@@ -220,19 +218,15 @@ class Lab:
         return self.instance(name)
 
     def _wait_for_ssh(self, name: str, progress: Progress) -> None:
-        deadline = time.monotonic() + SSH_READY_TIMEOUT
-        while True:
+        def answers() -> None:
             remote = Remote.to(self.stack, name, connect_timeout=5)
             try:
                 remote.run("true", timeout=10, check=True)
-                progress.say(name, "SSH ready")
-                return
-            except RemoteError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.5)
             finally:
                 remote.close()
+
+        wait_until(answers, SSH_READY_TIMEOUT, 0.5, done=no_error, retry_on=(RemoteError,))
+        progress.say(name, "SSH ready")
 
     def _write_known_hosts(self) -> None:
         """Pinned host keys and an ssh_config naming every instance, for `workshop ssh`,
@@ -248,11 +242,9 @@ class Lab:
             f"    UserKnownHostsFile {stack.folder / 'known_hosts'}\n    StrictHostKeyChecking yes\n\n"
             for r in stack.instances.values()))
 
+    @grading.changes("lab.down()", fallback=lambda **_: [])
     def down(self) -> list[str]:
         """Delete every resource of the stack, its key and descriptor copies; verify nothing is left."""
-        if grading.active():
-            grading.skip("lab.down()")
-            return []
         stack = self.require_stack()
         progress = Progress(f"stack {stack.name}")
         removed = self.provider.destroy(stack, progress)

@@ -14,6 +14,7 @@ from tests.conftest import cell_text, execute_notebook
 from workshop.chapters import find_chapter
 from workshop.course import Course
 from workshop.deploy import pgpool
+from workshop.errors import ConfigError
 from workshop.lab import Lab
 
 
@@ -79,3 +80,12 @@ def reconfigure_pgpool(lab: Lab, conf: str | None = None, pool_hba: str | None =
     backends = tuple(name for name in ("db1", "db2") if name in lab.stack.instances)
     pgpool.configure_pgpool(lab, lab.instance("pgpool1"), conf or pgpool.reference_pgpool_conf(lab, backends=backends),
                             pool_hba or pgpool.reference_pool_hba(lab))
+
+
+def assert_rejected_and_kept(install, host, path: str, broken: str, message: str) -> None:
+    """`install(broken)` raises ConfigError matching `message` (the service's checker
+    said no), and the file at `path` on `host` is still the one it replaced."""
+    before = host.run(f"cat {path}", readonly=True).stdout
+    with pytest.raises(ConfigError, match=message):
+        install(broken)
+    assert host.run(f"cat {path}", readonly=True).stdout == before

@@ -9,7 +9,8 @@ import json
 
 import pytest
 
-from tests.e2e.coursework import failing_hints, grade, grade_unmodified_release, max_points, work_through
+from tests.e2e.coursework import (assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, max_points,
+                                  work_through)
 from workshop.deploy import apache, web
 from workshop.deploy.app import ENV_FILE
 
@@ -79,6 +80,15 @@ def test_packages_installed_without_the_wheelhouse_are_caught(folder, lab):
         assert "no wheelhouse" in failing_hints(folder, CHAPTER, "packages-from-wheelhouse")
     finally:
         web1.run("mv /srv/newsroom/wheelhouse.moved /srv/newsroom/wheelhouse")
+
+
+def test_a_vhost_apache_rejects_leaves_the_previous_one_live(folder, lab):
+    web1 = lab.instance("web1")
+    assert_rejected_and_kept(lambda text: apache.configure_apache(web1, text), web1, apache.SITE.path,
+                             apache.reference_vhost() + "NoSuchDirective on\n",
+                             "(?s)apachectl configtest rejected the vhost; the previous configuration stays live:\n"
+                             ".*Invalid command 'NoSuchDirective'")
+    web.wait_for_health(web1)
 
 
 def test_a_load_test_of_another_stack_is_caught(folder):

@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.coursework import failing_hints, grade, grade_unmodified_release, max_points, work_through
+from tests.e2e.coursework import (assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, max_points,
+                                  work_through)
 from workshop.deploy import postgres, web
 
 pytestmark = pytest.mark.e2e
@@ -84,6 +85,14 @@ def test_a_database_without_migrations_is_caught(folder, lab):
         assert "has no tables" in failing_hints(folder, CHAPTER, "migrations-applied")
     finally:
         postgres.psql(db1, "ALTER TABLE django_migrations_hidden RENAME TO django_migrations", "newsroom")
+
+
+def test_a_pg_hba_postgresql_rejects_leaves_the_previous_one_live(folder, lab):
+    db1 = lab.instance("db1")
+    assert_rejected_and_kept(lambda text: postgres.install_hba(db1, text), db1, postgres.HBA.path,
+                             postgres.reference_hba(lab) + "host all all 10.0.0.0/8 nosuchmethod\n",
+                             "PostgreSQL rejected pg_hba.conf; the previous configuration stays live:\n"
+                             '\\d+: invalid authentication method "nosuchmethod"')
 
 
 def test_a_marker_written_after_the_last_restart_is_caught(folder, lab):

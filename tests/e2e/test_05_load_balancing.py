@@ -10,7 +10,8 @@ import re
 import pytest
 import requests
 
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, configured, failing_hints, work_through
+from tests.e2e.coursework import (assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured,
+                                  failing_hints, work_through)
 from workshop.deploy import media, nginx, postgres, web
 from workshop.failure import crash_web_server
 
@@ -90,6 +91,14 @@ def test_nginx_without_failover_settings_is_caught_by_config_and_by_the_drill(fo
         # the drill was recorded in the lab's folder and the stack's: point the check at the latter
         assert "requests failed while web1 was down" in failing_hints(lab.folder, CHAPTER, "crash-survived")
     crash_web_server(lab, "web1", through="lb1")
+
+
+def test_a_site_nginx_rejects_leaves_the_previous_one_live(folder, lab):
+    lb1 = lab.instance("lb1")
+    assert_rejected_and_kept(lambda text: nginx.configure_nginx(lb1, text), lb1, nginx.SITE.path,
+                             nginx.reference_lb_config(lab) + "no_such_directive on;\n",
+                             "(?s)nginx -t rejected the configuration; the previous configuration stays live:\n"
+                             '.*unknown directive "no_such_directive"')
 
 
 def _lb_config(lab, site):

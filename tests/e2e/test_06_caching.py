@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, configured, failing_hints, work_through
+from tests.e2e.coursework import (assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured,
+                                  failing_hints, work_through)
 from workshop.deploy import memcached, settings, web
 
 pytestmark = pytest.mark.e2e
@@ -40,6 +41,15 @@ def test_a_single_memcached_is_caught(folder, lab):
     finally:
         for name in ("web1", "web2"):
             web.deploy_release_web_server(lab, name, **settings.reference_settings(lab, 6))
+
+
+def test_a_memcached_configuration_it_cannot_start_with_is_replaced_by_the_previous_one(folder, lab):
+    cache2 = lab.instance("cache2")
+    elsewhere = memcached.reference_memcached_config(lab, "cache2").replace(lab.planned_ip("cache2"), "192.0.2.1")
+    assert_rejected_and_kept(lambda text: memcached.configure_memcached(cache2, text), cache2, memcached.CONFIG,
+                             elsewhere, "memcached did not start with the new configuration; the previous "
+                                        "configuration is back:")
+    assert cache2.run("systemctl is-active -q memcached", readonly=True, check=False).ok
 
 
 def test_memcached_on_loopback_only_is_caught(folder, lab):

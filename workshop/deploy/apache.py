@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from .. import configs, grading
-from ..errors import ConfigError
 from ..lab import Instance
 from ..progress import Progress
 from .app import CURRENT, MEDIA_ROOT, STATIC_ROOT, VENV
+from .config_file import ConfigFile, put_config
 
-SITE = "/etc/apache2/sites-available/newsroom.conf"
+SITE = ConfigFile("/etc/apache2/sites-available/newsroom.conf",
+                  check="a2dissite -q 000-default >/dev/null 2>&1; a2ensite -q newsroom && apachectl configtest",
+                  rejected="apachectl configtest rejected the vhost", drop="a2dissite -q newsroom")
 
 
 def reference_vhost(server_name: str = "newsroom") -> str:
@@ -17,23 +19,13 @@ def reference_vhost(server_name: str = "newsroom") -> str:
                           static_root=STATIC_ROOT, media_root=MEDIA_ROOT)
 
 
+@grading.changes("configure Apache on {web.name}")
 def configure_apache(web: Instance, vhost: str, progress: Progress | None = None, restart: bool = False) -> None:
     """Install `vhost` as the only site; if `apachectl configtest` rejects it, put the
     previous one back and raise ConfigError with Apache's own diagnosis."""
-    if grading.active():
-        grading.skip(f"configure Apache on {web.name}")
-        return
     progress = progress or Progress(f"Apache on {web.name}")
     progress.say(web.name, "configuring Apache (newsroom site, mod_wsgi)")
     web.put_text("/etc/apache2/conf-available/servername.conf", configs.path("apache/servername.conf").read_text())
-    web.run(f"a2enconf -q servername && a2enmod -q wsgi && (test -f {SITE} && cp {SITE} {SITE}.previous || true)")
-    web.put_text(SITE, vhost)
-    test = web.run("a2dissite -q 000-default >/dev/null 2>&1; a2ensite -q newsroom && apachectl configtest 2>&1",
-                   check=False)
-    if not test.ok:
-        web.run(f"if test -f {SITE}.previous; then mv {SITE}.previous {SITE}; "
-                f"else a2dissite -q newsroom; rm -f {SITE}; fi")
-        raise ConfigError(f"apachectl configtest rejected the vhost; the previous configuration stays live:\n"
-                          f"{test.stdout.strip()}")
+    web.run("a2enconf -q servername && a2enmod -q wsgi")
     action = "restart" if restart else "reload-or-restart"
-    web.run(f"systemctl enable -q apache2 && systemctl {action} apache2")
+    put_config(web, SITE, vhost, apply=f"systemctl enable -q apache2 && systemctl {action} apache2")

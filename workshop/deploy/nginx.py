@@ -10,13 +10,23 @@ from __future__ import annotations
 import base64
 
 from .. import configs, grading
-from ..errors import ConfigError
 from ..lab import Instance, Lab
 from ..progress import Progress
 from .app import STATIC_ROOT
+from .config_file import ConfigFile, put_config
 from .media import media_url
 
-SITE = "/etc/nginx/sites-available/newsroom"
+ENABLED = "/etc/nginx/sites-enabled/newsroom"
+SITE = ConfigFile("/etc/nginx/sites-available/newsroom",
+                  check=f"rm -f /etc/nginx/sites-enabled/default && ln -sfn ../sites-available/newsroom {ENABLED} "
+                        "&& nginx -t",
+                  rejected="nginx -t rejected the configuration", drop=f"rm -f {ENABLED}")
+# A reload returns at once while the old workers still take requests: wait (5 s at
+# most) until they have exited, so what follows sees only the new configuration.
+RELOAD = ("old=$(pgrep -d ' ' -f 'nginx: worker process'); "
+          "systemctl enable -q nginx && systemctl reload-or-restart nginx && for i in $(seq 50); do "
+          "alive=0; for pid in $old; do kill -0 $pid 2>/dev/null && alive=1; done; "
+          "[ $alive = 0 ] && break; sleep 0.1; done")
 
 
 def reference_lb_config(lab: Lab, web_servers: tuple[str, ...] = ("web1", "web2"), media: str = "media1") -> str:
@@ -25,47 +35,28 @@ def reference_lb_config(lab: Lab, web_servers: tuple[str, ...] = ("web1", "web2"
                           static_root=STATIC_ROOT, media_url=media_url(lab, media))
 
 
+@grading.changes("configure nginx on {lb.name}")
 def configure_nginx(lb: Instance, site: str, progress: Progress | None = None) -> None:
     """Install `site` as nginx's only site; if `nginx -t` rejects it, put the previous
     one back and raise ConfigError with nginx's own diagnosis."""
-    if grading.active():
-        grading.skip(f"configure nginx on {lb.name}")
-        return
     progress = progress or Progress(f"nginx on {lb.name}")
     progress.say(lb.name, "configuring nginx (upstream, static, media)")
-    lb.run(f"test -f {SITE} && cp {SITE} {SITE}.previous || true")
-    lb.put_text(SITE, site)
-    test = lb.run("rm -f /etc/nginx/sites-enabled/default && ln -sfn ../sites-available/newsroom "
-                  "/etc/nginx/sites-enabled/newsroom && nginx -t 2>&1", check=False)
-    if not test.ok:
-        lb.run(f"if test -f {SITE}.previous; then mv {SITE}.previous {SITE}; "
-               f"else rm -f /etc/nginx/sites-enabled/newsroom {SITE}; fi")
-        raise ConfigError(f"nginx -t rejected the configuration; the previous one stays live:\n{test.stdout.strip()}")
-    # A reload returns at once while the old workers still take requests: wait (5 s at
-    # most) until they have exited, so what follows sees only the new configuration.
-    lb.run("old=$(pgrep -d ' ' -f 'nginx: worker process'); "
-           "systemctl enable -q nginx && systemctl reload-or-restart nginx && for i in $(seq 50); do "
-           "alive=0; for pid in $old; do kill -0 $pid 2>/dev/null && alive=1; done; "
-           "[ $alive = 0 ] && break; sleep 0.1; done")
+    put_config(lb, SITE, site, apply=RELOAD)
 
 
+@grading.changes("copy static files from {source.name} to {lb.name}")
 def sync_static(source: Instance, lb: Instance) -> None:
     """Copy collectstatic's output from a web server to the load balancer, which serves it."""
-    if grading.active():
-        grading.skip(f"copy static files from {source.name} to {lb.name}")
-        return
     packed = source.run(f"tar -C {STATIC_ROOT} -cz . | base64 -w0", readonly=True).stdout
     lb.put_bytes("/tmp/static.tar.gz", base64.b64decode(packed))
     lb.run(f"rm -rf {STATIC_ROOT} && install -d {STATIC_ROOT} && tar -xzf /tmp/static.tar.gz -C {STATIC_ROOT} "
            "&& rm /tmp/static.tar.gz")
 
 
+@grading.changes("deploy the load balancer {name}", fallback=grading.named_instance)
 def deploy_load_balancer(lab: Lab, name: str = "lb1", web_servers: tuple[str, ...] = ("web1", "web2"),
                          progress: Progress | None = None) -> Instance:
     """The reference deploy of chapter 05's load balancer; idempotent."""
-    if grading.active():
-        grading.skip(f"deploy the load balancer {name}")
-        return lab.instance(name)
     progress = progress or Progress(f"deploy {name}")
     lb = lab.up(name)
     sync_static(lab.instance(web_servers[0]), lb)

@@ -15,7 +15,6 @@ pool_passwd holds it AES-encrypted with a key only pgpool's user can read.
 from __future__ import annotations
 
 import shlex
-import time
 from dataclasses import dataclass
 
 from .. import configs, grading
@@ -24,6 +23,7 @@ from ..lab import Instance, Lab
 from ..progress import Progress
 from ..providers import RUNNING
 from ..secrets import stack_secret
+from ..waiting import wait_until
 from .postgres import (APP_CLIENTS, DATABASE, MONITOR_USER, REPLICATION_USER, USER, app_password, install_hba, psql,
                        reference_hba, role_sql)
 
@@ -95,13 +95,11 @@ def reference_pool_hba(lab: Lab, name: str = "pgpool1", clients: tuple[str, ...]
                           app_clients=[lab.planned_ip(client) for client in clients])
 
 
+@grading.changes("create pgpool's roles on {db.name}")
 def prepare_primary(lab: Lab, db: Instance) -> None:
     """pgpool's role on the primary (it replicates to standbys): SCRAM password,
     pg_monitor to read replication state, the right to promote a standby; and the
     standby's replication role. Idempotent."""
-    if grading.active():
-        grading.skip(f"create pgpool's roles on {db.name}")
-        return
     psql(db, role_sql(MONITOR_USER, monitor_password(lab)) + f"""
 GRANT pg_monitor TO {MONITOR_USER};
 GRANT EXECUTE ON FUNCTION pg_promote(boolean, integer) TO {MONITOR_USER};
@@ -135,13 +133,11 @@ def backend_limits(db: Instance) -> tuple[int, int]:
     return int(values[0]), int(values[1])
 
 
+@grading.changes("configure pgpool on {pgpool.name}")
 def configure_pgpool(lab: Lab, pgpool: Instance, conf: str, pool_hba: str, progress: Progress | None = None) -> None:
     """Install pgpool.conf, pool_hba.conf, the failover script and the encrypted
     passwords; (re)start pgpool when something changed; wait until the app's user
     gets through it to PostgreSQL (SCRAM on both legs)."""
-    if grading.active():
-        grading.skip(f"configure pgpool on {pgpool.name}")
-        return
     progress = progress or Progress(f"pgpool on {pgpool.name}")
     progress.say(pgpool.name, "configuring pgpool (backends, pool, SCRAM passwords, failover)")
     passwords = {USER: app_password(lab), MONITOR_USER: monitor_password(lab)}
@@ -176,28 +172,22 @@ def configure_pgpool(lab: Lab, pgpool: Instance, conf: str, pool_hba: str, progr
 def wait_for_pgpool(lab: Lab, pgpool: Instance, timeout: float = READY_TIMEOUT) -> None:
     """Until the app's user logs in through pgpool (SCRAM to pgpool, SCRAM from pgpool
     to PostgreSQL) and runs a query; ConfigError with pgpool's log otherwise."""
-    deadline = time.monotonic() + timeout
     command = (f"PGPASSWORD={app_password(lab)} PGCONNECT_TIMEOUT=5 psql -X -At -h 127.0.0.1 -p {PORT} "
                f"-U {USER} -d {DATABASE} -c 'SELECT 1'")
-    while True:
-        result = pgpool.run(command, readonly=True, check=False, timeout=15)
-        if result.exit_code == 0:
-            return
-        if time.monotonic() > deadline:
-            log = pgpool.run("journalctl -u pgpool2 -n 15 --no-pager -o cat", readonly=True, check=False).stdout
-            raise ConfigError(f"the app's user cannot get through pgpool on {pgpool.name} "
-                              f"({result.stderr.strip()[:300]}); pgpool's log:\n{log}")
-        time.sleep(1)
+    result = wait_until(lambda: pgpool.run(command, readonly=True, check=False, timeout=15), timeout, 1,
+                        done=lambda login: login.exit_code == 0)
+    if result.exit_code != 0:
+        log = pgpool.run("journalctl -u pgpool2 -n 15 --no-pager -o cat", readonly=True, check=False).stdout
+        raise ConfigError(f"the app's user cannot get through pgpool on {pgpool.name} "
+                          f"({result.stderr.strip()[:300]}); pgpool's log:\n{log}")
 
 
+@grading.changes("deploy pgpool on {name}", fallback=grading.named_instance)
 def deploy_pgpool(lab: Lab, name: str = "pgpool1", backends: tuple[str, ...] = ("db1",),
                   progress: Progress | None = None) -> Instance:
     """The reference deploy of pgpool in front of `backends` (node 0, 1, ... in that order);
     idempotent. The database servers admit pgpool (and, until the web servers move,
     the web servers too: tighten with `restrict_to_pooler`)."""
-    if grading.active():
-        grading.skip(f"deploy pgpool on {name}")
-        return lab.instance(name)
     progress = progress or Progress(f"deploy {name}")
     prepare_primary(lab, find_primary(lab, backends))
     size = PoolSize()

@@ -8,14 +8,13 @@ Example::
 
 from __future__ import annotations
 
-import time
-
 import requests
 
 from .. import grading
 from ..errors import WorkshopError
 from ..lab import Instance, Lab
 from ..progress import Progress
+from ..waiting import wait_until
 from . import app
 from .apache import configure_apache, reference_vhost
 from .releases import deploy_releases
@@ -23,12 +22,10 @@ from .releases import deploy_releases
 HEALTH_TIMEOUT = 30
 
 
+@grading.changes("install the app on {web.name}", fallback=lambda **_: False)
 def install_app(lab: Lab, web: Instance, progress: Progress | None = None, **settings) -> bool:
     """Everything but the vhost: layout, wheelhouse, virtualenv, code, settings,
     migrations and static files. True when the settings changed."""
-    if grading.active():
-        grading.skip(f"install the app on {web.name}")
-        return False
     progress = progress or Progress(f"install the app on {web.name}")
     app.prepare_layout(web)
     app.push_wheelhouse(web, progress)
@@ -39,11 +36,9 @@ def install_app(lab: Lab, web: Instance, progress: Progress | None = None, **set
     return changed
 
 
+@grading.changes("deploy the web server {name}", fallback=grading.named_instance)
 def deploy_web_server(lab: Lab, name: str = "web1", progress: Progress | None = None, **settings) -> Instance:
     """The reference deploy of a web server; idempotent. `settings` go to app_environment."""
-    if grading.active():
-        grading.skip(f"deploy the web server {name}")
-        return lab.instance(name)
     progress = progress or Progress(f"deploy {name}")
     web = lab.up(name)
     changed = install_app(lab, web, progress, **settings)
@@ -53,12 +48,10 @@ def deploy_web_server(lab: Lab, name: str = "web1", progress: Progress | None = 
     return web
 
 
+@grading.changes("deploy the web server {name}", fallback=grading.named_instance)
 def deploy_release_web_server(lab: Lab, name: str, progress: Progress | None = None, **settings) -> Instance:
     """A web server deployed the chapter 04 way (fabfile releases); idempotent.
     From chapter 05 on, every web server is deployed like this."""
-    if grading.active():
-        grading.skip(f"deploy the web server {name}")
-        return lab.instance(name)
     progress = progress or Progress(f"deploy {name}")
     web = lab.up(name)
     app.prepare_layout(web)
@@ -75,16 +68,17 @@ def deploy_release_web_server(lab: Lab, name: str, progress: Progress | None = N
 
 def wait_for_health(web: Instance, timeout: float = HEALTH_TIMEOUT) -> dict:
     """The app's /health/ through the instance's public endpoint, once it answers 200."""
-    deadline = time.monotonic() + timeout
-    problem = "no answer"
-    while time.monotonic() < deadline:
-        try:
-            response = requests.get(web.url("/health/"), timeout=5)
-            if response.status_code == 200:
-                return response.json()
-            problem = f"HTTP {response.status_code}"
-        except (requests.RequestException, ValueError) as exc:
-            problem = str(exc)
-        time.sleep(0.5)
+    def answer() -> tuple[int, dict | None]:
+        response = requests.get(web.url("/health/"), timeout=5)
+        return response.status_code, response.json() if response.status_code == 200 else None
+
+    try:
+        status, health = wait_until(answer, timeout, 0.5, done=lambda reply: reply[0] == 200,
+                                    retry_on=(requests.RequestException, ValueError))
+        if status == 200:
+            return health
+        problem = f"HTTP {status}"
+    except (requests.RequestException, ValueError) as exc:
+        problem = str(exc)
     raise WorkshopError(f"{web.name} did not answer /health/ within {timeout:.0f}s ({problem}); "
                         f"see /var/log/apache2/newsroom-error.log on it (workshop ssh {web.name})")

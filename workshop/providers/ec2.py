@@ -38,6 +38,7 @@ from ..progress import Progress
 from ..remote import Remote
 from ..stack import InstanceRecord, Stack
 from ..topology import PLAN, InstanceSpec
+from ..waiting import no_error, wait_until
 from .base import RUNNING, STOPPED, Provider
 
 #: First boot installs every server package: about 3 minutes on a t3, 15 at most.
@@ -48,24 +49,24 @@ ROOT_VOLUME_GB = 8
 def wait_until_ready(stack: Stack, record: InstanceRecord, progress: Progress, timeout: float = BOOT_TIMEOUT) -> None:
     """Wait until the instance answers SSH and cloud-init has finished installing; BootError if it failed."""
     progress.say(record.name, "first boot: installing the workshop packages (about 3 minutes)")
-    deadline = time.monotonic() + timeout
-    last = "no answer yet"
-    while time.monotonic() < deadline:
+    started = time.monotonic()
+
+    def booted() -> None:
         remote = Remote(record, stack.ssh_user, stack.ssh_key, connect_timeout=5)
         try:
-            status = remote.run("cloud-init status --wait", timeout=max(deadline - time.monotonic(), 10))
-            if "status: done" in status.stdout:
-                progress.say(record.name, "booted, packages installed")
-                return
-            log = remote.run("tail -n 15 /var/log/cloud-init-output.log").stdout.strip()
-            raise BootError(f"{record.name} failed its first boot (cloud-init: {status.stdout.strip()}); the end of "
-                            f"/var/log/cloud-init-output.log:\n{log}")
-        except RemoteError as exc:
-            last = str(exc)
-            time.sleep(5)
+            status = remote.run("cloud-init status --wait", timeout=max(started + timeout - time.monotonic(), 10))
+            if "status: done" not in status.stdout:
+                log = remote.run("tail -n 15 /var/log/cloud-init-output.log").stdout.strip()
+                raise BootError(f"{record.name} failed its first boot (cloud-init: {status.stdout.strip()}); the end "
+                                f"of /var/log/cloud-init-output.log:\n{log}")
         finally:
             remote.close()
-    raise BootError(f"{record.name} did not finish booting within {timeout:.0f}s (last: {last})")
+
+    try:
+        wait_until(booted, timeout, 5, done=no_error, retry_on=(RemoteError,))
+    except RemoteError as exc:
+        raise BootError(f"{record.name} did not finish booting within {timeout:.0f}s (last: {exc})") from exc
+    progress.say(record.name, "booted, packages installed")
 
 
 class EC2Provider(Provider):

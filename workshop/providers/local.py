@@ -18,7 +18,6 @@ import hashlib
 import ipaddress
 import socket
 import struct
-import time
 from pathlib import Path
 
 from .. import engine_output
@@ -28,6 +27,7 @@ from ..image import ensure_image
 from ..progress import Progress
 from ..stack import InstanceRecord, Stack
 from ..topology import InstanceSpec
+from ..waiting import wait_until
 from .base import RUNNING, STOPPED, Provider
 
 LABEL = "org.workshop.stack"
@@ -36,6 +36,8 @@ LABEL = "org.workshop.stack"
 #: engine's networks: podman and docker do not see each other's).
 SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
 BOOT_TIMEOUT = 90
+#: What `systemctl is-system-running --wait` answers once boot is over, well or not.
+SETTLED = ("running", "degraded", "maintenance", "stopping")
 
 
 def container_name(stack: Stack, name: str) -> str:
@@ -136,14 +138,11 @@ class LocalProvider(Provider):
     def _wait_for_boot(self, container: str, name: str, progress: Progress) -> None:
         # Right after `run`, systemd may not answer on its bus yet: poll until it
         # does, then let it wait for the end of boot itself.
-        deadline = time.monotonic() + BOOT_TIMEOUT
-        state = ""
-        while time.monotonic() < deadline:
-            state = self.engine.run("exec", container, "systemctl", "is-system-running", "--wait",
-                                    check=False, timeout=BOOT_TIMEOUT).stdout.strip()
-            if state in ("running", "degraded", "maintenance", "stopping"):
-                break
-            time.sleep(0.3)
+        def system_state() -> str:
+            return self.engine.run("exec", container, "systemctl", "is-system-running", "--wait",
+                                   check=False, timeout=BOOT_TIMEOUT).stdout.strip()
+
+        state = wait_until(system_state, BOOT_TIMEOUT, 0.3, done=lambda state: state in SETTLED)
         if state == "running":
             progress.say(name, "booted")
             return

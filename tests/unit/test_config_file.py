@@ -1,0 +1,135 @@
+"""put_config on a stand-in host that runs the shell commands here, in a temporary folder:
+the checker's verdict decides whether the new file stays, and a rejected one leaves
+the previous file exactly as it was."""
+
+import os
+import subprocess
+
+import pytest
+
+from workshop.deploy import apache, memcached, nginx, postgres, varnish
+from workshop.deploy.config_file import ConfigFile, put_config
+from workshop.errors import ConfigError
+from workshop.remote import CommandResult
+
+
+class LocalHost:
+    """What put_config needs of an Instance (run, put_text), on this machine."""
+
+    name = "here"
+
+    def __init__(self):
+        self.commands = []
+
+    def run(self, command, *, readonly=False, check=True, timeout=120):
+        self.commands.append(command)
+        done = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=timeout)
+        assert done.returncode == 0 or not check, done.stderr
+        return CommandResult(command, done.stdout, done.stderr, done.returncode)
+
+    def put_text(self, path, text, mode="644", owner="root:root"):
+        with open(path, "w") as file:
+            file.write(text)
+
+
+@pytest.fixture
+def site(tmp_path):
+    """A config file the "checker" accepts when it has no line saying `broken`, and a flag the site is enabled."""
+    path, enabled = tmp_path / "site.conf", tmp_path / "enabled"
+    config = ConfigFile(str(path), check=f"touch {enabled} && ! grep -n broken {path}",
+                        rejected="the checker rejected the site", drop=f"rm -f {enabled}")
+    return config, path, enabled
+
+
+def test_an_accepted_file_is_installed_then_applied(site, tmp_path):
+    config, path, enabled = site
+    path.write_text("old\n")
+    host = LocalHost()
+    put_config(host, config, "new\n", apply=f"echo reloaded > {tmp_path / 'applied'}")
+    assert path.read_text() == "new\n" and enabled.exists()
+    assert (tmp_path / "applied").read_text() == "reloaded\n"
+
+
+def test_a_rejected_file_puts_the_previous_one_back_and_says_what_the_checker_said(site, tmp_path):
+    config, path, _ = site
+    path.write_text("old\n")
+    with pytest.raises(ConfigError, match="(?s)the checker rejected the site; the previous configuration stays live:"
+                                          "\n2:broken"):
+        put_config(LocalHost(), config, "fine\nbroken\n", apply=f"touch {tmp_path / 'applied'}")
+    assert path.read_text() == "old\n" and not (tmp_path / "applied").exists()
+
+
+def test_a_rejected_first_file_is_removed_with_what_the_check_enabled(site):
+    config, path, enabled = site
+    with pytest.raises(ConfigError):
+        put_config(LocalHost(), config, "broken\n")
+    assert not path.exists() and not enabled.exists()
+
+
+def test_a_service_the_check_restarted_is_restarted_with_the_previous_file(tmp_path):
+    path, running = tmp_path / "memcached.conf", tmp_path / "running-with"
+    start = f"cp {path} {running} && ! grep -q '^-l 0.0.0.0' {path}"
+    config = ConfigFile(str(path), check=f"{start} || {{ echo 'refusing to listen everywhere'; false; }}",
+                        rejected="memcached did not start", restore=f"cp {path} {running}")
+    path.write_text("-l 10.0.0.5\n")
+    with pytest.raises(ConfigError, match="memcached did not start; the previous configuration is back:\n"
+                                          "refusing to listen everywhere"):
+        put_config(LocalHost(), config, "-l 0.0.0.0\n")
+    assert running.read_text() == path.read_text() == "-l 10.0.0.5\n"
+
+
+@pytest.mark.parametrize("config", [apache.SITE, nginx.SITE, varnish.VCL_FILE, memcached.CONFIG_FILE, postgres.HBA],
+                         ids=lambda config: config.path)
+def test_every_services_check_is_valid_shell(config):
+    for command in (config.check, config.drop, config.restore):
+        assert subprocess.run(["bash", "-n", "-c", command]).returncode == 0, command
+
+
+def run_check(config, tmp_path, monkeypatch, **programs):
+    """Run `config.check` as put_config does, with each of `programs` (name: shell body)
+    standing in for the real one on PATH; (exit code, output)."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    for name, body in programs.items():
+        (bin_dir / name).write_text(f"#!/bin/bash\n{body}\n")
+        (bin_dir / name).chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+    done = subprocess.run(["bash", "-c", f"{{ {config.check}; }} 2>&1"], capture_output=True, text=True)
+    return done.returncode, done.stdout.strip()
+
+
+def test_pg_hba_passes_when_postgresql_parsed_every_line(tmp_path, monkeypatch):
+    assert run_check(postgres.HBA, tmp_path, monkeypatch, runuser="true") == (0, "")
+
+
+def test_pg_hba_fails_with_the_lines_postgresql_could_not_parse(tmp_path, monkeypatch):
+    code, output = run_check(postgres.HBA, tmp_path, monkeypatch,
+                             runuser="echo '97: invalid authentication method \"nosuchmethod\"'")
+    assert code != 0 and output == '97: invalid authentication method "nosuchmethod"'
+
+
+def test_pg_hba_fails_with_psqls_error_when_postgresql_does_not_answer(tmp_path, monkeypatch):
+    code, output = run_check(postgres.HBA, tmp_path, monkeypatch,
+                             runuser="echo 'psql: error: connection to server failed' >&2; exit 2")
+    assert code != 0 and output == "psql: error: connection to server failed"
+
+
+def test_memcached_fails_with_its_journal_when_it_does_not_stay_up(tmp_path, monkeypatch):
+    journal = "memcached[311]: unrecognized option '--no-such-option'"
+    code, output = run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, journalctl=f"echo \"{journal}\"",
+                             systemctl='[ "$1" != is-active ]')
+    assert code != 0 and output == journal
+
+
+def test_memcached_fails_when_systemd_had_to_start_it_again(tmp_path, monkeypatch):
+    counter = tmp_path / "main-pid"
+    counter.write_text("100")
+    restarting = f'[ "$1" = show ] && {{ cat {counter}; echo $(( $(cat {counter}) + 1 )) > {counter}; }}; true'
+    code, output = run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, journalctl="echo 'Scheduled restart job'",
+                             systemctl=restarting)
+    assert code != 0 and output == "Scheduled restart job"
+
+
+def test_memcached_passes_when_it_stays_up(tmp_path, monkeypatch):
+    assert run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, journalctl="echo unexpected",
+                     systemctl='[ "$1" = show ] && echo 100; true') == (0, "")

@@ -1,0 +1,56 @@
+"""A service's config file, installed the way an operator should: the previous file
+kept aside, the service's own checker run on the new one before the service takes it
+in, and a rejected file replaced by the previous one, so a mistake never takes the
+service down and the error is the checker's own diagnosis.
+
+Example::
+
+    put_config(lb1, nginx.SITE, site, apply="systemctl reload nginx")
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ..errors import ConfigError
+from ..lab import Instance
+
+
+@dataclass(frozen=True)
+class ConfigFile:
+    """Where a service's file goes and how the service judges it."""
+
+    path: str
+    #: Shell commands run once the new file is in place; they fail, printing the
+    #: checker's diagnosis, when the service rejects it (apachectl configtest, nginx -t).
+    check: str
+    #: The start of the error: "nginx -t rejected the configuration".
+    rejected: str
+    #: What else to undo when a rejected file had no predecessor (a site enabled by `check`).
+    drop: str = ""
+    #: What to run once the previous file is back (a service `check` restarted comes back with it).
+    restore: str = ""
+    mode: str = "644"
+    owner: str = "root:root"
+
+    @property
+    def previous(self) -> str:
+        return f"{self.path}.previous"
+
+
+def put_config(host: Instance, config: ConfigFile, text: str, apply: str = "") -> None:
+    """Install `text` as `config.path`, have the service check it, then run `apply`
+    (reload or restart). A rejected file is replaced by the previous one (or removed,
+    with `config.drop`) and ConfigError carries the checker's output."""
+    path, previous = config.path, config.previous
+    host.run(f"if test -f {path}; then cp -p {path} {previous}; else rm -f {previous}; fi")
+    host.put_text(path, text, config.mode, config.owner)
+    checked = host.run(f"{{ {config.check}; }} 2>&1", check=False)
+    if not checked.ok:
+        undo = f"rm -f {path}" + (f"; {config.drop}" if config.drop else "")
+        host.run(f"if test -f {previous}; then mv {previous} {path}; else {undo}; fi"
+                 + (f"; {config.restore}" if config.restore else ""), check=False)
+        outcome = "is back" if config.restore else "stays live"
+        raise ConfigError(f"{config.rejected}; the previous configuration {outcome}:\n{checked.stdout.strip()}")
+    if apply:
+        host.run(apply)
