@@ -22,6 +22,7 @@ import uuid
 
 import pytest
 
+from tests.e2e.coursework import assert_every_report_full_marks, work_through
 from workshop.catchup import catch_up
 from workshop.chapters import find_chapter
 from workshop.course import Course
@@ -142,6 +143,22 @@ def course_stack(course_stack_name, tmp_path_factory):
 
     yield at_start_of
     os.environ.pop("WORKSHOP_STACK", None)
+
+
+@pytest.fixture(scope="module")
+def lab(course_stack, request):
+    """The shared stack at the start of the chapter module's CHAPTER."""
+    return course_stack(request.module.CHAPTER)
+
+
+@pytest.fixture(scope="module")
+def folder(lab, tmp_path_factory, request):
+    """A student's folder with the module's CHAPTER worked through (its solution notebooks,
+    run on the shared stack), every check report they printed at full marks."""
+    chapter = request.module.CHAPTER
+    folder = tmp_path_factory.mktemp("student") / chapter
+    assert_every_report_full_marks(chapter, work_through(chapter, folder))
+    return folder
 
 
 @pytest.fixture(scope="module")

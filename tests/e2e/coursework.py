@@ -3,6 +3,7 @@ work through the solution notebooks, submit, autograde, read the feedback."""
 
 from __future__ import annotations
 
+import re
 import shutil
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,12 @@ def work_through(chapter: str, folder: Path) -> str:
         shutil.copy(notebook, folder)
         printed.append(cell_text(execute_notebook(folder / notebook.name)))
     return "\n".join(printed)
+
+
+def assert_every_report_full_marks(chapter: str, printed: str) -> None:
+    """The check reports the notebooks printed (one per graded cell) all show full marks."""
+    reports = re.findall(rf"Chapter {re.escape(chapter)}: (\d+)/(\d+) points", printed)
+    assert reports and all(earned == possible for earned, possible in reports), printed[-3000:]
 
 
 def max_points(chapter: str) -> int:

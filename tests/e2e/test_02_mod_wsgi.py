@@ -9,26 +9,12 @@ import json
 
 import pytest
 
-from tests.e2e.coursework import (assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, max_points,
-                                  work_through)
+from tests.e2e.coursework import assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, max_points
 from workshop.deploy import apache, web
 from workshop.deploy.app import ENV_FILE
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "02-mod-wsgi"
-
-
-@pytest.fixture(scope="module")
-def lab(course_stack):
-    return course_stack(CHAPTER)
-
-
-@pytest.fixture(scope="module")
-def folder(lab, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("student") / CHAPTER
-    printed = work_through(CHAPTER, folder)
-    assert "Chapter 02-mod-wsgi: 4/4 points" in printed and "Chapter 02-mod-wsgi: 2/2 points" in printed
-    return folder
 
 
 def test_the_solutions_autograde_to_full_marks(course, folder):

@@ -7,25 +7,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.coursework import (assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, max_points,
-                                  work_through)
+from tests.e2e.coursework import assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, max_points
 from workshop.deploy import postgres, web
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "03-postgresql"
-
-
-@pytest.fixture(scope="module")
-def lab(course_stack):
-    return course_stack(CHAPTER)
-
-
-@pytest.fixture(scope="module")
-def folder(lab, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("student") / CHAPTER
-    printed = work_through(CHAPTER, folder)
-    assert "Chapter 03-postgresql: 3/3 points" in printed and "Chapter 03-postgresql: 2/2 points" in printed
-    return folder
 
 
 def test_the_solution_autogrades_to_full_marks(course, folder):

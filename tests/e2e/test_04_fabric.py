@@ -9,25 +9,12 @@ import tarfile
 
 import pytest
 
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, work_through
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints
 from workshop.deploy import app, postgres, web
 from workshop.deploy.releases import deploy_releases, load_fabfile
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "04-fabric"
-
-
-@pytest.fixture(scope="module")
-def lab(course_stack):
-    return course_stack(CHAPTER)
-
-
-@pytest.fixture(scope="module")
-def folder(lab, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("student") / CHAPTER
-    printed = work_through(CHAPTER, folder)
-    assert "Chapter 04-fabric: 4/4 points" in printed and "Chapter 04-fabric: 3/3 points" in printed
-    return folder
 
 
 def test_the_solution_autogrades_to_full_marks(course, folder, tmp_path):

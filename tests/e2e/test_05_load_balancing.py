@@ -10,8 +10,7 @@ import re
 import pytest
 import requests
 
-from tests.e2e.coursework import (assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured,
-                                  failing_hints, work_through)
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured, failing_hints
 from workshop.deploy import media, nginx, postgres, web
 from workshop.failure import crash_web_server
 
@@ -19,19 +18,6 @@ pytestmark = pytest.mark.e2e
 CHAPTER = "05-load-balancing"
 ONE_PIXEL_GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\xf9\x04\x01\x00\x00\x00\x00,"
                  b"\x00\x00\x00\x00\x01\x00\x01\x00\x00\x02\x02D\x01\x00;")
-
-
-@pytest.fixture(scope="module")
-def lab(course_stack):
-    return course_stack(CHAPTER)
-
-
-@pytest.fixture(scope="module")
-def folder(lab, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("student") / CHAPTER
-    printed = work_through(CHAPTER, folder)
-    assert "Chapter 05-load-balancing: 3/3 points" in printed and "2/2 points" in printed
-    return folder
 
 
 def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(course, folder, tmp_path):

@@ -6,25 +6,11 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.coursework import (assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured,
-                                  failing_hints, work_through)
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured, failing_hints
 from workshop.deploy import memcached, settings, web
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "06-caching"
-
-
-@pytest.fixture(scope="module")
-def lab(course_stack):
-    return course_stack(CHAPTER)
-
-
-@pytest.fixture(scope="module")
-def folder(lab, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("student") / CHAPTER
-    printed = work_through(CHAPTER, folder)
-    assert "Chapter 06-caching: 3/3 points" in printed
-    return folder
 
 
 def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(course, folder, tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, reconfigure_pgpool, work_through
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, reconfigure_pgpool
 from workshop.deploy import pgpool, web
 from workshop.deploy.pgpool import PoolSize
 from workshop.deploy.postgres import database_url, install_hba
@@ -14,19 +14,6 @@ from workshop.deploy.settings import reference_settings
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "07-pgpool"
-
-
-@pytest.fixture(scope="module")
-def lab(course_stack):
-    return course_stack(CHAPTER)
-
-
-@pytest.fixture(scope="module")
-def folder(lab, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("student") / CHAPTER
-    printed = work_through(CHAPTER, folder)
-    assert "Chapter 07-pgpool: 4/4 points" in printed and "Chapter 07-pgpool: 3/3 points" in printed
-    return folder
 
 
 def test_the_solution_autogrades_to_full_marks_and_the_release_to_zero(course, folder, tmp_path):

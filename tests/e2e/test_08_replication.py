@@ -9,26 +9,12 @@ import shutil
 
 import pytest
 
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, reconfigure_pgpool, work_through
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, reconfigure_pgpool
 from workshop.deploy import pgpool, replication
 from workshop.failover import cut_off, fail_over
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "08-replication"
-
-
-@pytest.fixture(scope="module")
-def lab(course_stack):
-    return course_stack(CHAPTER)
-
-
-@pytest.fixture(scope="module")
-def folder(lab, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("student") / CHAPTER
-    printed = work_through(CHAPTER, folder)
-    for points in ("4/4", "3/3", "2/2"):
-        assert f"Chapter 08-replication: {points} points" in printed
-    return folder
 
 
 def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(course, folder, tmp_path):

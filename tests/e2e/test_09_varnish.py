@@ -12,25 +12,12 @@ import uuid
 import pytest
 import requests
 
-from tests.e2e.coursework import (assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured,
-                                  failing_hints, work_through)
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured, failing_hints
 from workshop.deploy import varnish
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "09-varnish"
 METHOD_PASS = re.compile(r'    if \(req.method != "GET" && req.method != "HEAD"\) \{\n        return \(pass\);\n    \}\n')
-
-
-@pytest.fixture(scope="module")
-def lab(course_stack):
-    return course_stack(CHAPTER)
-
-
-@pytest.fixture(scope="module")
-def folder(lab, tmp_path_factory):
-    folder = tmp_path_factory.mktemp("student") / CHAPTER
-    work_through(CHAPTER, folder)
-    return folder
 
 
 def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(course, folder, tmp_path):
@@ -41,7 +28,8 @@ def test_a_vcl_varnish_cannot_compile_leaves_the_running_one_active(folder, lab)
     varnish1 = lab.instance("varnish1")
     assert_rejected_and_kept(lambda text: varnish.configure_varnish(varnish1, text), varnish1, varnish.VCL,
                              varnish.reference_vcl(lab) + "\nsub vcl_recv { no_such_function(); }\n",
-                             "(?s)varnishd -C rejected the VCL; the previous configuration stays live:\n.*no_such_function")
+                             "(?s)varnishd -C rejected the VCL; the previous configuration stays live:\n"
+                             ".*no_such_function")
 
 
 def test_varnish_caching_posts_is_caught(folder, lab):

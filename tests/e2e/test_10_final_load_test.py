@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, work_through
+from tests.e2e.coursework import (assert_every_report_full_marks, assert_full_marks_and_blank_zero, failing_hints,
+                                  work_through)
 from workshop import loadtest
 from workshop.lab import open_lab
 
@@ -15,14 +16,11 @@ CHAPTER = "10-final-load-test"
 
 
 @pytest.fixture(scope="module")
-def lab(course_stack):
-    return course_stack(CHAPTER)
-
-
-@pytest.fixture(scope="module")
 def folder(lab, tmp_path_factory):
+    """The chapter worked through: its notebook prints the ratio the student answers with."""
     folder = tmp_path_factory.mktemp("student") / CHAPTER
     printed = work_through(CHAPTER, folder)
+    assert_every_report_full_marks(CHAPTER, printed)
     assert "final / baseline = " in printed
     return folder
 
