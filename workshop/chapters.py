@@ -29,6 +29,8 @@ class Chapter:
     #: What the chapter adds to the app's settings on the web servers: the name of a
     #: function (lab, settings) in workshop.deploy.settings, "" when it adds nothing.
     app_settings: str = ""
+    #: The machines the chapter adds to the stack (workshop/topology.py names).
+    machines: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -71,15 +73,17 @@ class Chapter:
 
 
 CHAPTERS: tuple[Chapter, ...] = (
-    Chapter(1, "getting-started", "Getting started: the deployment question"),
+    Chapter(1, "getting-started", "Getting started: the deployment question", machines=("web1",)),
     Chapter(2, "mod-wsgi", "The application server: mod_wsgi"),
-    Chapter(3, "postgresql", "The database server: PostgreSQL", app_settings="database_on_db1"),
+    Chapter(3, "postgresql", "The database server: PostgreSQL", app_settings="database_on_db1", machines=("db1",)),
     Chapter(4, "fabric", "Deploying with Fabric"),
-    Chapter(5, "load-balancing", "Several web servers, one load balancer", app_settings="shared_media"),
-    Chapter(6, "caching", "Two cache servers", app_settings="both_cache_servers"),
-    Chapter(7, "pgpool", "Connection middleware: pgpool", app_settings="database_through_pgpool"),
-    Chapter(8, "replication", "Database redundancy: a standby, and a failover"),
-    Chapter(9, "varnish", "Varnish in front of everything"),
+    Chapter(5, "load-balancing", "Several web servers, one load balancer", app_settings="shared_media",
+            machines=("media1", "web2", "lb1")),
+    Chapter(6, "caching", "Two cache servers", app_settings="both_cache_servers", machines=("cache1", "cache2")),
+    Chapter(7, "pgpool", "Connection middleware: pgpool", app_settings="database_through_pgpool",
+            machines=("pgpool1",)),
+    Chapter(8, "replication", "Database redundancy: a standby, and a failover", machines=("db2",)),
+    Chapter(9, "varnish", "Varnish in front of everything", machines=("varnish1",)),
     Chapter(10, "final-load-test", "The final load test"),
 )
 
@@ -100,3 +104,12 @@ def chapters_through(chapter: int | str) -> list[Chapter]:
     """Every chapter from the first up to and including `chapter`, in course order."""
     last = find_chapter(chapter)
     return [entry for entry in CHAPTERS if entry.number <= last.number]
+
+
+def machines_through(chapter: int | str) -> list[str]:
+    """Every machine the stack has at the end of `chapter`, in the order the course adds them.
+
+    >>> machines_through(5)
+    ['web1', 'db1', 'media1', 'web2', 'lb1']
+    """
+    return [name for entry in chapters_through(chapter) for name in entry.machines]

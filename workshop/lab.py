@@ -15,18 +15,21 @@ or destroy something does nothing and says so.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import ipaddress
 import os
 import shutil
+import threading
 import uuid
 from pathlib import Path
 
 from . import grading, topology
+from .concurrency import on_each
 from .errors import RemoteError, StackError
 from .keys import generate_key_pair, public_key_line
 from .progress import Progress
-from .providers import MISSING, Provider, get_provider, provider_name
+from .providers import MISSING, RUNNING, Provider, get_provider, provider_name
 from .remote import CommandResult, Remote
 from .stack import Stack, check_name, default_stack_name, find_descriptor, load_named
 from .waiting import no_error, wait_until
@@ -40,7 +43,6 @@ class Instance:
     def __init__(self, lab: "Lab", name: str):
         self.lab = lab
         self.name = name
-        self._remote: Remote | None = None
 
     @property
     def record(self):
@@ -60,9 +62,7 @@ class Instance:
 
     @property
     def remote(self) -> Remote:
-        if self._remote is None:
-            self._remote = Remote.to(self.lab.stack, self.name)
-        return self._remote
+        return self.lab.remote(self.name)
 
     def run(self, command: str, *, readonly: bool = False, check: bool = True, timeout: float = 120) -> CommandResult:
         """Run a shell command over SSH. Pass readonly=True for commands that change
@@ -75,6 +75,16 @@ class Instance:
     def put_text(self, path: str, text: str, mode: str = "644", owner: str = "root:root") -> None:
         """Write `text` to the file `path` on the instance (atomically, with mode and owner)."""
         self.put_bytes(path, text.encode(), mode, owner)
+
+    def update_text(self, path: str, text: str, mode: str = "644", owner: str = "root:root") -> bool:
+        """Write `text` to `path` unless the file already holds exactly that; True when it
+        was written (so a service reloads only when its file changed)."""
+        digest = hashlib.sha256(text.encode()).hexdigest()
+        held = self.run(f"sha256sum < {path} 2>/dev/null", readonly=True, check=False).stdout.split()
+        if held[:1] == [digest]:
+            return False
+        self.put_text(path, text, mode, owner)
+        return True
 
     def put_bytes(self, path: str, data: bytes, mode: str = "644", owner: str = "root:root") -> None:
         if grading.active():
@@ -96,6 +106,8 @@ class Lab:
         self.stack = stack
         self._provider = provider
         self.folder = folder
+        self._remotes: dict[str, Remote] = {}
+        self._remotes_lock = threading.Lock()
 
     @property
     def provider(self) -> Provider:
@@ -133,6 +145,27 @@ class Lab:
             if copy not in stack.copies:
                 stack.copies.append(copy)
 
+    def remote(self, name: str) -> Remote:
+        """The one SSH connection to `name` this lab keeps open (every Instance of it shares
+        it: a new connection per command would cost a handshake each); a new one once the
+        instance's record changes (recreated, new ports)."""
+        record = self.require_stack().instances[name]
+        with self._remotes_lock:
+            remote = self._remotes.get(name)
+            if remote is None or remote.record != record:
+                if remote is not None:
+                    remote.close()
+                remote = self._remotes[name] = Remote.to(self.stack, name)
+            return remote
+
+    def _close_remotes(self, *names: str) -> None:
+        """Close the kept connections to `names` (all when none given)."""
+        with self._remotes_lock:
+            for name in names or list(self._remotes):
+                remote = self._remotes.pop(name, None)
+                if remote is not None:
+                    remote.close()
+
     @property
     def instances(self) -> list[Instance]:
         return [Instance(self, name) for name in self.require_stack().instances]
@@ -153,6 +186,14 @@ class Lab:
             rows.append({"name": name, "role": "?", "state": states[name], "private_ip": "?",
                          "public": "not in the descriptor (an interrupted `up`)"})
         return rows
+
+    def serves(self, name: str, unit: str) -> bool:
+        """Whether `name` runs with its systemd `unit` active: deployed for its role, not
+        just started (catch-up starts a chapter's machines before it deploys them)."""
+        stack = self.require_stack()
+        if name not in stack.instances or self.provider.states(stack).get(name) != RUNNING:
+            return False
+        return self.instance(name).run(f"systemctl is-active -q {unit}", readonly=True, check=False).ok
 
     def planned_ip(self, name: str) -> str:
         """The private address `name` has, or will have once started (fixed by the topology)."""
@@ -178,7 +219,8 @@ class Lab:
 
     # -- changing -----------------------------------------------------------
     def up(self, *names: str) -> Instance | list[Instance]:
-        """Start the named instances (resuming any that exist); idempotent.
+        """Start the named instances (resuming any that exist), all at once; idempotent.
+        Instances already recorded and running are left as they are (one state query).
 
         Returns the Instance, or a list of them when several names are given.
         """
@@ -190,18 +232,37 @@ class Lab:
         else:
             stack = self.require_stack()
             self._reload()
-            progress = Progress(f"stack {stack.name}")
-            self.provider.prepare(stack, progress)
-            stack.save()
-            for name in names:
-                record = self.provider.create_instance(stack, topology.spec(name), public_key_line(Path(stack.ssh_key)), progress)
+            states = self.provider.states(stack) if stack.instances else {}
+            missing = [name for name in names if name not in stack.instances or states.get(name) != RUNNING]
+            if missing:
+                self._start(missing)
+        handles = [self.instance(name) for name in names]
+        return handles[0] if len(handles) == 1 else handles
+
+    def _start(self, names: list[str]) -> None:
+        """Create or resume `names` concurrently (as far as the provider allows), recording
+        each one in the descriptor as soon as it exists."""
+        stack = self.require_stack()
+        progress = Progress(f"stack {stack.name}")
+        self.provider.prepare(stack, progress)
+        stack.save()
+        public_key = public_key_line(Path(stack.ssh_key))
+        recording = threading.Lock()
+
+        def start(name: str) -> None:
+            record = self.provider.create_instance(stack, topology.spec(name), public_key, progress)
+            with recording:
                 stack.instances[name] = record
                 stack.save()
                 self._write_known_hosts()
-                self._wait_for_ssh(name, progress)
-            progress.done(f"{len(names)} instance(s) up")
-        handles = [self.instance(name) for name in names]
-        return handles[0] if len(handles) == 1 else handles
+            self._wait_for_ssh(name, progress)
+
+        if self.provider.concurrent_creates:
+            on_each(names, start)
+        else:
+            for name in names:
+                start(name)
+        progress.done(f"{len(names)} instance(s) up")
 
     @grading.changes("lab.restart({name!r})", fallback=lambda self, name: self.instance(name))
     def restart(self, name: str) -> Instance:
@@ -210,6 +271,7 @@ class Lab:
         progress = Progress(f"restart {name}")
         self.instance(name)
         progress.say(name, "stopping")
+        self._close_remotes(name)
         self.provider.stop(stack, name)
         progress.say(name, "starting")
         self.provider.start(stack, name, progress)
@@ -247,6 +309,7 @@ class Lab:
         """Delete every resource of the stack, its key and descriptor copies; verify nothing is left."""
         stack = self.require_stack()
         progress = Progress(f"stack {stack.name}")
+        self._close_remotes()
         removed = self.provider.destroy(stack, progress)
         left = self.provider.leftovers(stack)
         if left:

@@ -27,6 +27,8 @@ from .records import LoadProfile, LoadTest, RecordFolders, new_run
 PROFILES = {
     # Anonymous visitors reading the home page: 2 wrk threads, 32 connections, 15 s.
     "baseline": LoadProfile("baseline", threads=2, connections=32, duration_s=15),
+    # The same load for 5 s: catch-up's own runs, there only so the next chapter can start.
+    "catch-up": LoadProfile("catch-up", threads=2, connections=32, duration_s=5),
 }
 RESULT_PREFIX = "WORKSHOP-RESULT "
 

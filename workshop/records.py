@@ -84,7 +84,7 @@ class Record:
 
 @dataclass(frozen=True)
 class LoadProfile:
-    """How hard and how long to push: the same profile at every stage makes stages comparable."""
+    """How hard and how long to push: the same load at every stage makes stages comparable."""
 
     name: str
     threads: int
@@ -92,6 +92,16 @@ class LoadProfile:
     duration_s: int
     path: str = "/"
     timeout_s: int = 5
+
+    def same_load(self, other: "LoadProfile") -> bool:
+        """Whether two runs pushed alike (threads, connections, path, timeout), so their
+        throughputs compare: the duration only changes how many requests make the average.
+
+        >>> LoadProfile("baseline", 2, 32, 15).same_load(LoadProfile("catch-up", 2, 32, 5))
+        True
+        """
+        return (self.threads, self.connections, self.path, self.timeout_s) == \
+            (other.threads, other.connections, other.path, other.timeout_s)
 
 
 @dataclass(frozen=True)

@@ -82,7 +82,9 @@ class Remote:
         return self._connection
 
     def run(self, command: str, timeout: float = 120, check: bool = False, env: dict | None = None) -> CommandResult:
-        """Run `command` with bash; raise RemoteError if unreachable (or if it fails and `check`)."""
+        """Run `command` with bash; raise RemoteError if unreachable (or if it fails and `check`).
+        A connection kept open across a restart of the machine is stale: it is reopened once."""
+        reused = self._connection is not None and self._connection.is_connected
         try:
             result = self.connection.run(command, hide=True, warn=True, timeout=timeout, env=env or {}, in_stream=False)
         except paramiko.BadHostKeyException as exc:
@@ -92,7 +94,10 @@ class Remote:
             ) from exc
         except paramiko.AuthenticationException as exc:
             raise RemoteError(f"{self.record.name} refused the stack's SSH key ({self.key_path}): {exc}") from exc
-        except (OSError, socket.timeout, paramiko.SSHException) as exc:
+        except (OSError, EOFError, socket.timeout, paramiko.SSHException) as exc:
+            if reused:
+                self.close()
+                return self.run(command, timeout, check, env)
             raise RemoteError(
                 f"Cannot reach {self.record.name} over SSH at {self.record.public_host}:{self.record.public_port(22)} "
                 f"({exc.__class__.__name__}: {exc}). Is it running? Check `workshop status`."
@@ -115,5 +120,8 @@ class Remote:
 
     def close(self) -> None:
         if self._connection is not None:
-            self._connection.close()
+            try:
+                self._connection.close()
+            except (OSError, EOFError, paramiko.SSHException):
+                pass  # a connection to a machine that is gone: nothing left to close
             self._connection = None

@@ -5,9 +5,10 @@ carries a random suffix, and teardown removes only what carries this
 stack's label.
 
 The chapter modules from test_02 on share one stack that advances through the
-course (`course_stack`), as a student's does; the others (chapter 01, catch-up,
-the full course, the classroom, the lessons) each start from an empty stack of
-their own (`stack_name`).
+course (`course_stack`), as a student's does, and the full-course module grades,
+at the end, the folders they worked through on it (`worked_folders`); the others
+(chapter 01, catch-up, the classroom, the lessons) each start from an empty stack
+of their own (`stack_name`).
 
 The stacks run on podman. With WORKSHOP_E2E_ENGINES=podman,docker, the modules
 of chapter 01 and catch-up (catch-up 10 from an empty stack) run once more on
@@ -19,6 +20,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
+from pathlib import Path
 
 import pytest
 
@@ -138,11 +140,18 @@ def course_stack(course_stack_name, tmp_path_factory):
 
     def at_start_of(chapter: str) -> Lab:
         lab = open_lab(course_stack_name, folder=tmp_path_factory.mktemp("catch-up"))
-        catch_up(lab, find_chapter(chapter).number - 1)
+        if find_chapter(chapter).number > 1:
+            catch_up(lab, find_chapter(chapter).number - 1)
         return lab
 
     yield at_start_of
     os.environ.pop("WORKSHOP_STACK", None)
+
+
+@pytest.fixture(scope="session")
+def worked_folders() -> dict[str, Path]:
+    """{chapter: student folder} of every chapter worked through on the shared stack so far."""
+    return {}
 
 
 @pytest.fixture(scope="module")
@@ -152,12 +161,13 @@ def lab(course_stack, request):
 
 
 @pytest.fixture(scope="module")
-def folder(lab, tmp_path_factory, request):
+def folder(lab, tmp_path_factory, request, worked_folders):
     """A student's folder with the module's CHAPTER worked through (its solution notebooks,
     run on the shared stack), every check report they printed at full marks."""
     chapter = request.module.CHAPTER
     folder = tmp_path_factory.mktemp("student") / chapter
     assert_every_report_full_marks(chapter, work_through(chapter, folder))
+    worked_folders[chapter] = folder
     return folder
 
 

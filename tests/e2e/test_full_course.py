@@ -1,6 +1,12 @@
-"""The whole course on one stack, as one student does it: every exercise's solution,
-chapter after chapter from an empty stack, then one submission per chapter
-autograded to full marks; the unmodified releases autograde to zero."""
+"""The whole course on one stack, as one student does it: every chapter's folder,
+worked through on the shared course stack, autograded at the end, when the stack has
+been through every later chapter (and their broken-stack tests), to full marks; the
+unmodified releases autograde to zero.
+
+In a full run the chapter modules (test_02 to test_10) have worked their folders
+through already, and this module reuses them; run alone, it works through each
+missing chapter itself, catching the shared stack up to the chapter before it first.
+"""
 
 from __future__ import annotations
 
@@ -16,21 +22,25 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def submission(stack_name, tmp_path_factory):
-    """Each chapter's folder after working through its solutions, in course order."""
-    root = tmp_path_factory.mktemp("alice")
-    started = time.monotonic()
+def submission(course_stack, worked_folders, tmp_path_factory) -> dict:
+    """{chapter: folder}: every chapter worked through on the shared stack, in course order."""
+    started, worked = time.monotonic(), []
     for chapter in chapter_ids():
-        work_through(chapter, root / chapter)
-    print(f"\nworked through {len(chapter_ids())} chapters in {time.monotonic() - started:.0f} s")
-    return root
+        if chapter not in worked_folders:
+            course_stack(chapter)
+            worked_folders[chapter] = tmp_path_factory.mktemp("alice") / chapter
+            work_through(chapter, worked_folders[chapter])
+            worked.append(chapter)
+    print(f"\nworked through {len(worked)} chapter(s) here ({', '.join(worked) or 'the others had'}) "
+          f"in {time.monotonic() - started:.0f} s")
+    return {chapter: worked_folders[chapter] for chapter in chapter_ids()}
 
 
 def test_the_whole_submission_autogrades_to_full_marks(submission, tmp_path):
     course = Course(tmp_path / "course")
     course.release()
     started = time.monotonic()
-    scores = {chapter: grade(course, chapter, "alice", submission / chapter) for chapter in chapter_ids()}
+    scores = {chapter: grade(course, chapter, "alice", folder) for chapter, folder in submission.items()}
     print(f"\nautograded the whole submission in {time.monotonic() - started:.0f} s")
     assert scores == {chapter: (max_points(chapter), max_points(chapter)) for chapter in chapter_ids()}
 

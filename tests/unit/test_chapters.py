@@ -12,7 +12,8 @@ NAME the slug underscored:
     workshop/catchup.py: NAME()      the reference deploy to the chapter's end state
     tests/e2e/test_NN_NAME.py        the chapter end to end on the shared course stack
 
-(and `app_settings` in the entry if the chapter changes the app's settings).
+(and `app_settings` in the entry if the chapter changes the app's settings, `machines`
+if it adds machines to the stack).
 """
 
 import json
@@ -25,8 +26,9 @@ import pytest
 import grader
 from tests.conftest import ROOT
 from workshop import catchup
-from workshop.chapters import CHAPTERS, Chapter, chapter_ids, chapters_through, find_chapter
+from workshop.chapters import CHAPTERS, Chapter, chapter_ids, chapters_through, find_chapter, machines_through
 from workshop.deploy import settings
+from workshop.topology import PLAN
 
 
 def missing_parts(chapter: Chapter) -> list[str]:
@@ -106,3 +108,9 @@ def test_the_registry_and_the_grader_load_no_deploy_code():
     loaded = subprocess.run([sys.executable, "-c", "import sys, grader; print(sorted(sys.modules))"],
                             capture_output=True, text=True, check=True, cwd=ROOT).stdout
     assert "workshop.deploy" not in loaded and "workshop.catchup" not in loaded
+
+
+def test_every_machine_of_the_topology_is_added_by_exactly_one_chapter():
+    added = machines_through(CHAPTERS[-1].number)
+    assert sorted(added) == sorted(PLAN), "the last chapter's stack is the whole topology"
+    assert len(added) == len(set(added)), f"a machine is added twice: {added}"

@@ -2,6 +2,7 @@
 the checker's verdict decides whether the new file stays, and a rejected one leaves
 the previous file exactly as it was."""
 
+import dataclasses
 import os
 import subprocess
 
@@ -48,6 +49,34 @@ def test_an_accepted_file_is_installed_then_applied(site, tmp_path):
     put_config(host, config, "new\n", apply=f"echo reloaded > {tmp_path / 'applied'}")
     assert path.read_text() == "new\n" and enabled.exists()
     assert (tmp_path / "applied").read_text() == "reloaded\n"
+
+
+def fake_systemctl(tmp_path, monkeypatch, active: bool) -> None:
+    """`systemctl is-active` answering for every unit as `active` says."""
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir(exist_ok=True)
+    (bin_dir / "systemctl").write_text(f"#!/bin/bash\n[ \"$1\" = is-active ] && exit {0 if active else 3}\n")
+    (bin_dir / "systemctl").chmod(0o755)
+    monkeypatch.setenv("PATH", f"{bin_dir}:{os.environ['PATH']}")
+
+
+def test_a_file_in_place_under_an_active_service_is_neither_checked_nor_applied(site, tmp_path, monkeypatch):
+    config, path, enabled = site
+    config = dataclasses.replace(config, service="site")
+    path.write_text("same\n")
+    fake_systemctl(tmp_path, monkeypatch, active=True)
+    assert put_config(LocalHost(), config, "same\n", apply=f"touch {tmp_path / 'applied'}") is False
+    assert not enabled.exists() and not (tmp_path / "applied").exists()
+
+
+@pytest.mark.parametrize("held, active", [("other\n", True), ("same\n", False)], ids=["changed", "service-down"])
+def test_a_changed_file_or_a_stopped_service_goes_through_check_and_apply(site, tmp_path, monkeypatch, held, active):
+    config, path, enabled = site
+    config = dataclasses.replace(config, service="site")
+    path.write_text(held)
+    fake_systemctl(tmp_path, monkeypatch, active=active)
+    assert put_config(LocalHost(), config, "same\n", apply=f"touch {tmp_path / 'applied'}") is True
+    assert path.read_text() == "same\n" and enabled.exists() and (tmp_path / "applied").exists()
 
 
 def test_a_rejected_file_puts_the_previous_one_back_and_says_what_the_checker_said(site, tmp_path):

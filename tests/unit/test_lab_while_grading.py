@@ -15,6 +15,7 @@ from workshop.classroom.layout import Classroom
 from workshop.deploy import apache, media, memcached, nginx, pgpool, postgres, releases, replication, varnish, web
 from workshop.errors import StackError
 from workshop.lab import Instance, Lab, open_lab
+from workshop.progress import Progress
 from workshop.stack import InstanceRecord, Stack
 from workshop.topology import PLAN
 
@@ -97,6 +98,7 @@ CHANGING = [
     (media.ensure_bucket, lambda lab: (lab, lab.instance("media1")), None),
     (media.deploy_media_server, lambda lab: (lab,), "media1"),
     (web.install_app, lambda lab: (lab, lab.instance("web1")), False),
+    (web.install_python, lambda lab: (lab, ["web1", "web2"], Progress("units")), None),
     (web.deploy_web_server, lambda lab: (lab,), "web1"),
     (web.deploy_release_web_server, lambda lab: (lab, "web2"), "web2"),
     (releases.deploy_releases, lambda lab: (lab, ["web1", "web2"]), {}),

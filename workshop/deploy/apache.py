@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from .. import configs, grading
 from ..lab import Instance
 from ..progress import Progress
@@ -9,8 +11,10 @@ from .app import CURRENT, MEDIA_ROOT, STATIC_ROOT, VENV
 from .config_file import ConfigFile, put_config
 
 SITE = ConfigFile("/etc/apache2/sites-available/newsroom.conf",
-                  check="a2dissite -q 000-default >/dev/null 2>&1; a2ensite -q newsroom && apachectl configtest",
-                  rejected="apachectl configtest rejected the vhost", drop="a2dissite -q newsroom")
+                  check="a2dissite -q 000-default >/dev/null 2>&1; a2enconf -q servername && a2enmod -q wsgi "
+                        "&& a2ensite -q newsroom && apachectl configtest",
+                  rejected="apachectl configtest rejected the vhost", drop="a2dissite -q newsroom", service="apache2")
+SERVER_NAME = "/etc/apache2/conf-available/servername.conf"
 
 
 def reference_vhost(server_name: str = "newsroom") -> str:
@@ -22,10 +26,12 @@ def reference_vhost(server_name: str = "newsroom") -> str:
 @grading.changes("configure Apache on {web.name}")
 def configure_apache(web: Instance, vhost: str, progress: Progress | None = None, restart: bool = False) -> None:
     """Install `vhost` as the only site; if `apachectl configtest` rejects it, put the
-    previous one back and raise ConfigError with Apache's own diagnosis."""
+    previous one back and raise ConfigError with Apache's own diagnosis. Apache restarts
+    when `restart` (its environment changed), reloads when a file changed, else is left be."""
     progress = progress or Progress(f"Apache on {web.name}")
     progress.say(web.name, "configuring Apache (newsroom site, mod_wsgi)")
-    web.put_text("/etc/apache2/conf-available/servername.conf", configs.path("apache/servername.conf").read_text())
-    web.run("a2enconf -q servername && a2enmod -q wsgi")
+    server_name = web.update_text(SERVER_NAME, configs.path("apache/servername.conf").read_text())
     action = "restart" if restart else "reload-or-restart"
-    put_config(web, SITE, vhost, apply=f"systemctl enable -q apache2 && systemctl {action} apache2")
+    site = SITE if not server_name else replace(SITE, service="")  # a new ServerName goes through the check too
+    if not put_config(web, site, vhost, apply=f"systemctl enable -q apache2 && systemctl {action} apache2") and restart:
+        web.run("systemctl restart apache2")

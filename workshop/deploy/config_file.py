@@ -10,6 +10,7 @@ Example::
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 
 from ..errors import ConfigError
@@ -32,17 +33,23 @@ class ConfigFile:
     restore: str = ""
     mode: str = "644"
     owner: str = "root:root"
+    #: The systemd unit that runs on this file: the file is in place (nothing to write,
+    #: check or apply) when it already holds the text and the unit is active.
+    service: str = ""
 
     @property
     def previous(self) -> str:
         return f"{self.path}.previous"
 
 
-def put_config(host: Instance, config: ConfigFile, text: str, apply: str = "") -> None:
+def put_config(host: Instance, config: ConfigFile, text: str, apply: str = "") -> bool:
     """Install `text` as `config.path`, have the service check it, then run `apply`
-    (reload or restart). A rejected file is replaced by the previous one (or removed,
-    with `config.drop`) and ConfigError carries the checker's output."""
+    (reload or restart); False, doing nothing, when it is in place already. A rejected
+    file is replaced by the previous one (or removed, with `config.drop`) and
+    ConfigError carries the checker's output."""
     path, previous = config.path, config.previous
+    if config.service and in_place(host, config, text):
+        return False
     host.run(f"if test -f {path}; then cp -p {path} {previous}; else rm -f {previous}; fi")
     host.put_text(path, text, config.mode, config.owner)
     checked = host.run(f"{{ {config.check}; }} 2>&1", check=False)
@@ -54,3 +61,12 @@ def put_config(host: Instance, config: ConfigFile, text: str, apply: str = "") -
         raise ConfigError(f"{config.rejected}; the previous configuration {outcome}:\n{checked.stdout.strip()}")
     if apply:
         host.run(apply)
+    return True
+
+
+def in_place(host: Instance, config: ConfigFile, text: str) -> bool:
+    """Whether `config.path` holds `text` and `config.service` is active (one command)."""
+    digest = hashlib.sha256(text.encode()).hexdigest()
+    probe = host.run(f"sha256sum < {config.path} 2>/dev/null; systemctl is-active -q {config.service} && echo active",
+                     readonly=True, check=False).stdout.split()
+    return probe == [digest, "-", "active"]

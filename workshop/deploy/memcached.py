@@ -9,6 +9,7 @@ Example::
 from __future__ import annotations
 
 from .. import configs, grading
+from ..concurrency import on_each
 from ..lab import Instance, Lab
 from ..progress import Progress
 from ..memcached_stats import MEMCACHED_PORT, STATS_COMMAND, parse_stats
@@ -24,7 +25,7 @@ CONFIG_FILE = ConfigFile(CONFIG, check=f"systemctl enable -q memcached && system
                                        f"&& [ \"$({MAIN_PID})\" = \"$started\" ] "
                                        "|| { journalctl -u memcached -n 15 --no-pager; false; }",
                          rejected="memcached did not start with the new configuration",
-                         restore="systemctl restart memcached")
+                         restore="systemctl restart memcached", service="memcached")
 MEMORY_MB = 64
 MAX_CONNECTIONS = 1024
 
@@ -39,23 +40,23 @@ def configure_memcached(cache: Instance, config: str, progress: Progress | None 
     """Install `config` and restart memcached; if it does not come back, put the previous
     configuration back and raise ConfigError with what memcached logged."""
     progress = progress or Progress(f"memcached on {cache.name}")
-    current = cache.run(f"cat {CONFIG}", readonly=True, check=False).stdout
-    if current == config and cache.run("systemctl is-active -q memcached", readonly=True, check=False).ok:
-        return
-    progress.say(cache.name, "configuring memcached")
-    put_config(cache, CONFIG_FILE, config)
+    if put_config(cache, CONFIG_FILE, config):
+        progress.say(cache.name, "configured memcached")
 
 
 @grading.changes("deploy the cache servers {names}", fallback=lambda lab, names, **_: list(map(lab.instance, names)))
 def deploy_cache_servers(lab: Lab, names: tuple[str, ...] = CACHE_SERVERS,
                          progress: Progress | None = None) -> list[Instance]:
-    """The reference deploy of chapter 06's cache servers; idempotent."""
+    """The reference deploy of chapter 06's cache servers, all at once; idempotent."""
     progress = progress or Progress(f"deploy {', '.join(names)}")
-    servers = []
-    for name in names:
-        cache = lab.up(name)
+    lab.up(*names)
+
+    def deploy(name: str) -> Instance:
+        cache = lab.instance(name)
         configure_memcached(cache, reference_memcached_config(lab, name), progress)
-        servers.append(cache)
+        return cache
+
+    servers = list(on_each(names, deploy).values())
     progress.done(f"memcached runs on {', '.join(names)}")
     return servers
 

@@ -20,7 +20,7 @@ ENABLED = "/etc/nginx/sites-enabled/newsroom"
 SITE = ConfigFile("/etc/nginx/sites-available/newsroom",
                   check=f"rm -f /etc/nginx/sites-enabled/default && ln -sfn ../sites-available/newsroom {ENABLED} "
                         "&& nginx -t",
-                  rejected="nginx -t rejected the configuration", drop=f"rm -f {ENABLED}")
+                  rejected="nginx -t rejected the configuration", drop=f"rm -f {ENABLED}", service="nginx")
 # A reload returns at once while the old workers still take requests: wait (5 s at
 # most) until they have exited, so what follows sees only the new configuration.
 RELOAD = ("old=$(pgrep -d ' ' -f 'nginx: worker process'); "

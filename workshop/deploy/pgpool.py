@@ -127,6 +127,11 @@ def running(lab: Lab, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name for name in names if states.get(name) == RUNNING)
 
 
+def pooled(lab: Lab, name: str = "pgpool1") -> bool:
+    """Whether pgpool serves on `name`: from chapter 07 on, the app's way to its database."""
+    return lab.serves(name, "pgpool2")
+
+
 def backend_limits(db: Instance) -> tuple[int, int]:
     """(max_connections, superuser_reserved_connections) of a running server."""
     values = psql(db, "SHOW max_connections; SHOW superuser_reserved_connections", readonly=True).stdout.split()

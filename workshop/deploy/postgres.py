@@ -22,7 +22,9 @@ HBA = ConfigFile(f"{CLUSTER}/pg_hba.conf",
                  check="errors=$(cd / && runuser -u postgres -- psql -X -At -c \"SELECT line_number || ': ' || error "
                        "FROM pg_hba_file_rules WHERE error IS NOT NULL\" 2>&1) && [ -z \"$errors\" ] "
                        "|| { echo \"$errors\"; false; }",
-                 rejected="PostgreSQL rejected pg_hba.conf", mode="640", owner="postgres:postgres")
+                 rejected="PostgreSQL rejected pg_hba.conf", mode="640", owner="postgres:postgres",
+                 service="postgresql@15-main")
+RESTART = "systemctl restart postgresql@15-main"
 DATABASE = USER = "newsroom"
 #: Web servers that may reach the database (chapter 07 replaces them with pgpool).
 APP_CLIENTS = ("web1", "web2")
@@ -57,17 +59,20 @@ def psql(db: Instance, sql: str, database: str = "postgres", readonly: bool = Fa
 
 @grading.changes("configure PostgreSQL on {db.name}")
 def configure_postgres(db: Instance, hba: str, progress: Progress | None = None) -> None:
-    """Listen on the private address, install `hba` as pg_hba.conf and (re)start.
+    """Listen on the private address, install `hba` as pg_hba.conf and restart, if
+    either changed (a restart drops every session: pgpool's too).
 
     A pg_hba.conf PostgreSQL cannot parse is put back as it was, and the
     server's own error lines are raised as ConfigError.
     """
     progress = progress or Progress(f"PostgreSQL on {db.name}")
     progress.say(db.name, "configuring PostgreSQL (listen addresses, scram, pg_hba)")
-    db.put_text(f"{CLUSTER}/conf.d/workshop.conf",
-                configs.render("postgresql/workshop.conf.j2", private_ip=db.private_ip), owner="postgres:postgres")
+    settings = db.update_text(f"{CLUSTER}/conf.d/workshop.conf",
+                              configs.render("postgresql/workshop.conf.j2", private_ip=db.private_ip),
+                              owner="postgres:postgres")
     db.run(f"echo auto > {CLUSTER}/start.conf && systemctl enable -q postgresql && systemctl start postgresql@15-main")
-    put_config(db, HBA, hba, apply="systemctl restart postgresql@15-main")
+    if not put_config(db, HBA, hba, apply=RESTART) and settings:
+        db.run(RESTART)
 
 
 @grading.changes("install pg_hba.conf on {db.name}")

@@ -16,6 +16,7 @@ from ..chapters import chapters_through
 from ..lab import Lab
 from ..memcached_stats import MEMCACHED_PORT
 from .media import storage_settings
+from .pgpool import pooled
 from .postgres import database_url
 
 CACHE_SERVERS = ("cache1", "cache2")
@@ -36,11 +37,10 @@ def reference_settings(lab: Lab, chapter: int | str) -> dict:
 
 
 def database_on_db1(lab: Lab, settings: dict) -> None:
-    """Chapter 03: the app's data in PostgreSQL on db1. Once pgpool1 exists the app goes
+    """Chapter 03: the app's data in PostgreSQL on db1. Once pgpool serves the app goes
     through it whatever the chapter: the database then admits the app from pgpool only,
     and a failover may have moved the primary."""
-    behind_pgpool = "pgpool1" in lab.require_stack().instances
-    settings["database_url"] = database_url(lab, "pgpool1" if behind_pgpool else "db1")
+    settings["database_url"] = database_url(lab, "pgpool1" if pooled(lab) else "db1")
 
 
 def shared_media(lab: Lab, settings: dict) -> None:

@@ -15,7 +15,8 @@ from .config_file import ConfigFile, put_config
 
 VCL = "/etc/varnish/newsroom.vcl"
 # Compiling is enough: the running Varnish takes the file in only on reload.
-VCL_FILE = ConfigFile(VCL, check=f"varnishd -C -f {VCL} 2>&1 >/dev/null", rejected="varnishd -C rejected the VCL")
+VCL_FILE = ConfigFile(VCL, check=f"varnishd -C -f {VCL} 2>&1 >/dev/null", rejected="varnishd -C rejected the VCL",
+                      service="varnish")
 UNIT_DROPIN = "/etc/systemd/system/varnish.service.d/workshop.conf"
 GRACE = "6h"
 MEMORY_MB = 256
@@ -33,16 +34,16 @@ def configure_varnish(varnish: Instance, vcl: str, progress: Progress | None = N
     (varnishd -C) never replaces the running one: ConfigError carries the compiler's message."""
     progress = progress or Progress(f"Varnish on {varnish.name}")
     progress.say(varnish.name, "configuring Varnish (port 80, newsroom VCL)")
-    put_config(varnish, VCL_FILE, vcl)
+    vcl_changed = put_config(varnish, VCL_FILE, vcl)
     dropin = configs.render("varnish/varnish.service.conf.j2", vcl=VCL, memory_mb=MEMORY_MB,
                             max_open_files=MAX_OPEN_FILES)
-    unit_changed = varnish.run(f"cat {UNIT_DROPIN} 2>/dev/null", readonly=True, check=False).stdout != dropin
-    if unit_changed:
-        varnish.put_text(UNIT_DROPIN, dropin)
+    if varnish.update_text(UNIT_DROPIN, dropin):
         varnish.run("systemctl daemon-reload && systemctl enable -q varnish && systemctl restart varnish")
-    else:
+    elif vcl_changed:
         # varnishreload loads and activates the new VCL; the cache's contents survive.
         varnish.run("systemctl reload-or-restart varnish")
+    else:
+        return
     # varnishd is a Type=simple unit: systemctl returns before port 80 listens.
     listening = varnish.run("for i in $(seq 50); do ss -ltnH 'sport = :80' | grep -q . && exit 0; sleep 0.2; done; "
                             "exit 1", check=False)

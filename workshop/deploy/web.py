@@ -11,6 +11,7 @@ from __future__ import annotations
 import requests
 
 from .. import grading
+from ..concurrency import on_each
 from ..errors import WorkshopError
 from ..lab import Instance, Lab
 from ..progress import Progress
@@ -18,6 +19,7 @@ from ..waiting import wait_until
 from . import app
 from .apache import configure_apache, reference_vhost
 from .releases import deploy_releases
+from .wheelhouse import build_wheelhouse
 
 HEALTH_TIMEOUT = 30
 
@@ -27,13 +29,27 @@ def install_app(lab: Lab, web: Instance, progress: Progress | None = None, **set
     """Everything but the vhost: layout, wheelhouse, virtualenv, code, settings,
     migrations and static files. True when the settings changed."""
     progress = progress or Progress(f"install the app on {web.name}")
-    app.prepare_layout(web)
-    app.push_wheelhouse(web, progress)
-    app.install_virtualenv(web, progress)
+    _install_python(web, progress)
     app.install_code_in_place(web, progress)
     changed = app.write_environment(web, app.app_environment(lab, **settings))
     app.migrate_and_collect(web, progress)
     return changed
+
+
+@grading.changes("install the app's packages on {names}")
+def install_python(lab: Lab, names: list[str], progress: Progress) -> None:
+    """The app's packages on every web server in `names` at once: the host's wheelhouse
+    (built first, once), pushed, and installed into each one's virtualenv. The slowest
+    step of a web server's deploy (a pip install), and the same for every one of them."""
+    if names:
+        build_wheelhouse(progress)
+        on_each(names, lambda name: _install_python(lab.instance(name), progress))
+
+
+def _install_python(web: Instance, progress: Progress) -> None:
+    app.prepare_layout(web)
+    app.push_wheelhouse(web, progress)
+    app.install_virtualenv(web, progress)
 
 
 @grading.changes("deploy the web server {name}", fallback=grading.named_instance)
@@ -54,9 +70,7 @@ def deploy_release_web_server(lab: Lab, name: str, progress: Progress | None = N
     From chapter 05 on, every web server is deployed like this."""
     progress = progress or Progress(f"deploy {name}")
     web = lab.up(name)
-    app.prepare_layout(web)
-    app.push_wheelhouse(web, progress)
-    app.install_virtualenv(web, progress)
+    _install_python(web, progress)
     changed = app.write_environment(web, app.app_environment(lab, **settings))
     configure_apache(web, reference_vhost(), progress)
     deploy_releases(lab, [name])

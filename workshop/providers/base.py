@@ -20,6 +20,8 @@ class Provider(ABC):
     name: str
     #: The login user on its machines.
     ssh_user: str
+    #: Whether `create_instance` may run for several instances of a stack at once.
+    concurrent_creates: bool = False
 
     @abstractmethod
     def prepare(self, stack: Stack, progress: Progress) -> None:

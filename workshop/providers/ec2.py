@@ -72,6 +72,9 @@ def wait_until_ready(stack: Stack, record: InstanceRecord, progress: Progress, t
 class EC2Provider(Provider):
     name = "ec2"
     ssh_user = "root"
+    # One launch at a time: each launch re-counts the account's instances against the
+    # class limits (guard.check_limits), which concurrent launches would race.
+    concurrent_creates = False
 
     def __init__(self, settings: Settings | None = None, probe=wait_until_ready, poll: float = 5):
         self.settings = settings or Settings.from_env()

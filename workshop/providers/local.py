@@ -70,6 +70,8 @@ def mac_address(ip: str) -> str:
 class LocalProvider(Provider):
     name = "local"
     ssh_user = "root"
+    # Each instance is its own container: nothing shared but the network, made first.
+    concurrent_creates = True
 
     def __init__(self, engine: Engine | None = None):
         self._engine = engine

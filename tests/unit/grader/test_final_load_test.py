@@ -32,6 +32,12 @@ def test_each_check_passes_with_the_final_load_test_recorded(healthy, check_id):
     assert (result.status, result.hints) == (PASSED, [])
 
 
+def test_a_final_load_test_with_the_same_load_for_another_duration_passes(healthy):
+    """Catch-up's 5 s runs push like the baseline's 15 s: their throughputs compare."""
+    final(profile={**PROFILE, "name": "catch-up", "duration_s": 5})(healthy)
+    assert run(healthy, CHAPTER, "final-load-test").status == PASSED
+
+
 def final(**fields):
     return lambda t: t.recordings["loadtest-10-final.json"].update(fields)
 
@@ -41,7 +47,8 @@ def final(**fields):
     (lambda t: t.recordings.pop("loadtest-02-baseline.json"), "no load test recorded for stage 02-baseline"),
     (final(stack="other"), "the recorded load test for stage 10-final ran against stack other, not units"),
     (final(url="http://127.0.0.1:8000/"), "the final load test hit http://127.0.0.1:8000/, not varnish1"),
-    (final(profile={**PROFILE, "name": "smoke"}), "the final profile (smoke) differs from the baseline's (baseline)"),
+    (final(profile={**PROFILE, "name": "smoke", "connections": 4}),
+     "the final profile (smoke) differs from the baseline's (baseline)"),
     (final(error_rate=0.2), "20.0% of the final requests failed"),
     (lambda t: t.on_ssh("varnish1", "MAIN.client_req", "MAIN.client_req 500 0.14 Good requests\n"),
      "varnish1 counted 500 requests since it started, fewer than the 90000"),

@@ -39,6 +39,14 @@ def with_wsgi(**wsgi):
     return health(wsgi={**health().json()["wsgi"], **wsgi})
 
 
+def test_catch_ups_short_baseline_passes(healthy):
+    """Catch-up records its baseline with the 5 s "catch-up" profile: as real a load test, shorter."""
+    healthy.recordings["loadtest-02-baseline.json"].update(
+        profile={**BASELINE["profile"], "name": "catch-up", "duration_s": 5}, requests=1200)
+    healthy.on_ssh("web1", "grep -cF workshop-loadtest/02-baseline", "1200\n")
+    assert run(healthy, CHAPTER, "baseline-load-test").status == PASSED
+
+
 @pytest.mark.parametrize("check_id, break_it, hint", [
     ("apache-serves-app", lambda t: (t.on_http("web1", "/health/", respond(404, text="Not Found")),
                                      t.on_http("web1", "/", respond(text="<title>Apache2 Debian Default Page</title>"))),
@@ -85,7 +93,9 @@ def with_wsgi(**wsgi):
     ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(stack="someone-else"),
      "the recorded load test for stage 02-baseline ran against stack someone-else, not units"),
     ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(requests=500),
-     "only 500 requests were sent"),
+     "only 500 requests were sent in 15 s"),
+    ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(profile={**BASELINE["profile"], "duration_s": 2}),
+     "only 3000 requests were sent in 2 s: use the 'baseline' profile (15 s)"),
     ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(error_rate=0.05),
      "5.0% of the requests failed"),
     ("baseline-load-test", lambda t: t.on_ssh("web1", "grep -cF", "12\n"),
