@@ -143,11 +143,14 @@ def deploy_media_server(lab: Lab, name: str = "media1", progress: Progress | Non
     media = lab.up(name)
     install_seaweedfs(media, progress)
     access, secret = credentials(lab)
-    media.put_text("/etc/seaweedfs/env", f"AWS_ACCESS_KEY_ID={access}\nAWS_SECRET_ACCESS_KEY={secret}\n", mode="600")
-    media.put_text("/etc/systemd/system/seaweedfs.service",
-                   configs.render("seaweedfs/seaweedfs.service.j2", data_dir=DATA_DIR, private_ip=media.private_ip))
-    media.run(f"install -d {DATA_DIR} && systemctl daemon-reload && systemctl enable -q seaweedfs "
-              "&& systemctl restart seaweedfs")
+    changed = media.update_text("/etc/seaweedfs/env", f"AWS_ACCESS_KEY_ID={access}\nAWS_SECRET_ACCESS_KEY={secret}\n",
+                                mode="600")
+    changed |= media.update_text("/etc/systemd/system/seaweedfs.service",
+                                 configs.render("seaweedfs/seaweedfs.service.j2", data_dir=DATA_DIR,
+                                                private_ip=media.private_ip))
+    if changed or not media.run("systemctl is-active -q seaweedfs", readonly=True, check=False).ok:
+        media.run(f"install -d {DATA_DIR} && systemctl daemon-reload && systemctl enable -q seaweedfs "
+                  "&& systemctl restart seaweedfs")
     ensure_bucket(lab, media)
     progress.done(f"{name} serves S3 bucket {BUCKET}")
     return media

@@ -149,13 +149,15 @@ def configure_pgpool(lab: Lab, pgpool: Instance, conf: str, pool_hba: str, progr
     pcp_password = stack_secret(lab.stack, "pgpool-pcp", 32)
     before = pgpool.run(f"cat {CONFIG_DIR}/.workshop-digest 2>/dev/null", readonly=True, check=False).stdout
     backends_before = pgpool.run(f"grep ^backend_hostname {CONFIG_DIR}/pgpool.conf", readonly=True, check=False).stdout
-    pgpool.put_text(f"{CONFIG_DIR}/pgpool.conf", conf, mode="640", owner="root:postgres")
-    pgpool.put_text(f"{CONFIG_DIR}/pool_hba.conf", pool_hba, mode="640", owner="root:postgres")
-    pgpool.put_text(f"{CONFIG_DIR}/failover.sh", configs.path("pgpool/failover.sh").read_text(), mode="755")
-    pgpool.put_text(KEY_FILE, stack_secret(lab.stack, "pgpool-key", 40) + "\n", mode="600", owner="postgres:postgres")
+    # Each file is written only if it differs: the digest below decides on a restart.
+    pgpool.update_text(f"{CONFIG_DIR}/pgpool.conf", conf, mode="640", owner="root:postgres")
+    pgpool.update_text(f"{CONFIG_DIR}/pool_hba.conf", pool_hba, mode="640", owner="root:postgres")
+    pgpool.update_text(f"{CONFIG_DIR}/failover.sh", configs.path("pgpool/failover.sh").read_text(), mode="755")
+    pgpool.update_text(KEY_FILE, stack_secret(lab.stack, "pgpool-key", 40) + "\n", mode="600",
+                       owner="postgres:postgres")
     # failover.sh logs into the new primary as pgpool's role to promote it.
-    pgpool.put_text(f"{HOME}/.pgpass", f"*:5432:postgres:{MONITOR_USER}:{monitor_password(lab)}\n",
-                    mode="600", owner="postgres:postgres")
+    pgpool.update_text(f"{HOME}/.pgpass", f"*:5432:postgres:{MONITOR_USER}:{monitor_password(lab)}\n",
+                       mode="600", owner="postgres:postgres")
     pgpool.put_text("/root/.pgpool-users", "".join(f"{u}:{p}\n" for u, p in passwords.items()), mode="600")
     pgpool.run(f"pg_enc -m -k {KEY_FILE} -f {CONFIG_DIR}/pgpool.conf -i /root/.pgpool-users >/dev/null "
                "&& rm /root/.pgpool-users")
