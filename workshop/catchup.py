@@ -41,7 +41,8 @@ from .providers import RUNNING
 from .records import CrashDrill, FailoverDrill, LoadTest, NotRecorded, Record, RecordFolders
 
 WEB_SERVERS = ("web1", "web2")
-#: Catch-up's drills: the checks' minimum of requests, sent as fast as the stack answers.
+#: Catch-up's drills: the fewest requests the checks accept (tests/unit/test_catchup_runs.py), sent
+#: as fast as the stack answers.
 CRASH_DRILL = {"requests_total": 200, "interval": 0.005, "kill_after": 50}
 FAILOVER_DRILL = {"requests_total": 200, "interval": 0.005, "kill_after": 60}
 

@@ -51,6 +51,7 @@ def probe_during_kill(lab: Lab, victim: str, send: Callable[[int], requests.Resp
 
     def kill() -> None:
         lab.provider.kill(stack, victim)
+        lab.forget_connections(victim)
         killed["at"] = time.monotonic() - began
 
     began, killer = time.monotonic(), threading.Thread(target=kill)
@@ -91,6 +92,7 @@ def crash_web_server(lab: Lab, victim: str = "web1", through: str = "lb1", reque
     progress.say(victim, f"{failed} of {len(samples)} requests failed; starting {victim} again")
     restarted = time.monotonic()
     lab.provider.start(stack, victim, progress)
+    lab.forget_connections(victim)
     recovery = _time_until_served_by(lab, through, victim, restarted)
     after_kill = [sample.served_by for sample in samples[kill_after + 10:] if sample.status == 200]
     result = CrashDrill(

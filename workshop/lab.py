@@ -158,8 +158,9 @@ class Lab:
                 remote = self._remotes[name] = Remote.to(self.stack, name)
             return remote
 
-    def _close_remotes(self, *names: str) -> None:
-        """Close the kept connections to `names` (all when none given)."""
+    def forget_connections(self, *names: str) -> None:
+        """Close the kept connections to `names` (all when none given): their machines
+        were stopped, crashed or started again, and the next command reconnects."""
         with self._remotes_lock:
             for name in names or list(self._remotes):
                 remote = self._remotes.pop(name, None)
@@ -250,6 +251,7 @@ class Lab:
         recording = threading.Lock()
 
         def start(name: str) -> None:
+            self.forget_connections(name)
             record = self.provider.create_instance(stack, topology.spec(name), public_key, progress)
             with recording:
                 stack.instances[name] = record
@@ -271,7 +273,7 @@ class Lab:
         progress = Progress(f"restart {name}")
         self.instance(name)
         progress.say(name, "stopping")
-        self._close_remotes(name)
+        self.forget_connections(name)
         self.provider.stop(stack, name)
         progress.say(name, "starting")
         self.provider.start(stack, name, progress)
@@ -309,7 +311,7 @@ class Lab:
         """Delete every resource of the stack, its key and descriptor copies; verify nothing is left."""
         stack = self.require_stack()
         progress = Progress(f"stack {stack.name}")
-        self._close_remotes()
+        self.forget_connections()
         removed = self.provider.destroy(stack, progress)
         left = self.provider.leftovers(stack)
         if left:

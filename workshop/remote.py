@@ -23,6 +23,8 @@ from .errors import RemoteError
 from .stack import InstanceRecord, Stack
 
 CONNECT_TIMEOUT = 10
+#: How a connection that cannot reach its machine fails (paramiko, sockets).
+UNREACHABLE = (OSError, EOFError, socket.timeout, paramiko.SSHException)
 
 
 @dataclass
@@ -82,11 +84,10 @@ class Remote:
         return self._connection
 
     def run(self, command: str, timeout: float = 120, check: bool = False, env: dict | None = None) -> CommandResult:
-        """Run `command` with bash; raise RemoteError if unreachable (or if it fails and `check`).
-        A connection kept open across a restart of the machine is stale: it is reopened once."""
-        reused = self._connection is not None and self._connection.is_connected
+        """Run `command` with bash; raise RemoteError if unreachable (or if it fails and `check`)."""
         try:
-            result = self.connection.run(command, hide=True, warn=True, timeout=timeout, env=env or {}, in_stream=False)
+            result = self._reopening_stale(lambda: self.connection.run(
+                command, hide=True, warn=True, timeout=timeout, env=env or {}, in_stream=False))
         except paramiko.BadHostKeyException as exc:
             raise RemoteError(
                 f"{self.record.name}'s SSH host key is not the one recorded when it booted: "
@@ -94,10 +95,7 @@ class Remote:
             ) from exc
         except paramiko.AuthenticationException as exc:
             raise RemoteError(f"{self.record.name} refused the stack's SSH key ({self.key_path}): {exc}") from exc
-        except (OSError, EOFError, socket.timeout, paramiko.SSHException) as exc:
-            if reused:
-                self.close()
-                return self.run(command, timeout, check, env)
+        except UNREACHABLE as exc:
             raise RemoteError(
                 f"Cannot reach {self.record.name} over SSH at {self.record.public_host}:{self.record.public_port(22)} "
                 f"({exc.__class__.__name__}: {exc}). Is it running? Check `workshop status`."
@@ -113,15 +111,34 @@ class Remote:
 
     def put(self, local, remote: str) -> None:
         """Copy a local path, or a file-like object, to `remote` over SFTP."""
-        try:
+        def copy():
+            if hasattr(local, "seek"):
+                local.seek(0)
             self.connection.put(local, remote)
-        except (OSError, paramiko.SSHException) as exc:
+
+        try:
+            self._reopening_stale(copy)
+        except UNREACHABLE as exc:
             raise RemoteError(f"Copying to {self.record.name}:{remote} failed: {exc}") from exc
+
+    def _reopening_stale(self, attempt):
+        """`attempt()`, and once more on a new connection if the one kept open had gone
+        stale (its machine restarted since): the first attempt failed to reach it."""
+        reused = self._connection is not None and self._connection.is_connected
+        try:
+            return attempt()
+        except (paramiko.BadHostKeyException, paramiko.AuthenticationException):
+            raise
+        except UNREACHABLE:
+            if not reused:
+                raise
+            self.close()
+            return attempt()
 
     def close(self) -> None:
         if self._connection is not None:
             try:
                 self._connection.close()
-            except (OSError, EOFError, paramiko.SSHException):
+            except UNREACHABLE:
                 pass  # a connection to a machine that is gone: nothing left to close
             self._connection = None

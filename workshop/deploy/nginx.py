@@ -46,11 +46,20 @@ def configure_nginx(lb: Instance, site: str, progress: Progress | None = None) -
 
 @grading.changes("copy static files from {source.name} to {lb.name}")
 def sync_static(source: Instance, lb: Instance) -> None:
-    """Copy collectstatic's output from a web server to the load balancer, which serves it."""
+    """Copy collectstatic's output from a web server to the load balancer, which serves it
+    (unless the load balancer has the same files already)."""
+    if static_digest(source) == static_digest(lb):
+        return
     packed = source.run(f"tar -C {STATIC_ROOT} -cz . | base64 -w0", readonly=True).stdout
     lb.put_bytes("/tmp/static.tar.gz", base64.b64decode(packed))
     lb.run(f"rm -rf {STATIC_ROOT} && install -d {STATIC_ROOT} && tar -xzf /tmp/static.tar.gz -C {STATIC_ROOT} "
            "&& rm /tmp/static.tar.gz")
+
+
+def static_digest(host: Instance) -> str:
+    """One digest of every static file's path and content on `host` ("" if it has none)."""
+    return host.run(f"cd {STATIC_ROOT} 2>/dev/null && find . -type f -print0 | sort -z | xargs -0r sha256sum "
+                    "| sha256sum", readonly=True, check=False).stdout.strip()
 
 
 @grading.changes("deploy the load balancer {name}", fallback=grading.named_instance)

@@ -42,10 +42,10 @@ def streams_from(standby: Instance, primary: Instance) -> bool:
 def prepare_server(lab: Lab, db: Instance) -> None:
     """What every database server of the pair has, whatever its role: replication
     settings, pg_hba for pgpool and the peer, the replication password in ~postgres/.pgpass."""
-    db.put_text(f"{CLUSTER}/conf.d/replication.conf", configs.path("postgresql/replication.conf").read_text(),
-                owner="postgres:postgres")
-    db.put_text(PGPASS, f"*:5432:replication:{REPLICATION_USER}:{replication_password(lab)}\n",
-                mode="600", owner="postgres:postgres")
+    db.update_text(f"{CLUSTER}/conf.d/replication.conf", configs.path("postgresql/replication.conf").read_text(),
+                   owner="postgres:postgres")
+    db.update_text(PGPASS, f"*:5432:replication:{REPLICATION_USER}:{replication_password(lab)}\n",
+                   mode="600", owner="postgres:postgres")
 
 
 def _clone(lab: Lab, standby: Instance, primary: Instance, progress: Progress) -> None:
@@ -108,9 +108,9 @@ def _follow(lab: Lab, name: str, primary: Instance, progress: Progress, pooler: 
 
 def set_synchronous(primary: Instance, standby: str | None) -> None:
     """Make commits on `primary` wait until `standby` has flushed them (None: asynchronous again)."""
-    primary.put_text(f"{CLUSTER}/conf.d/synchronous.conf", f"synchronous_standby_names = '{standby or ''}'\n",
-                     owner="postgres:postgres")
-    primary.run("if systemctl is-active -q postgresql@15-main; then systemctl reload postgresql@15-main; fi")
+    if primary.update_text(f"{CLUSTER}/conf.d/synchronous.conf", f"synchronous_standby_names = '{standby or ''}'\n",
+                           owner="postgres:postgres"):
+        primary.run("if systemctl is-active -q postgresql@15-main; then systemctl reload postgresql@15-main; fi")
 
 
 @grading.changes("rejoin {name} as a standby of {primary}", fallback=grading.named_instance)

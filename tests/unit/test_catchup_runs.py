@@ -1,0 +1,23 @@
+"""Catch-up's own load tests and drills are short, but never shorter than what the
+checks accept: a stack caught up to a chapter passes that chapter's checks."""
+
+from grader import load_balancing, mod_wsgi, replication
+from workshop import catchup
+from workshop.loadtest import PROFILES
+
+
+def test_the_catch_up_profile_pushes_like_the_baseline_for_as_long_as_the_check_accepts():
+    short, baseline = PROFILES["catch-up"], PROFILES["baseline"]
+    assert short.same_load(baseline) and mod_wsgi.MIN_DURATION_S <= short.duration_s < baseline.duration_s
+
+
+def test_the_crash_drill_sends_the_requests_the_check_wants():
+    drill = catchup.CRASH_DRILL
+    assert drill["requests_total"] >= load_balancing.MIN_CRASH_REQUESTS
+    assert drill["kill_after"] + 10 < drill["requests_total"]  # requests after the kill show who served them
+
+
+def test_the_failover_drill_sends_the_writes_the_check_wants():
+    drill = catchup.FAILOVER_DRILL
+    assert drill["requests_total"] >= replication.MIN_DRILL_REQUESTS
+    assert drill["requests_total"] - drill["kill_after"] > 10 * replication.MIN_WRITES_AFTER_KILL
