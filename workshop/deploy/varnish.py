@@ -11,6 +11,7 @@ from .. import configs, grading
 from ..errors import ConfigError
 from ..lab import Instance, Lab
 from ..progress import Progress
+from ..waiting import wait_until
 from .config_file import ConfigFile, put_config
 
 VCL = "/etc/varnish/newsroom.vcl"
@@ -21,6 +22,7 @@ UNIT_DROPIN = "/etc/systemd/system/varnish.service.d/workshop.conf"
 GRACE = "6h"
 MEMORY_MB = 256
 MAX_OPEN_FILES = 4096
+PROBE_WAIT_S = 20
 
 
 def reference_vcl(lab: Lab, backend: str = "lb1", grace: str = GRACE) -> str:
@@ -50,6 +52,17 @@ def configure_varnish(varnish: Instance, vcl: str, progress: Progress | None = N
     if not listening.ok:
         log = varnish.run("journalctl -u varnish -n 15 --no-pager", readonly=True, check=False).stdout
         raise ConfigError(f"Varnish does not listen on port 80 on {varnish.name}:\n{log}")
+    if not backend_healthy(varnish):
+        progress.say(varnish.name, f"Varnish's probe does not find the backend healthy after {PROBE_WAIT_S} s: "
+                                   "it answers 503 until it does (varnishadm backend.list)")
+
+
+def backend_healthy(varnish: Instance, timeout: float = PROBE_WAIT_S) -> bool:
+    """Whether the active VCL's probe finds its backend healthy within `timeout`: a new VCL
+    starts with no verdict, and Varnish answers 503 while its backend is not known healthy."""
+    command = ("active=$(varnishadm vcl.list | awk '$1 == \"active\" {print $NF}') && "
+               "varnishadm backend.list \"$active.*\" | grep -qw healthy")
+    return wait_until(lambda: varnish.run(command, readonly=True, check=False).ok, timeout, 0.5)
 
 
 @grading.changes("deploy Varnish on {name}", fallback=grading.named_instance)
