@@ -2,7 +2,7 @@
 deploys, so a student who fell behind (or a learner starting mid-course)
 can continue. Idempotent: what is already in place is left as it is.
 Each chapter's step is the function named after the chapter (workshop/chapters.py):
-step(lab, progress, final), `final` when it is the chapter caught up to.
+step(lab, progress, target), `target` the chapter caught up to.
 
 Fast enough to use in class: every machine the target chapter needs starts at once,
 the web servers get their packages at once, the machines of one chapter are deployed
@@ -21,8 +21,9 @@ import requests
 
 from . import grading, loadtest
 from .app import create_marker, health
-from .chapters import chapters_through, machines_through
+from .chapters import Chapter, chapters_through, machines_through
 from .concurrency import on_each
+from .deploy.app import app_environment, environment_in_place
 from .deploy.media import deploy_media_server
 from .deploy.memcached import deploy_cache_servers
 from .deploy.nginx import deploy_load_balancer
@@ -56,25 +57,31 @@ def _recorded(lab: Lab, kind: type[Record], key: str) -> bool:
     return True
 
 
-def _deploy_web_servers(lab: Lab, progress: Progress, chapter: int) -> None:
-    """Both web servers, at once, with the app's settings of the end of `chapter`."""
+def _deploy_web_servers(lab: Lab, progress: Progress, chapter: int, target: Chapter) -> None:
+    """Both web servers, at once, with the app's settings of the end of `chapter`; nothing
+    when they run the target's settings already and a later chapter of this catch-up
+    deploys them again (this chapter's settings would only take them back a step)."""
+    last = max(entry.number for entry in chapters_through(target.number) if entry.app_settings)
+    end_state = app_environment(lab, **reference_settings(lab, target.number))
+    if chapter < last and all(environment_in_place(lab.instance(name), end_state) for name in WEB_SERVERS):
+        return
     settings = reference_settings(lab, chapter)
     on_each(WEB_SERVERS, lambda name: deploy_release_web_server(lab, name, progress, **settings))
 
 
-def getting_started(lab: Lab, progress: Progress, final: bool) -> None:
+def getting_started(lab: Lab, progress: Progress, target: Chapter) -> None:
     lab.up("web1")
 
 
-def mod_wsgi(lab: Lab, progress: Progress, final: bool) -> None:
+def mod_wsgi(lab: Lab, progress: Progress, target: Chapter) -> None:
     """web1 on SQLite, load-tested; skipped on the way to a later chapter once the baseline exists."""
-    if final or not _recorded(lab, LoadTest, "02-baseline"):
+    if target.number == 2 or not _recorded(lab, LoadTest, "02-baseline"):
         web1 = deploy_web_server(lab, "web1", progress)
         if not _recorded(lab, LoadTest, "02-baseline"):
             loadtest.run(lab, "02-baseline", web1, profile="catch-up")
 
 
-def postgresql(lab: Lab, progress: Progress, final: bool) -> None:
+def postgresql(lab: Lab, progress: Progress, target: Chapter) -> None:
     """db1 serving the app's data; web1 redeployed in place only when it is not using db1 yet.
     Nothing once pgpool serves: chapters 07-08 own the database tier from then on (db1
     admits the app from pgpool only, and may be a standby after a failover)."""
@@ -82,7 +89,7 @@ def postgresql(lab: Lab, progress: Progress, final: bool) -> None:
         return
     deploy_database_server(lab, "db1", progress)
     web1 = lab.instance("web1")
-    if final or _database_host(web1) != lab.planned_ip("db1"):
+    if target.number == 3 or _database_host(web1) != lab.planned_ip("db1"):
         web1 = deploy_web_server(lab, "web1", progress, database_url=database_url(lab))
     if create_marker(web1, "before-restart") is not None:
         lab.restart("web1")
@@ -95,34 +102,38 @@ def _database_host(web) -> str | None:
         return None
 
 
-def fabric(lab: Lab, progress: Progress, final: bool) -> None:
+def fabric(lab: Lab, progress: Progress, target: Chapter) -> None:
     """web1 on atomic releases; the second deploy of the same code is the idempotent no-op."""
     deploy_releases(lab, ["web1"])
     deploy_releases(lab, ["web1"])
 
 
-def load_balancing(lab: Lab, progress: Progress, final: bool) -> None:
+def load_balancing(lab: Lab, progress: Progress, target: Chapter) -> None:
     """media1 for shared media, web1 and web2 on releases with it, lb1 in front; a crash drill."""
     deploy_media_server(lab, "media1", progress)
-    _deploy_web_servers(lab, progress, 5)
+    _deploy_web_servers(lab, progress, 5, target)
     deploy_load_balancer(lab, "lb1", WEB_SERVERS, progress)
     if not _recorded(lab, CrashDrill, "web1"):
         crash_web_server(lab, "web1", through="lb1", **CRASH_DRILL)
 
 
-def caching(lab: Lab, progress: Progress, final: bool) -> None:
+def caching(lab: Lab, progress: Progress, target: Chapter) -> None:
     """memcached on cache1 and cache2; web1 and web2 redeployed with both in CACHE_SERVERS."""
     deploy_cache_servers(lab, progress=progress)
-    _deploy_web_servers(lab, progress, 6)
+    _deploy_web_servers(lab, progress, 6, target)
 
 
-def pgpool(lab: Lab, progress: Progress, final: bool) -> None:
+def pgpool(lab: Lab, progress: Progress, target: Chapter) -> None:
     """pgpool1 in front of the database (of both servers once chapter 08 added db2), the web
     servers through it, the database admitting the app's user from pgpool1 only."""
-    backends = DATABASE_SERVERS if _pair_deployed(lab) else ("db1",)
-    deploy_pgpool(lab, "pgpool1", backends, progress)
-    _deploy_web_servers(lab, progress, 7)
-    restrict_to_pooler(lab, running(lab, backends))
+    pair = _pair_deployed(lab)
+    backends = DATABASE_SERVERS if pair else ("db1",)
+    replication_next = pair and target.number >= 8  # chapter 08's step deploys pgpool over both anyway
+    if not replication_next:
+        deploy_pgpool(lab, "pgpool1", backends, progress)
+    _deploy_web_servers(lab, progress, 7, target)
+    if not replication_next:
+        restrict_to_pooler(lab, running(lab, backends))
 
 
 def _pair_deployed(lab: Lab) -> bool:
@@ -131,7 +142,7 @@ def _pair_deployed(lab: Lab) -> bool:
     return states.get("db2") not in (None, RUNNING) or lab.serves("db2", "postgresql@15-main")
 
 
-def replication(lab: Lab, progress: Progress, final: bool) -> None:
+def replication(lab: Lab, progress: Progress, target: Chapter) -> None:
     """A streaming standby of the primary, pgpool balancing reads over both; the failover
     drill once, after which the old primary rejoins as a standby."""
     ensure_standby(lab, progress)
@@ -142,12 +153,12 @@ def replication(lab: Lab, progress: Progress, final: bool) -> None:
         ensure_standby(lab, progress)
 
 
-def varnish(lab: Lab, progress: Progress, final: bool) -> None:
+def varnish(lab: Lab, progress: Progress, target: Chapter) -> None:
     """Varnish on varnish1 in front of lb1."""
     deploy_varnish(lab, "varnish1", "lb1", progress)
 
 
-def final_load_test(lab: Lab, progress: Progress, final: bool) -> None:
+def final_load_test(lab: Lab, progress: Progress, target: Chapter) -> None:
     """The load test against varnish1, once."""
     if not _recorded(lab, LoadTest, "10-final"):
         loadtest.run(lab, "10-final", lab.instance("varnish1"), profile="catch-up")
@@ -165,5 +176,5 @@ def catch_up(lab: Lab, chapter: int | str) -> None:
     install_python(lab, [name for name in machines if name in WEB_SERVERS], progress)
     for entry in reached:
         progress.say(entry.id, "bringing the stack to this chapter's end state")
-        entry.catch_up_step()(lab, progress, entry == target)
+        entry.catch_up_step()(lab, progress, target)
     progress.done(f"stack {lab.stack.name} is at the end of {target.id}")

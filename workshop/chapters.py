@@ -63,7 +63,7 @@ class Chapter:
         return f"grader.{self.name}"
 
     def catch_up_step(self) -> Callable:
-        """The reference deploy to this chapter's end state: step(lab, progress, final)."""
+        """The reference deploy to this chapter's end state: step(lab, progress, target)."""
         return getattr(importlib.import_module("workshop.catchup"), self.name)
 
     def add_app_settings(self, lab, settings: dict) -> None:

@@ -38,7 +38,7 @@ def missing_parts(chapter: Chapter) -> list[str]:
         f"solutions/{chapter.id}/*.ipynb": bool(chapter.assignment_notebooks()),
         f"exercises/{chapter.id}/*.ipynb (`make release`)": bool(list(chapter.exercises.glob("*.ipynb"))),
         f"grader/{chapter.name}.py": (ROOT / "grader" / f"{chapter.name}.py").is_file(),
-        f"def {chapter.name}(lab, progress, final) in workshop/catchup.py":
+        f"def {chapter.name}(lab, progress, target) in workshop/catchup.py":
             callable(getattr(catchup, chapter.name, None)),
         f"tests/e2e/test_{chapter.number:02d}_{chapter.name}.py":
             (ROOT / "tests" / "e2e" / f"test_{chapter.number:02d}_{chapter.name}.py").is_file(),

@@ -153,14 +153,24 @@ def app_environment(lab: Lab, database_url: str = SQLITE_URL, cache_servers: tup
     return env
 
 
+def _environment_files(env: dict[str, str]) -> tuple[str, str]:
+    """(settings file, Apache's systemd drop-in) for `env`."""
+    return "".join(f"{key}={shlex.quote(value)}\n" for key, value in sorted(env.items())), \
+        f"[Service]\nEnvironmentFile={ENV_FILE}\n"
+
+
+def environment_in_place(web: Instance, env: dict[str, str]) -> bool:
+    """Whether `web` has exactly these settings already."""
+    text, dropin = _environment_files(env)
+    return web.run(f"cat {ENV_FILE} {APACHE_ENV_DROPIN} 2>/dev/null", readonly=True, check=False).stdout == text + dropin
+
+
 def write_environment(web: Instance, env: dict[str, str]) -> bool:
     """Write the settings file and Apache's systemd drop-in; True when something changed
     (Apache must then restart: a graceful reload does not re-read its environment)."""
-    text = "".join(f"{key}={shlex.quote(value)}\n" for key, value in sorted(env.items()))
-    dropin = f"[Service]\nEnvironmentFile={ENV_FILE}\n"
-    before = web.run(f"cat {ENV_FILE} {APACHE_ENV_DROPIN} 2>/dev/null", readonly=True, check=False).stdout
-    if before == text + dropin:
+    if environment_in_place(web, env):
         return False
+    text, dropin = _environment_files(env)
     web.put_text(ENV_FILE, text, mode="640", owner="root:www-data")
     web.put_text(APACHE_ENV_DROPIN, dropin)
     web.run("systemctl daemon-reload")
