@@ -6,10 +6,13 @@
 (b2) the same, with the home page's own bytes as the body: what Varnish costs with
     the home page's size but none of the course VCL and no cache lookup;
 (c) baseline: web1 alone on SQLite (the chapter 02 stack), re-measured here;
+(a1), (a2) the course VCL with one line more, to see what compression costs: the stored
+    gzip sent as is (as to a browser), and the page stored uncompressed;
 
 all with the load tests' `baseline` profile, and where each run's CPU went (wrk, each
-container, the rest of the machine). The ceiling VCLs (benchmarks/ceiling.vcl.j2) are loaded
-with varnishadm beside the course's own VCL, which is made active again afterwards.
+container, the rest of the machine). The ceiling VCLs (benchmarks/ceiling.vcl.j2) and the
+variants are loaded with varnishadm beside the course's own VCL, which is made active again
+afterwards.
 
 Run: .venv/bin/python -m benchmarks.front_door   (creates and removes a uniquely named stack)
 """
@@ -133,11 +136,12 @@ def course_vcl_with(lab: Lab, sub: str, line: str) -> str:
 
 
 def describe(name: str, result: dict) -> str:
+    """Two lines: the load test's figures, then the cores wrk, the busier containers and the rest used."""
     cores = result["cores"]
-    containers = sorted(((share, key.rsplit("-", 1)[-1]) for key, share in cores.items()
-                         if key not in ("busy", "idle", "wrk") and share >= 0.02), reverse=True)
+    containers = sorted(((share, key) for key, share in cores.items() if key not in ("busy", "idle", "wrk")),
+                        reverse=True)
     rest = cores["busy"] - cores["wrk"] - sum(share for share, _ in containers)
-    where = ", ".join([f"wrk {cores['wrk']:.2f}", *(f"{key} {share:.2f}" for share, key in containers),
+    where = ", ".join([f"wrk {cores['wrk']:.2f}", *(f"{key} {share:.2f}" for share, key in containers if share >= 0.02),
                        f"rest {rest:.2f}", f"idle {cores['idle']:.2f}"])
     return (f"{name:<44}{result['throughput_rps']:>9.0f} req/s  p95 {result['latency_ms']['p95']:>6.1f} ms  "
             f"{result['bytes'] / max(result['requests'], 1):>7.0f} B/resp  {result['failed']} failed\n"
