@@ -91,7 +91,8 @@ def _zip(path, members: dict) -> None:
             bundle.writestr(name, text)
 
 
-def test_a_class_grade_run_gives_the_invalid_descriptor_its_reason_and_grades_the_others(classroom, tmp_path, capsys):
+def test_a_class_grade_run_gives_the_invalid_descriptor_its_reason_and_grades_the_others(classroom, tmp_path, capsys,
+                                                                                          one_alembic_process):
     course = Course(classroom.course_root)
     course.release([CHAPTER])
     notebook = (course.root / "release" / CHAPTER / "first-vm.ipynb").read_text()

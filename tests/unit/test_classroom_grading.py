@@ -19,7 +19,7 @@ STUDENTS = [Student("alice", "Alice Martin"), Student("bob", "Bob Chen"), Studen
 
 
 @pytest.fixture(scope="module")
-def course(tmp_path_factory):
+def course(tmp_path_factory, one_alembic_process):
     course = Course(tmp_path_factory.mktemp("course"))
     course.release([CHAPTER])
     return course

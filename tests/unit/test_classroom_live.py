@@ -83,7 +83,8 @@ def test_polling_a_class_marks_every_check_of_an_unreachable_or_missing_stack(cl
 def served(classroom):
     view = LiveView(classroom, interval=30, snapshot={"class": "t1", "students": []})
     server = make_server(view, port=0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    # shutdown() waits for the loop to look up: every 0.5 s by default, half a second per test
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
     yield view, server
     server.shutdown()
     server.server_close()

@@ -103,7 +103,7 @@ def test_a_quota_too_small_for_a_full_stack_fails_with_the_number_to_request(aws
 
 def test_ec2_mode_without_credentials_or_image_fails_and_says_what_to_do(aws_env, engine_ok, monkeypatch):
     with mock_aws():
-        findings = by_topic(doctor.diagnose("ec2"))  # moto has no Debian image
+        findings = by_topic(doctor.diagnose("ec2"))  # no add_debian_images: no Debian image here
         assert findings["image"].status == doctor.FAIL and "136693071363" in findings["image"].fix
         monkeypatch.delenv("AWS_ACCESS_KEY_ID")
         monkeypatch.delenv("AWS_SECRET_ACCESS_KEY")

@@ -65,7 +65,7 @@ def test_rejected_credentials_name_the_error_and_the_fix(aws_env, monkeypatch):
 
 
 def test_no_debian_image_in_the_region_creates_nothing(aws_env, boot, progress):
-    with mock_aws():  # moto's images include no Debian
+    with mock_aws():  # no add_debian_images: no Debian image here
         stack = make_stack()
         with pytest.raises(ImageNotFoundError, match="debian-12-amd64-\\* from owner 136693071363"):
             make_provider(boot).prepare(stack, progress)

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import sys
 from datetime import datetime, timezone
+from functools import cache
 
+import botocore.loaders
+import botocore.session
 import pytest
 from moto import mock_aws
 from moto.core import DEFAULT_ACCOUNT_ID
@@ -26,6 +29,10 @@ from workshop.stack import Stack
 REGION = "us-east-1"
 STUDENT_CIDR = "203.0.113.7/32"
 NEWEST_DEBIAN = "ami-0debian12newest0"
+
+#: One botocore data loader for every session of the run: each new boto3 session (every `connect`,
+#: and moto's own) would otherwise parse the same service models and endpoint files again.
+SHARED_LOADER = cache(botocore.loaders.create_loader)
 
 
 def add_debian_images(region: str = REGION) -> None:
@@ -59,6 +66,10 @@ def aws_env(monkeypatch, tmp_path):
     monkeypatch.setenv("WORKSHOP_STUDENT", "alice")
     monkeypatch.setenv("WORKSHOP_CLASS", "pycon")
     monkeypatch.setenv("WORKSHOP_PUBLIC_CIDR", STUDENT_CIDR)
+    # moto's thousands of stock images are never found (the provider looks for Debian's owner) and
+    # building them for every region of every test took most of the EC2 tests' time.
+    monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")
+    monkeypatch.setattr(botocore.session, "create_loader", SHARED_LOADER)
 
 
 @pytest.fixture

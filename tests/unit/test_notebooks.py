@@ -31,7 +31,7 @@ def _comparable(path):
     return [(c["cell_type"], "".join(c["source"]), c["metadata"].get("nbgrader")) for c in notebook["cells"]]
 
 
-def test_exercises_are_the_current_release_of_solutions(tmp_path):
+def test_exercises_are_the_current_release_of_solutions(tmp_path, one_alembic_process):
     release = tmp_path / "release"
     Course(tmp_path / "course", release_directory=release).release()
     fresh = sorted(p.relative_to(release) for p in release.rglob("*.ipynb"))
