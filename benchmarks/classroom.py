@@ -104,22 +104,26 @@ def autograded_check_times(course_root: Path) -> list[CheckTime]:
 
 
 def set_up(classroom: Classroom, stages: list[str], parallel: int) -> None:
-    """Every stack at its student's stage, by the class tooling (`class up`, by stage), the
-    unreachable student's machine stopped."""
+    """Every stack at its student's stage, by the class tooling (`class up --catch-up STAGE` for
+    each stage's students, `parallel` stacks at a time in all), the unreachable student's machine stopped."""
     groups: dict[str, list[Student]] = {}
     for student, stage in zip(classroom.students, stages):
         groups.setdefault(EARLY if stage == UNREACHABLE else stage, []).append(student)
-    for stage, students in groups.items():
+
+    def set_up_stage(stage: str, students: list[Student]) -> None:
         group = Classroom(classroom.folder, classroom.name, students)
         for attempt in ("first", "resumed"):  # a boot on a busy machine may miss its limit: resume it
-            rows = up(group, catch_up=None if stage == EARLY else stage, parallel=parallel,
+            rows = up(group, catch_up=None if stage == EARLY else stage, parallel=1,
                       progress=Progress(f"set-up {stage}"))
-            failed = [row for row in rows if row["result"] != "up"]
+            failed = [row["student"] for row in rows if row["result"] != "up"]
             if not failed:
-                break
-            print(f"{attempt} set-up of {stage} failed for {', '.join(row['student'] for row in failed)}", flush=True)
-        if failed:
-            raise RuntimeError(f"could not set up {failed}")
+                return
+            print(f"{attempt} set-up of {stage} failed for {', '.join(failed)}", flush=True)
+        raise RuntimeError(f"could not bring {', '.join(failed)} to the end of {stage}")
+
+    with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+        for done in [pool.submit(set_up_stage, stage, students) for stage, students in groups.items()]:
+            done.result()
     for student, stage in zip(classroom.students, stages):
         if stage == UNREACHABLE:
             stack = classroom.stack(student)
