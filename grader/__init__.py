@@ -46,13 +46,13 @@ def assert_checks(chapter: str, *check_ids: str, folder: str | None = None, **an
 
 
 #: While nbgrader grades, the graded cells of a notebook probe through one Target (one SSH
-#: connection per machine, one look at the provider): nothing changes the stack between them.
+#: connection per machine): nothing changes the stack between them.
 _GRADING_TARGETS: dict[tuple[Path, str], Target] = {}
 
 
 def _target(folder: Path) -> tuple[Target, bool]:
-    """The target of the notebook in `folder`, and whether it is shared (kept open for the next
-    cell). Outside grading every report gets a fresh one: the student may change the stack
+    """The target of the notebook in `folder`, and whether it is shared (its connections kept open
+    for the next cell). Outside grading every report gets a fresh one: the student may change the stack
     (start, restart a machine) between cells."""
     if not grading.active():
         return Target.from_folder(folder), False
