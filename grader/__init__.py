@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import importlib
 import os
+from pathlib import Path
 
+from workshop import grading
 from workshop.chapters import CHAPTERS
+from workshop.stack import find_descriptor
 
 from .registry import CHECKS, check, checks_for, run_checks
 from .report import format_report
@@ -28,14 +31,33 @@ __all__ = ["CHECKS", "CheckResult", "Target", "assert_checks", "check", "checks_
 def assert_checks(chapter: str, *check_ids: str, folder: str | None = None, **answers) -> list[CheckResult]:
     """Probe the stack of the notebook in `folder` (default: here); print the report;
     raise AssertionError carrying every hint unless all the named checks pass."""
-    target = Target.from_folder(folder or os.getcwd())
+    target, shared = _target(Path(folder or os.getcwd()))
     try:
         results = run_checks(chapter, target, check_ids, answers)
     finally:
-        target.close()
+        if not shared:
+            target.close()
     print(format_report(f"Chapter {chapter}", results))
     failed = [result for result in results if not result.passed]
     if failed:
         hints = [f"{result.title}: {hint}" for result in failed for hint in result.hints]
         raise AssertionError("\n".join(hints))
     return results
+
+
+#: While nbgrader grades, the graded cells of a notebook probe through one Target (one SSH
+#: connection per machine): nothing changes the stack between them.
+_GRADING_TARGETS: dict[tuple[Path, str], Target] = {}
+
+
+def _target(folder: Path) -> tuple[Target, bool]:
+    """The target of the notebook in `folder`, and whether it is shared (its connections kept open
+    for the next cell). Outside grading every report gets a fresh one: the student may change the stack
+    (start, restart a machine) between cells."""
+    if not grading.active():
+        return Target.from_folder(folder), False
+    descriptor = find_descriptor(folder)
+    key = (folder.resolve(), descriptor.read_text() if descriptor else "")
+    if key not in _GRADING_TARGETS:
+        _GRADING_TARGETS[key] = Target.from_folder(folder)
+    return _GRADING_TARGETS[key], True

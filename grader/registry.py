@@ -9,6 +9,7 @@ Example::
 from __future__ import annotations
 
 import concurrent.futures
+import time
 from dataclasses import dataclass
 from typing import Callable
 
@@ -65,6 +66,7 @@ def run_check(item: Check, target: Target, answers: dict | None = None) -> Check
     view = target.for_check()
     view.answers = answers or {}
     pool = concurrent.futures.ThreadPoolExecutor(max_workers=1)
+    started = time.monotonic()
     future = pool.submit(item.probe, view, verdict)
     try:
         future.result(timeout=item.timeout)
@@ -81,7 +83,8 @@ def run_check(item: Check, target: Target, answers: dict | None = None) -> Check
     finally:
         pool.shutdown(wait=False)
     status = PASSED if verdict.ok else FAILED
-    return CheckResult(item.check_id, item.title, status, item.points, verdict.hints, verdict.evidence)
+    return CheckResult(item.check_id, item.title, status, item.points, verdict.hints, verdict.evidence,
+                       time.monotonic() - started)
 
 
 def run_checks(chapter: str, target: Target, ids: tuple[str, ...] = (), answers: dict | None = None) -> list[CheckResult]:

@@ -15,6 +15,7 @@ class CheckResult:
     max_points: int
     hints: list[str] = field(default_factory=list)
     evidence: dict = field(default_factory=dict)
+    seconds: float = 0.0  # how long the probe took: the report shows it, so slow checks are seen
 
     @property
     def passed(self) -> bool:

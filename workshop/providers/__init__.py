@@ -6,10 +6,17 @@ import os
 
 from ..errors import WorkshopError
 from .base import MISSING, RUNNING, STOPPED, Provider
-from .ec2 import EC2Provider
 from .local import LocalProvider
 
-PROVIDERS = {"local": LocalProvider, "ec2": EC2Provider}
+
+def _ec2() -> Provider:
+    """boto3 takes ~0.5 s to import: only stacks on EC2 pay for it (not every grading kernel)."""
+    from .ec2 import EC2Provider
+
+    return EC2Provider()
+
+
+PROVIDERS = {"local": LocalProvider, "ec2": _ec2}
 DEFAULT_PROVIDER = "local"
 
 __all__ = ["MISSING", "RUNNING", "STOPPED", "Provider", "get_provider", "provider_name"]
