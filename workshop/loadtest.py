@@ -83,7 +83,7 @@ BASELINE_STAGE = "02-baseline"
 
 
 def throughput_ratio(results: dict[str, dict], stage: str, baseline: str = BASELINE_STAGE) -> float:
-    """How many times the baseline's throughput `stage` reached (both with the same profile)."""
+    """How many times the baseline's throughput `stage` reached (both with the same load)."""
     missing = [name for name in (stage, baseline) if name not in results]
     if missing:
         raise WorkshopError(f"no load test recorded for {', '.join(missing)}: run loadtest.run(lab, STAGE, target) "
@@ -92,11 +92,13 @@ def throughput_ratio(results: dict[str, dict], stage: str, baseline: str = BASEL
 
 
 def comparison(results: dict[str, dict], baseline: str = BASELINE_STAGE) -> str:
-    """A text table of every recorded stage: throughput, latency, failures, ratio to the baseline."""
-    lines = [f"{'stage':<22}{'target':<10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'failed':>8}{'x baseline':>12}"]
+    """A text table of every recorded stage: who ran it (the profile: `catch-up` for catch-up's
+    own short runs), throughput, latency, failures, ratio to the baseline."""
+    lines = [f"{'stage':<22}{'target':<10}{'profile':<10}{'req/s':>9}{'p50 ms':>9}{'p95 ms':>9}{'failed':>8}"
+             f"{'x baseline':>12}"]
     for stage, result in results.items():
         ratio = f"{throughput_ratio(results, stage, baseline):.1f}" if baseline in results else "-"
-        lines.append(f"{stage:<22}{result['target']:<10}{result['throughput_rps']:>9.0f}"
+        lines.append(f"{stage:<22}{result['target']:<10}{result['profile']['name']:<10}{result['throughput_rps']:>9.0f}"
                      f"{result['latency_ms']['p50']:>9.1f}{result['latency_ms']['p95']:>9.1f}"
                      f"{result['failed']:>8}{ratio:>12}")
     return "\n".join(lines)

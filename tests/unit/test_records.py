@@ -14,7 +14,7 @@ from grader.target import ProbeError, Target
 from tests.unit.record_samples import crash_drill, failover_drill, load_test
 from workshop import loadtest
 from workshop.deploy.releases import load_fabfile
-from workshop.records import (DEPLOY_LOG, CrashDrill, Deploy, FailoverDrill, LoadTest, NotRecorded,
+from workshop.records import (DEPLOY_LOG, CrashDrill, Deploy, FailoverDrill, LoadProfile, LoadTest, NotRecorded,
                               NotRecordedProperly, RecordFolders)
 from workshop.stack import Stack
 
@@ -127,6 +127,12 @@ def test_every_stage_recorded_properly_is_listed_for_the_notebooks_and_a_damaged
     assert list(results) == ["02-baseline", "10-final"]
     assert loadtest.throughput_ratio(results, "10-final") == 30.0
     assert "30.0" in loadtest.comparison(results).splitlines()[-1]
+
+
+def test_the_stage_table_says_which_runs_were_catch_ups(folders, lab):
+    folders.save(load_test(stage="02-baseline", profile=LoadProfile("catch-up", 2, 32, 5)))
+    row = loadtest.comparison(loadtest.recorded(lab)).splitlines()[-1]
+    assert row.split()[:3] == ["02-baseline", "web1", "catch-up"]
 
 
 def test_the_checks_get_the_record_or_one_verdict_for_missing_another_stack_and_damaged(tmp_path, stack, folders, lab):
