@@ -62,9 +62,10 @@ def _deploy_web_servers(lab: Lab, progress: Progress, chapter: int, target: Chap
     when they run the target's settings already and a later chapter of this catch-up
     deploys them again (this chapter's settings would only take them back a step)."""
     last = max(entry.number for entry in chapters_through(target.number) if entry.app_settings)
-    end_state = app_environment(lab, **reference_settings(lab, target.number))
-    if chapter < last and all(environment_in_place(lab.instance(name), end_state) for name in WEB_SERVERS):
-        return
+    if chapter < last:
+        end_state = app_environment(lab, **reference_settings(lab, target.number))
+        if all(environment_in_place(lab.instance(name), end_state) for name in WEB_SERVERS):
+            return
     settings = reference_settings(lab, chapter)
     on_each(WEB_SERVERS, lambda name: deploy_release_web_server(lab, name, progress, **settings))
 
