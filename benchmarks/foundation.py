@@ -68,7 +68,7 @@ def main() -> None:
             course.release([CHAPTER])
             course.submit(CHAPTER, "student", folder)
             started = time.monotonic()
-            course.autograde(CHAPTER, "student")
+            course.autograde(CHAPTER, "student", lab.stack)
             grade_seconds = time.monotonic() - started
             score = course.score(CHAPTER, "student")
         finally:

@@ -8,7 +8,8 @@ Example::
 
     course = Course(Path("/tmp/grading"))
     course.release()
-    course.autograde("01-getting-started", "alice", Path("alice-submission/"))
+    course.submit("01-getting-started", "alice", Path("alice-submission/"))
+    course.autograde("01-getting-started", "alice", lab.stack)
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from nbgrader.apps import NbGraderAPI
 from traitlets.config.loader import PyFileConfigLoader
 
 from .chapters import ROOT, chapter_ids
+from .live_scores import LiveScore, score_live
+from .stack import Stack
 
 
 def put_tools_on_path() -> None:
@@ -81,8 +84,12 @@ class Course:
         shutil.copytree(folder, target)
         return target
 
-    def autograde(self, assignment: str, student: str) -> None:
+    def autograde(self, assignment: str, student: str, stack: Stack | None) -> LiveScore:
+        """nbgrader's autograde of the submission, then its live-stack points measured from this side
+        on `stack`, the instructor's own record of the student's stack (None: there is none, and every
+        live check scores 0). Never the descriptor in the submission (workshop/live_scores.py)."""
         _require(self.api.autograde(assignment, student, force=True, create=True), f"autograde {student}")
+        return score_live(self, assignment, student, stack)
 
     def feedback(self, assignment: str, student: str) -> Path:
         _require(self.api.generate_feedback(assignment, student, force=True), f"feedback for {student}")

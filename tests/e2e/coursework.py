@@ -17,6 +17,7 @@ from workshop.course import Course
 from workshop.deploy import pgpool
 from workshop.errors import ConfigError
 from workshop.lab import Lab
+from workshop.stack import Stack, default_stack_name, load_named
 
 
 def work_through(chapter: str, folder: Path) -> str:
@@ -40,17 +41,24 @@ def max_points(chapter: str) -> int:
     return sum(check.points for check in grader.checks_for(chapter))
 
 
-def grade(course: Course, chapter: str, student: str, folder: Path) -> tuple[float, float]:
+def instructors_record() -> Stack | None:
+    """The stack this test module runs (WORKSHOP_STACK): the grading instructor's record of it."""
+    return load_named(default_stack_name())
+
+
+def grade(course: Course, chapter: str, student: str, folder: Path, stack: Stack | None) -> tuple[float, float]:
+    """Submit `folder` and autograde it, its live-stack checks probed on `stack` (the instructor's record)."""
     course.submit(chapter, student, folder)
-    course.autograde(chapter, student)
+    course.autograde(chapter, student, stack)
     return course.score(chapter, student)
 
 
 def grade_unmodified_release(course: Course, chapter: str, scratch: Path) -> tuple[tuple[float, float], str]:
-    """Autograde the release as handed out (no stack, no answers): (score, feedback HTML)."""
+    """Autograde the release as handed out (no stack, no answers) from a student of whose stack
+    the instructor has no record: (score, feedback HTML)."""
     folder = scratch / f"blank-{chapter}"
     shutil.copytree(course.root / "release" / chapter, folder)
-    score = grade(course, chapter, "blank", folder)
+    score = grade(course, chapter, "blank", folder, None)
     feedback = course.feedback(chapter, "blank")
     return score, "\n".join(page.read_text() for page in sorted(feedback.glob("*.html")))
 
@@ -58,7 +66,7 @@ def grade_unmodified_release(course: Course, chapter: str, scratch: Path) -> tup
 def assert_full_marks_and_blank_zero(course: Course, chapter: str, folder: Path, scratch: Path) -> None:
     """The worked `folder` autogrades to full marks; the release as handed out (`course`
     has released `chapter`), to zero with the "no stack found" hint in its feedback."""
-    assert grade(course, chapter, "alice", folder) == (max_points(chapter), max_points(chapter))
+    assert grade(course, chapter, "alice", folder, instructors_record()) == (max_points(chapter), max_points(chapter))
     score, feedback = grade_unmodified_release(course, chapter, scratch)
     assert score == (0, max_points(chapter)) and "no stack found" in feedback
 

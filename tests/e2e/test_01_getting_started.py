@@ -13,7 +13,7 @@ import time
 import grader
 import pytest
 
-from tests.e2e.coursework import failing_hints, grade, grade_unmodified_release, work_through
+from tests.e2e.coursework import failing_hints, grade, grade_unmodified_release, work_through, instructors_record
 from workshop.chapters import chapter_ids
 from workshop.providers import get_provider
 from workshop.stack import load_named
@@ -41,7 +41,7 @@ def test_the_solution_leaves_a_descriptor_for_the_grader(student_folder, stack_n
 
 
 def test_the_solution_autogrades_to_full_marks(course, student_folder):
-    assert grade(course, CHAPTER, "alice", student_folder) == (FULL_MARKS, FULL_MARKS)
+    assert grade(course, CHAPTER, "alice", student_folder, instructors_record()) == (FULL_MARKS, FULL_MARKS)
 
 
 def test_the_unmodified_release_autogrades_to_zero_with_the_hint_in_its_feedback(course, tmp_path):

@@ -9,7 +9,7 @@ import json
 
 import pytest
 
-from tests.e2e.coursework import assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, max_points
+from tests.e2e.coursework import assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, max_points, instructors_record
 from workshop.deploy import apache, web
 from workshop.deploy.app import ENV_FILE
 
@@ -18,7 +18,7 @@ CHAPTER = "02-mod-wsgi"
 
 
 def test_the_solutions_autograde_to_full_marks(course, folder):
-    assert grade(course, CHAPTER, "alice", folder) == (max_points(CHAPTER), max_points(CHAPTER))
+    assert grade(course, CHAPTER, "alice", folder, instructors_record()) == (max_points(CHAPTER), max_points(CHAPTER))
 
 
 def test_the_unmodified_release_autogrades_to_zero(course, tmp_path):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.coursework import assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, max_points
+from tests.e2e.coursework import assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, max_points, instructors_record
 from workshop.deploy import postgres, web
 
 pytestmark = pytest.mark.e2e
@@ -15,7 +15,7 @@ CHAPTER = "03-postgresql"
 
 
 def test_the_solution_autogrades_to_full_marks(course, folder):
-    assert grade(course, CHAPTER, "alice", folder) == (max_points(CHAPTER), max_points(CHAPTER))
+    assert grade(course, CHAPTER, "alice", folder, instructors_record()) == (max_points(CHAPTER), max_points(CHAPTER))
 
 
 def test_the_unmodified_release_autogrades_to_zero(course, tmp_path):

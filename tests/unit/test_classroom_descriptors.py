@@ -93,6 +93,8 @@ def _zip(path, members: dict) -> None:
 
 def test_a_class_grade_run_gives_the_invalid_descriptor_its_reason_and_grades_the_others(classroom, tmp_path, capsys,
                                                                                           one_alembic_process):
+    """alice's record (the instructor's descriptor of her stack) is broken, bob's stack is down, carol has no
+    stack and submits a broken descriptor: each gets their reason, carol is graded (0 on the live checks)."""
     course = Course(classroom.course_root)
     course.release([CHAPTER])
     notebook = (course.root / "release" / CHAPTER / "first-vm.ipynb").read_text()
@@ -100,10 +102,14 @@ def test_a_class_grade_run_gives_the_invalid_descriptor_its_reason_and_grades_th
     inbox.mkdir()
     alice = honest_descriptor(classroom, "alice")
     alice["instances"]["web1"]["ports"] = [22, 80]
-    _zip(inbox / "alice.zip", {"first-vm.ipynb": notebook, DESCRIPTOR_NAME: json.dumps(alice)})
+    place(classroom, "alice", alice)
+    place(classroom, "bob", honest_descriptor(classroom, "bob"))
+    carol = honest_descriptor(classroom, "carol")
+    carol["instances"]["web1"]["ports"] = [22, 80]
+    _zip(inbox / "alice.zip", {"first-vm.ipynb": notebook})
     _zip(inbox / "bob.zip", {"first-vm.ipynb": notebook,
                              DESCRIPTOR_NAME: json.dumps(honest_descriptor(classroom, "bob"))})
-    _zip(inbox / "carol.zip", {"first-vm.ipynb": notebook})
+    _zip(inbox / "carol.zip", {"first-vm.ipynb": notebook, DESCRIPTOR_NAME: json.dumps(carol)})
     roster = str(classroom.folder.parent / "t1.csv")
 
     assert main(["class", "collect", roster, CHAPTER, "--zips", str(inbox)]) == 0
@@ -113,8 +119,12 @@ def test_a_class_grade_run_gives_the_invalid_descriptor_its_reason_and_grades_th
     out = capsys.readouterr().out
     assert "alice 01-getting-started: invalid descriptor: web1's ports are not a mapping of port numbers" in out
     assert "bob 01-getting-started: stack unreachable: no machine answers SSH" in out
+    assert ("carol 01-getting-started: flagged: the submission's invalid descriptor: web1's ports are not a mapping "
+            "of port numbers to port numbers; the instructor has no record of this student's stack") in out
     with (course.root / "grades.csv").open() as handle:
-        statuses = {row["student_id"]: row["status"] for row in csv.DictReader(handle)}
-    assert statuses == {"alice": "invalid descriptor", "bob": "stack unreachable", "carol": "graded"}
+        rows = {row["student_id"]: row for row in csv.DictReader(handle)}
+    assert {student: row["status"] for student, row in rows.items()} == {
+        "alice": "invalid descriptor", "bob": "stack unreachable", "carol": "graded"}
+    assert float(rows["carol"]["score"]) == 0 and "the submission's invalid descriptor" in rows["carol"]["note"]
     assert (course.root / "feedback" / "carol" / CHAPTER / "first-vm.html").is_file()
     assert not (course.root / "feedback" / "alice").exists()

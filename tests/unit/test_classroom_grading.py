@@ -93,7 +93,7 @@ def test_grades_csv_reads_the_gradebook_and_keeps_this_runs_status(course, tmp_p
                      if cell["metadata"].get("nbgrader", {}).get("grade"))
     assert rows == [
         {"student_id": "alice", "name": "Alice Martin", "assignment": CHAPTER, "score": "",
-         "max_score": f"{max_points:.1f}", "status": NOT_SUBMITTED},
+         "max_score": f"{max_points:.1f}", "status": NOT_SUBMITTED, "note": ""},
         {"student_id": "bob", "name": "Bob Chen", "assignment": CHAPTER, "score": "",
-         "max_score": f"{max_points:.1f}", "status": UNREACHABLE},
+         "max_score": f"{max_points:.1f}", "status": UNREACHABLE, "note": "no machine answers SSH"},
     ]

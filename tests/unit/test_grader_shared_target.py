@@ -1,4 +1,4 @@
-"""While nbgrader grades, the graded cells of one notebook probe through one target (one SSH
+"""While nbgrader validates, the graded cells of one notebook probe through one target (one SSH
 connection per machine); outside grading each report starts afresh, as the stack may change."""
 
 import json
@@ -32,7 +32,7 @@ def report_twice(folder):
 
 
 def test_graded_cells_of_a_notebook_share_one_target_while_grading(tmp_path, monkeypatch, opened):
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
     report_twice(tmp_path)
     other = tmp_path / "other"
     other.mkdir()
@@ -41,7 +41,7 @@ def test_graded_cells_of_a_notebook_share_one_target_while_grading(tmp_path, mon
 
 
 def test_a_changed_descriptor_gets_a_target_of_its_own(tmp_path, monkeypatch):
-    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.setenv("NBGRADER_EXECUTION", "validate")
     monkeypatch.setattr(grader, "_GRADING_TARGETS", {})
     monkeypatch.setattr(Target, "from_folder", lambda folder: object())
     descriptor = tmp_path / "workshop-stack.json"

@@ -3,15 +3,19 @@
 Each submission is graded in a worker process of a bounded pool: nbgrader
 sets NBGRADER_EXECUTION in its own process while it executes a notebook, and
 separate processes keep one student's grading from leaking into another's.
-Before executing anything, a worker looks at the student's stack (the
-descriptor that travelled with the submission): when no machine answers,
+The live-stack points are measured from the instructor's side, on the
+instructor's own record of each student's stack (made by `class up`), never
+on the descriptor that travelled with the submission (workshop/live_scores.py);
+a submission whose descriptor names other machines is flagged. Before
+executing anything, a worker looks at that stack: when no machine answers,
 the student gets "stack unreachable" and the gradebook is left untouched, so
-grading again once the stack is back gives the real grade. A descriptor that
+grading again once the stack is back gives the real grade. A record that
 breaks a rule (descriptor.py) gets "invalid descriptor" and nothing runs.
 
 Example::
 
-    grades = grade_class(course, ["01-getting-started"], ["alice", "bob"], workers=2)
+    grades = grade_class(course, ["01-getting-started"], ["alice", "bob"], workers=2,
+                         homes=classroom.homes(), records=classroom.records())
     print(format_table(summary_rows(grades, ["01-getting-started"]), ["student", "01-getting-started", "total"]))
 """
 
@@ -32,7 +36,7 @@ from sqlalchemy.exc import SAWarning
 from ..course import Course
 from ..errors import DescriptorError, WorkshopError
 from ..progress import Progress
-from ..stack import Stack, find_descriptor
+from ..stack import Stack
 from .reach import unreachable
 
 GRADED, UNREACHABLE, NOT_SUBMITTED, ERROR = "graded", "stack unreachable", "not submitted", "error"
@@ -62,10 +66,12 @@ class Grade:
 _COURSES: dict[str, Course] = {}
 
 
-def grade_submission(course_root: str, assignment: str, student: str, home: str | None = None) -> Grade:
-    """Grade one submission (in a worker process): check the descriptor and that the stack answers,
-    then autograde. `home` is the student's WORKSHOP_HOME (a class student's folder), where their
-    stack's key must be; the notebooks are executed with it."""
+def grade_submission(course_root: str, assignment: str, student: str, home: str | None = None,
+                     record: str | None = None) -> Grade:
+    """Grade one submission (in a worker process): check that the student's stack answers, then
+    autograde. `home` is the student's WORKSHOP_HOME (a class student's folder), where their stack's
+    key must be; the notebooks are executed with it. `record` is the instructor's descriptor of the
+    student's stack, on which the live-stack points are measured (None or missing: there is none)."""
     started = time.monotonic()
     if home:
         os.environ["WORKSHOP_HOME"] = home
@@ -75,19 +81,19 @@ def grade_submission(course_root: str, assignment: str, student: str, home: str 
     folder = course.root / "submitted" / student / assignment
     if not folder.is_dir():
         return Grade(student, assignment, NOT_SUBMITTED)
-    descriptor = find_descriptor(folder)
     try:
-        problem = unreachable(Stack.load(descriptor, Path(home) if home else None)) if descriptor else None
+        stack = Stack.load(Path(record), Path(home) if home else None) if record and Path(record).is_file() else None
+        problem = unreachable(stack) if stack else None
         if problem:
             return Grade(student, assignment, UNREACHABLE, seconds=time.monotonic() - started, detail=problem)
-        course.autograde(assignment, student)
+        live = course.autograde(assignment, student, stack)
         score, max_score = course.score(assignment, student)
     except DescriptorError as exc:
         return Grade(student, assignment, INVALID, seconds=time.monotonic() - started,
                      detail=str(exc).removeprefix(f"{INVALID}: "))
     except (WorkshopError, RuntimeError) as exc:
         return Grade(student, assignment, ERROR, seconds=time.monotonic() - started, detail=_first_line(exc))
-    return Grade(student, assignment, GRADED, score, max_score, time.monotonic() - started)
+    return Grade(student, assignment, GRADED, score, max_score, time.monotonic() - started, live.descriptor_note)
 
 
 def _first_line(exc: Exception) -> str:
@@ -105,10 +111,13 @@ def ensure_in_gradebook(course: Course, assignments: list[str]) -> None:
 
 
 def grade_class(course: Course, assignments: list[str], students: list[str], workers: int = 2,
-                progress: Progress | None = None, homes: dict[str, Path] | None = None) -> list[Grade]:
+                progress: Progress | None = None, homes: dict[str, Path] | None = None,
+                records: dict[str, Path] | None = None) -> list[Grade]:
     """Autograde every student's submission of every assignment; never stops at one student's problem.
-    `homes` gives each student's WORKSHOP_HOME (a class's student folders); default: this one's."""
-    homes = homes or {}
+    `homes` gives each student's WORKSHOP_HOME (a class's student folders; default: this one's),
+    `records` the instructor's descriptor of each student's stack (a student without one scores 0
+    on every live-stack check)."""
+    homes, records = homes or {}, records or {}
     progress = progress or Progress("class autograde")
     ensure_in_gradebook(course, assignments)
     everything = [(assignment, student) for student in students for assignment in assignments]
@@ -118,7 +127,8 @@ def grade_class(course: Course, assignments: list[str], students: list[str], wor
     context = multiprocessing.get_context("spawn")
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
         futures = {pool.submit(grade_submission, str(course.root), assignment, student,
-                               str(homes[student]) if student in homes else None): (assignment, student)
+                               str(homes[student]) if student in homes else None,
+                               str(records[student]) if student in records else None): (assignment, student)
                    for assignment, student in jobs}
         for future in as_completed(futures):
             assignment, student = futures[future]

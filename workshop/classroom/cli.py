@@ -90,13 +90,16 @@ def cmd_grade(args) -> int:
     students = args.student or [student.id for student in classroom.students]
     progress = Progress(f"class {classroom.name} autograde")
     homes = classroom.homes()
-    grades = grade_class(course, names, students, args.workers, progress, homes)
+    grades = grade_class(course, names, students, args.workers, progress, homes, classroom.records())
     feedback = generate_feedback(course, grades)
     csv_path = write_grades(course.root / "grades.csv", grade_rows(course, classroom.students, names, grades))
     print(format_table(summary_rows(grades, names), ["student", *names, "total", "seconds"]))
     problems = [g for g in grades if g.status not in (GRADED, NOT_SUBMITTED)]
     for grade in problems:
         print(f"  {grade.student} {grade.assignment}: {grade.status}: {grade.detail}")
+    for grade in grades:
+        if grade.status == GRADED and grade.detail:
+            print(f"  {grade.student} {grade.assignment}: flagged: {grade.detail}")
     print(f"\ngraded in {progress.elapsed:.1f}s; feedback for {len(feedback)} submission(s) under "
           f"{course.root / 'feedback'}; grades in {csv_path}")
     return 1 if problems else 0

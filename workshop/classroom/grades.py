@@ -1,9 +1,12 @@
 """Grades of a class as CSV, one row per student and assignment, read from the
 gradebook (so earlier runs count) with this run's status where it has one.
 
-    student_id,name,assignment,score,max_score,status
-    alice,Alice Martin,01-getting-started,6.0,6.0,graded
-    dave,Dave Ode,01-getting-started,,6.0,stack unreachable
+    student_id,name,assignment,score,max_score,status,note
+    alice,Alice Martin,01-getting-started,6.0,6.0,graded,
+    dave,Dave Ode,01-getting-started,,6.0,stack unreachable,no machine answers SSH: ...
+
+The note says why a grade is missing, or what was flagged (a submission whose descriptor
+is not the instructor's record of the student's stack).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from ..course import Course
 from .autograde import GRADED, NOT_SUBMITTED, Grade
 from .roster import Student
 
-FIELDS = ["student_id", "name", "assignment", "score", "max_score", "status"]
+FIELDS = ["student_id", "name", "assignment", "score", "max_score", "status", "note"]
 
 
 def grade_rows(course: Course, students: list[Student], assignments: list[str],
@@ -40,7 +43,8 @@ def grade_rows(course: Course, students: list[Student], assignments: list[str],
                 if grade is not None and grade.status != GRADED:
                     status = grade.status
                 rows.append({"student_id": student.id, "name": student.name, "assignment": assignment,
-                             "score": score, "max_score": max_score, "status": status})
+                             "score": score, "max_score": max_score, "status": status,
+                             "note": grade.detail if grade is not None else ""})
     return rows
 
 

@@ -82,6 +82,11 @@ class Classroom:
         """Each student's folder by id: where their stack's key must be (descriptor.py)."""
         return {student.id: self.home(student) for student in self.students}
 
+    def records(self) -> dict[str, Path]:
+        """The instructor's descriptor of each student's stack by id (written by `class up`): what
+        grading probes, whatever descriptor a submission carries."""
+        return {student.id: self.stack_folder(student) / "stack.json" for student in self.students}
+
     def stack_name(self, student: Student) -> str:
         return f"{self.name}-{student.slug}"
 
