@@ -43,7 +43,7 @@ def patched(folder, into):
 
 
 def feedback_of(course, student: str) -> str:
-    return (course.feedback(CHAPTER, student) / NOTEBOOK).read_text()
+    return (course.feedback(CHAPTER, student) / NOTEBOOK.replace(".ipynb", ".html")).read_text()
 
 
 def test_the_honest_submission_gets_full_marks(course, bobs_folder):
