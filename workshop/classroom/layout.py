@@ -61,8 +61,12 @@ class Classroom:
         return classroom
 
     def save(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / STATE).write_text(json.dumps({"name": self.name}, indent=2) + "\n")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / STATE).write_text(json.dumps({"name": self.name}, indent=2) + "\n")
+        except OSError as exc:
+            raise WorkshopError(f"Cannot write the class folder {self.folder} ({exc.strerror}): "
+                                "choose a folder you can write with --dir") from None
 
     @property
     def course_root(self) -> Path:
