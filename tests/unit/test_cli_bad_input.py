@@ -126,7 +126,8 @@ ROWS = {
     "class grade with workers that are not a number": (["class", "grade", "../class/good.csv", "--workers", "two"],
                                                        {}, rosters, "argument --workers: 'two' is not a number"),
     "class grade of a student not in the roster": (["class", "grade", "../class/good.csv", "--student", "zed"], {},
-                                                   rosters, "No student 'zed' in the roster of class good"),
+                                                   rosters, "No student 'zed' in the roster of class good: "
+                                                            "its ids are alice, bob"),
     "class grade of an unknown assignment": (["class", "grade", "../class/good.csv", "99"], {}, rosters,
                                              f"No chapter 99: {CHAPTERS}"),
     "class collect of an unknown assignment": (["class", "collect", "../class/good.csv", "99-nope"], {}, rosters,

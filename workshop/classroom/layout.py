@@ -76,7 +76,8 @@ class Classroom:
         for student in self.students:
             if student.id == student_id:
                 return student
-        raise WorkshopError(f"No student {student_id!r} in the roster of class {self.name}")
+        raise WorkshopError(f"No student {student_id!r} in the roster of class {self.name}: its ids are "
+                            f"{', '.join(student.id for student in self.students)}")
 
     def home(self, student: Student) -> Path:
         """The student's folder, which is also their WORKSHOP_HOME."""
