@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from .errors import UnknownNameError
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -97,7 +99,8 @@ def find_chapter(chapter: int | str) -> Chapter:
     for entry in CHAPTERS:
         if str(chapter) in (entry.id, str(entry.number), f"{entry.number:02d}"):
             return entry
-    raise ValueError(f"No chapter {chapter!r}: choose from {', '.join(chapter_ids())}")
+    raise UnknownNameError(f"No chapter {chapter}: choose from {', '.join(chapter_ids())} "
+                           f"(or their numbers, {CHAPTERS[0].number}..{CHAPTERS[-1].number})")
 
 
 def chapters_through(chapter: int | str) -> list[Chapter]:

@@ -20,19 +20,20 @@ import argparse
 import os
 import sys
 
+from . import topology
 from .chapters import CHAPTERS, chapter_ids, find_chapter
 from .classroom.cli import add_class_parser
-from .errors import WorkshopError
+from .errors import StackError, WorkshopError
 from .lab import Lab, open_lab
 from .providers import get_provider
-from .stack import Stack, default_stack_name, load_named
+from .stack import Stack, default_stack_name, load_named, workshop_home
 
 
 CHAPTER_ARGUMENT = f"chapter number or id, e.g. 3 or 03-postgresql ({CHAPTERS[0].number}..{CHAPTERS[-1].number})"
 
 
 def _existing_lab(name: str, orphans: bool = False) -> Lab:
-    """The named stack, without creating one (status, ssh, down must not).
+    """The named stack, without creating one (status, ssh, check, down must not).
 
     With `orphans`, a stack whose descriptor is gone but whose resources
     remain (an interrupted `up`, a deleted home folder) is found by its label.
@@ -40,15 +41,26 @@ def _existing_lab(name: str, orphans: bool = False) -> Lab:
     stack = load_named(name)
     if stack is None and orphans:
         provider = get_provider()
-        stack = Stack(name=name, provider=provider.name, ssh_user=provider.ssh_user, ssh_key="")
-        if provider.leftovers(stack):
-            return Lab(stack, provider, folder=stack.folder)
+        orphan = Stack(name=name, provider=provider.name, ssh_user=provider.ssh_user, ssh_key="")
+        if provider.leftovers(orphan):
+            return Lab(orphan, provider, folder=orphan.folder)
     if stack is None:
-        raise WorkshopError(f"There is no stack {name!r} on this machine; start one with `workshop up`")
+        raise StackError(_no_such_stack(name))
     return Lab(stack, get_provider(stack.provider), folder=stack.folder)
 
 
+def _no_such_stack(name: str) -> str:
+    """Says the stack is missing, which stacks this machine has (a typo in --stack or
+    WORKSHOP_STACK shows at once) and the command that starts this one."""
+    others = sorted(path.parent.name for path in (workshop_home() / "stacks").glob("*/stack.json"))
+    here = f" (stacks here: {', '.join(others)})" if others else ""
+    start = "workshop up" if name == default_stack_name() else f"workshop --stack {name} up"
+    return f"There is no stack {name!r} on this machine{here}; start one with `{start}`"
+
+
 def cmd_up(args) -> int:
+    for name in args.names:
+        topology.spec(name)  # before open_lab: a typo must not create a stack
     lab = open_lab(args.stack, folder=os.getcwd())
     lab.up(*args.names)
     _print_status(lab)
@@ -75,9 +87,15 @@ def _print_status(lab: Lab) -> None:
 
 
 def cmd_ssh(args) -> int:
+    topology.spec(args.name)
     lab = _existing_lab(args.stack)
+    if args.name not in lab.stack.instances:
+        raise StackError(f"Stack {lab.stack.name!r} has no {args.name} yet: `workshop up {args.name}` starts it")
     command = lab.ssh_command(args.name).split()
-    os.execvp(command[0], command + args.command)
+    try:
+        os.execvp(command[0], command + args.command)
+    except FileNotFoundError:
+        raise WorkshopError("There is no `ssh` command here: install the OpenSSH client") from None
     return 0  # not reached
 
 
@@ -86,6 +104,8 @@ def cmd_check(args) -> int:
 
     chapters = [find_chapter(args.chapter).id] if args.chapter else chapter_ids()
     target = grader.Target.for_stack(args.stack)
+    if target.stack is None:  # one line, not a report of every check failed
+        raise StackError(_no_such_stack(args.stack))
     failed = False
     try:
         for chapter in chapters:
@@ -100,6 +120,7 @@ def cmd_check(args) -> int:
 def cmd_catch_up(args) -> int:
     from .catchup import catch_up
 
+    find_chapter(args.chapter)  # before open_lab: a typo must not create a stack
     lab = open_lab(args.stack, folder=os.getcwd())
     catch_up(lab, args.chapter)
     _print_status(lab)
@@ -172,8 +193,9 @@ def build_parser() -> argparse.ArgumentParser:
     verbs.add_parser("status", help="show instances, states and endpoints").set_defaults(run=cmd_status)
 
     ssh = verbs.add_parser("ssh", help="log into an instance, or run one command on it")
-    ssh.add_argument("name")
-    ssh.add_argument("command", nargs=argparse.REMAINDER)
+    ssh.add_argument("name", help=f"machine name: {', '.join(topology.PLAN)}")
+    command = ssh.add_argument("command", nargs=argparse.REMAINDER, help="command to run (default: a login shell)")
+    command.required = False  # argparse's usage error would list it as missing, though none is needed
     ssh.set_defaults(run=cmd_ssh)
 
     check = verbs.add_parser("check", help="probe the stack and report the graded checks")
@@ -214,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except (WorkshopError, KeyError, ValueError) as exc:
+    except WorkshopError as exc:
         print(f"workshop: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -13,6 +13,11 @@ class ImageBuildError(WorkshopError):
     """The workshop image could not be built."""
 
 
+class UnknownNameError(WorkshopError, ValueError):
+    """A chapter or machine the course does not have; the message lists the ones it has.
+    (Also a ValueError, which callers caught before this class existed.)"""
+
+
 class StackError(WorkshopError):
     """The stack is missing, half up, or not in the state an action needs."""
 

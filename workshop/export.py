@@ -28,13 +28,15 @@ import time
 from pathlib import Path
 
 from . import configs, grading, loadtest
-from .errors import RemoteError
+from .errors import RemoteError, WorkshopError
 from .lab import Lab
 from .providers import MISSING
 from .records import CrashDrill, FailoverDrill, LoadTest, RecordFolders
 from .remote import Remote
 from .stack import Stack
 
+#: The file that marks a folder as an export, so the next export may replace it.
+MARKER = ".workshop-takehome"
 CONFIG_GLOBS = [
     "/etc/apache2/sites-available/*", "/etc/apache2/conf-available/*", "/etc/apache2/envvars", "/etc/apache2/ports.conf",
     "/etc/nginx/nginx.conf", "/etc/nginx/sites-available/*", "/etc/nginx/conf.d/*",
@@ -96,9 +98,7 @@ def export_stack(lab: Lab, out: str | Path | None = None, as_zip: bool = False) 
     """Write the take-home folder (and OUT.zip with `as_zip`); return what was written."""
     stack = lab.require_stack()
     out = Path(out or f"{stack.name}-takehome").resolve()
-    if out.exists():
-        shutil.rmtree(out)
-    (out / "configs").mkdir(parents=True)
+    fresh_folder(out)
     states = lab.provider.states(stack)
     machines = []
     for name, record in stack.instances.items():
@@ -130,6 +130,22 @@ def export_stack(lab: Lab, out: str | Path | None = None, as_zip: bool = False) 
     if as_zip:
         return Path(shutil.make_archive(str(out), "zip", root_dir=out.parent, base_dir=out.name))
     return out
+
+
+def fresh_folder(out: Path) -> None:
+    """Make `out` an empty take-home folder. A folder is replaced only when it is empty or an
+    earlier export (it holds MARKER): `--out ~` must never delete a student's own files."""
+    try:
+        if out.exists():
+            if not out.is_dir() or not ((out / MARKER).is_file() or not any(out.iterdir())):
+                raise WorkshopError(f"{out} already exists and is not an earlier take-home folder: "
+                                    "export to a new folder (--out)")
+            shutil.rmtree(out)
+        (out / "configs").mkdir(parents=True)
+        (out / MARKER).write_text("Written by `workshop export`; the next export to this folder replaces it.\n")
+    except OSError as exc:
+        raise WorkshopError(f"Cannot write the take-home folder {out} ({exc.strerror}): "
+                            "export to a folder you can write (--out)") from None
 
 
 def _plot_loadtests(out: Path, results: dict[str, dict]) -> None:

@@ -337,9 +337,13 @@ def open_lab(stack: str | None = None, folder: str | os.PathLike | None = None) 
     if grading.active():
         return Lab(Stack.load(descriptor) if descriptor else None, None, folder)
     name = check_name(stack or (Stack.load(descriptor).name if descriptor else default_stack_name()))
-    current = load_named(name) or _new_stack(name)
-    current.add_copy(folder)
-    current.save()
+    try:
+        current = load_named(name) or _new_stack(name)
+        current.add_copy(folder)
+        current.save()
+    except OSError as exc:
+        raise StackError(f"Cannot write the stack's files ({exc.filename}: {exc.strerror}): set WORKSHOP_HOME to "
+                         "a folder you can write, and work in a folder you can write") from None
     return Lab(current, get_provider(current.provider), folder)
 
 

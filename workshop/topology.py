@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .errors import UnknownNameError
+
 
 @dataclass(frozen=True)
 class InstanceSpec:
@@ -38,8 +40,8 @@ PLAN: dict[str, InstanceSpec] = {
 
 
 def spec(name: str) -> InstanceSpec:
-    """The plan entry for `name`, or a ValueError listing the valid names."""
+    """The plan entry for `name`, or an UnknownNameError listing the valid names."""
     try:
         return PLAN[name]
     except KeyError:
-        raise ValueError(f"No instance called {name!r} in the course topology; choose from: {', '.join(PLAN)}") from None
+        raise UnknownNameError(f"No machine called {name} in the course; choose from: {', '.join(PLAN)}") from None

@@ -94,7 +94,7 @@ def test_a_chapter_is_found_by_number_or_id(given):
 
 
 def test_an_unknown_chapter_is_refused_with_the_list():
-    with pytest.raises(ValueError, match="No chapter '42': choose from 01-getting-started, 02-mod-wsgi"):
+    with pytest.raises(ValueError, match="No chapter 42: choose from 01-getting-started, 02-mod-wsgi"):
         find_chapter("42")
 
 

@@ -1,7 +1,7 @@
 """The take-home export: secrets never leave the machines, the README describes the stack.
 (Pulling real configs over SSH is covered in tests/e2e/test_classroom.py.)"""
 
-from workshop.export import architecture_readme, redact
+from workshop.export import MARKER, fresh_folder, architecture_readme, redact
 from workshop.stack import InstanceRecord, Stack
 
 
@@ -40,3 +40,14 @@ def test_a_stack_without_load_tests_or_web_tier_says_so():
     stack = Stack(name="bob", provider="local", ssh_user="root", ssh_key="k")
     readme = architecture_readme(stack, [_machine("db1", "db", "10.0.0.41")], {}, [], own_fabfile=False)
     assert "browser -> db1" in readme and "No load test was recorded." in readme and "fabfile-yours" not in readme
+
+
+def test_an_earlier_export_or_an_empty_folder_is_replaced(tmp_path):
+    """(Folders of the student's own are refused: tests/unit/test_cli_bad_input.py.)"""
+    earlier, empty = tmp_path / "earlier", tmp_path / "empty"
+    fresh_folder(earlier)
+    (earlier / "configs" / "stale.conf").write_text("from the last export\n")
+    empty.mkdir()
+    for out in (earlier, empty):
+        fresh_folder(out)
+        assert sorted(p.name for p in out.iterdir()) == [MARKER, "configs"] and not any((out / "configs").iterdir())

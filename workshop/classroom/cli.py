@@ -12,10 +12,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
+from .. import topology
 from ..chapters import find_chapter
+from ..errors import WorkshopError
 from ..progress import Progress
 from .layout import Classroom
 from .table import count_by, format_table
@@ -25,15 +28,49 @@ def _classroom(args) -> Classroom:
     return Classroom.open(Path(args.roster), Path(args.dir) if args.dir else None, args.name)
 
 
-def _course(classroom: Classroom, args):
+def _course(classroom: Classroom, args, exchange: bool = False):
+    """The class's nbgrader course; with `exchange`, the exchange folder must be there to use."""
     from ..course import Course  # nbgrader is slow to import: only the verbs that grade pay for it
 
-    return Course(classroom.course_root, exchange=Path(args.exchange) if args.exchange else None)
+    try:
+        course = Course(classroom.course_root, exchange=Path(args.exchange) if args.exchange else None)
+    except OSError as exc:
+        raise WorkshopError(f"Cannot write the class's course folder {classroom.course_root} ({exc.strerror}): "
+                            "choose a folder you can write with --dir") from None
+    folder = Path(course.config.Exchange.root)
+    if exchange and not (folder.is_dir() and os.access(folder, os.W_OK | os.X_OK)):
+        raise WorkshopError(f"The nbgrader exchange {folder} is missing or not writable: create it "
+                            f"(`mkdir -p -m 1777 {folder}`) or pass --exchange DIR")
+    return course
+
+
+def _assignments(names: list[str]) -> list[str]:
+    """Assignment names as nbgrader knows them (a chapter's id; its number is accepted too)."""
+    return [find_chapter(name).id for name in names]
+
+
+def number(kind, low: float, high: float | None = None):
+    """An argparse type: a `kind` (int or float) from `low` to `high`, else a usage error
+    that gives the range (0 workers would never finish, port 99999 cannot be bound)."""
+    def parse(text: str):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{text} is out of range: give {low:g}"
+                                             + (f"..{high:g}" if high is not None else " or more"))
+        return value
+    return parse
 
 
 def cmd_up(args) -> int:
     from .provision import UP_COLUMNS, up
 
+    for name in args.instances:
+        topology.spec(name)  # refused here, before any student's stack is made
+    if args.catch_up:
+        args.catch_up = find_chapter(args.catch_up).id
     classroom = _classroom(args)
     rows = up(classroom, args.instances, args.catch_up, args.parallel)
     print(format_table(rows, UP_COLUMNS))
@@ -52,9 +89,10 @@ def cmd_status(args) -> int:
 
 
 def cmd_release(args) -> int:
+    names = _assignments(args.assignments)
     classroom = _classroom(args)
-    course = _course(classroom, args)
-    for name in course.release(args.assignments or None):
+    course = _course(classroom, args, exchange=True)
+    for name in course.release(names or None):
         course.publish(name)
         print(f"released {name}: students fetch it from the exchange (Assignments tab, or nbgrader fetch_assignment)")
     return 0
@@ -63,15 +101,16 @@ def cmd_release(args) -> int:
 def cmd_collect(args) -> int:
     from .collect import COLUMNS, collect_zips, descriptor_note
 
+    assignment = find_chapter(args.assignment).id
     classroom = _classroom(args)
-    course = _course(classroom, args)
+    course = _course(classroom, args, exchange=not args.zips)
     homes = classroom.homes()
     if args.zips:
-        rows = collect_zips(course, args.assignment, Path(args.zips), classroom.students, homes)
+        rows = collect_zips(course, assignment, Path(args.zips), classroom.students, homes)
     else:
-        collected = set(course.collect(args.assignment))
-        rows = [{"student": s.id, "assignment": args.assignment, "collected": "yes" if s.id in collected else "no",
-                 "note": descriptor_note(course, args.assignment, s.id, homes[s.id]) if s.id in collected
+        collected = set(course.collect(assignment))
+        rows = [{"student": s.id, "assignment": assignment, "collected": "yes" if s.id in collected else "no",
+                 "note": descriptor_note(course, assignment, s.id, homes[s.id]) if s.id in collected
                  else "nothing in the exchange"} for s in classroom.students]
     print(format_table(rows, COLUMNS))
     return 0
@@ -81,13 +120,15 @@ def cmd_grade(args) -> int:
     from .autograde import GRADED, NOT_SUBMITTED, generate_feedback, grade_class, summary_rows
     from .grades import grade_rows, write_grades
 
+    chosen = _assignments(args.assignments)
     classroom = _classroom(args)
+    students = [classroom.student(student).id for student in args.student or ()] or [
+        student.id for student in classroom.students]
     course = _course(classroom, args)
-    names = args.assignments or sorted({p.name for p in (course.root / "submitted").glob("*/*") if p.is_dir()})
+    names = chosen or sorted({p.name for p in (course.root / "submitted").glob("*/*") if p.is_dir()})
     if not names:
         print(f"Nothing to grade in {course.root / 'submitted'}: `workshop class collect` first", file=sys.stderr)
         return 1
-    students = args.student or [student.id for student in classroom.students]
     progress = Progress(f"class {classroom.name} autograde")
     homes = classroom.homes()
     grades = grade_class(course, names, students, args.workers, progress, homes, classroom.records())
@@ -144,7 +185,7 @@ def add_class_parser(verbs) -> None:
     up = step("up", "start a stack per student and write their connection details", cmd_up)
     up.add_argument("--instances", nargs="+", default=["web1"], metavar="NAME", help="machines to start (default web1)")
     up.add_argument("--catch-up", metavar="CHAPTER", help="bring every stack to the end of CHAPTER instead")
-    up.add_argument("--parallel", type=int, default=2, help="stacks provisioned at a time (default 2)")
+    up.add_argument("--parallel", type=number(int, 1), default=2, help="stacks provisioned at a time (default 2)")
 
     step("status", "machines running and reachable, per student", cmd_status)
 
@@ -160,15 +201,15 @@ def add_class_parser(verbs) -> None:
             sub.add_argument("assignments", nargs="*", metavar="ASSIGNMENT",
                              help="default: all" + (" collected" if name == "grade" else ""))
         if name == "grade":
-            sub.add_argument("--workers", type=int, default=2, help="submissions graded at a time (default 2)")
+            sub.add_argument("--workers", type=number(int, 1), default=2, help="submissions graded at a time (default 2)")
             sub.add_argument("--student", action="append", metavar="ID", help="grade only these students")
 
     live = step("live", "serve a page of which checks pass right now, per student", cmd_live)
-    live.add_argument("--port", type=int, default=8765, help="port on 127.0.0.1 (default 8765)")
-    live.add_argument("--interval", type=float, default=30, help="seconds between polls (default 30)")
+    live.add_argument("--port", type=number(int, 1, 65535), default=8765, help="port on 127.0.0.1 (default 8765)")
+    live.add_argument("--interval", type=number(float, 1), default=30, help="seconds between polls (default 30)")
     live.add_argument("--chapters", nargs="+", metavar="CHAPTER",
                       help="chapters to poll, by number or id (default: all)")
 
     down = step("down", "delete every student's stack, verify nothing is left", cmd_down)
     down.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")
-    down.add_argument("--parallel", type=int, default=2, help="stacks removed at a time (default 2)")
+    down.add_argument("--parallel", type=number(int, 1), default=2, help="stacks removed at a time (default 2)")

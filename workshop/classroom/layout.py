@@ -61,8 +61,12 @@ class Classroom:
         return classroom
 
     def save(self) -> None:
-        self.folder.mkdir(parents=True, exist_ok=True)
-        (self.folder / STATE).write_text(json.dumps({"name": self.name}, indent=2) + "\n")
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            (self.folder / STATE).write_text(json.dumps({"name": self.name}, indent=2) + "\n")
+        except OSError as exc:
+            raise WorkshopError(f"Cannot write the class folder {self.folder} ({exc.strerror}): "
+                                "choose a folder you can write with --dir") from None
 
     @property
     def course_root(self) -> Path:
@@ -72,7 +76,8 @@ class Classroom:
         for student in self.students:
             if student.id == student_id:
                 return student
-        raise WorkshopError(f"No student {student_id!r} in the roster of class {self.name}")
+        raise WorkshopError(f"No student {student_id!r} in the roster of class {self.name}: its ids are "
+                            f"{', '.join(student.id for student in self.students)}")
 
     def home(self, student: Student) -> Path:
         """The student's folder, which is also their WORKSHOP_HOME."""

@@ -27,6 +27,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from ..errors import WorkshopError
 from ..progress import Progress
 from .layout import Classroom
 from .live import poll_class
@@ -112,7 +113,11 @@ def make_server(view: LiveView, port: int = 8765, host: str = "127.0.0.1", token
         def log_message(self, *args) -> None:  # the poll lines are the useful log; page hits are noise
             pass
 
-    server = LiveServer((host, port), Handler)
+    try:
+        server = LiveServer((host, port), Handler)
+    except OSError as exc:
+        raise WorkshopError(f"Cannot serve the live page on {host}:{port} ({exc.strerror}): "
+                            "choose another port with --port") from None
     server.token = token or secrets.token_urlsafe(24)
     return server
 

@@ -62,6 +62,9 @@ def parse_roster(path: Path) -> list[Student]:
         text = Path(path).read_text(encoding="utf-8-sig")
     except OSError as exc:
         raise RosterError(f"Cannot read the roster {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise RosterError(f"The roster {path} is not UTF-8 text: save it as CSV (UTF-8) with a header row "
+                          "`id,name,public_key,address`") from None
     return parse_roster_text(text, str(path))
 
 
