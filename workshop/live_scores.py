@@ -27,12 +27,14 @@ from nbgrader.api import Gradebook
 
 import grader
 from grader.graded_cells import graded_cells, printed_answers
-from grader.result import CheckResult
+from grader.result import NOT_RUN, CheckResult
 
 from .errors import StackError
 from .stack import Stack, find_descriptor
 
 HEADER = "Probed from the instructor's side, on the instructor's record of stack {name}:"
+NO_ANSWERS = ("this graded cell printed no answers for the instructor's side: run the notebook as handed out, "
+              "with grader.assert_checks unchanged")
 NO_RECORD = "the instructor has no record of this student's stack"
 
 
@@ -74,7 +76,12 @@ def _score_notebook(gradebook: Gradebook, path: Path, cells, target, live: LiveS
     by_id = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in notebook.cells}
     for graded in cells:
         cell = by_id[graded.grade_id]  # nbgrader restores graded cells from the instructor's copy
-        results = grader.run_checks(graded.chapter, target, graded.check_ids, printed_answers(cell))
+        answers = printed_answers(cell)
+        results = grader.run_checks(graded.chapter, target, graded.check_ids, answers)
+        if graded.answers and not answers:
+            for result in results:
+                if result.status == NOT_RUN:
+                    result.hints = [NO_ANSWERS]
         live.results[graded.grade_id] = results
         grade = gradebook.find_grade(graded.grade_id, path.stem, assignment, student)
         grade.manual_score = None if all(result.passed for result in results) else 0

@@ -52,8 +52,8 @@ def test_the_honest_submission_gets_full_marks(course, bobs_folder):
 
 def test_a_notebook_that_patches_the_grader_gets_only_what_the_stack_shows(course, bobs_folder, tmp_path):
     cheat = patched(bobs_folder, tmp_path / "cheat")
-    assert grade(course, CHAPTER, "bob", cheat, instructors_record()) == (4, FULL_MARKS)  # web1 is up; the answer is wrong
-    assert "but web1 reports PRETTY_NAME" in feedback_of(course, "bob")
+    assert grade(course, CHAPTER, "bob", cheat, instructors_record()) == (4, FULL_MARKS)  # web1 is up; no answer given
+    assert "printed no answers for the instructor" in feedback_of(course, "bob")
 
 
 def test_another_students_folder_and_descriptor_earn_nothing_and_are_flagged(course, bobs_folder):

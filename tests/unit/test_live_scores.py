@@ -110,6 +110,7 @@ def test_a_notebook_that_patches_the_grader_gets_no_live_points(course, tmp_path
     feedback = (course.feedback(CHAPTER, "mallory") / "first-vm.html").read_text()
     assert "Probed from the instructor&#39;s side" in feedback or "Probed from the instructor's side" in feedback
     assert "the instructor has no record of this student" in feedback
+    assert "printed no answers for the instructor" in feedback
 
 
 def test_a_forged_answers_line_is_only_a_claim_the_instructors_checks_judge(course, tmp_path, monkeypatch):
