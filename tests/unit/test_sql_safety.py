@@ -77,7 +77,6 @@ class RecordingHost:
 
     def __init__(self, name):
         self.name = name
-        self.private_ip = "10.0.0.41"
         self.commands, self.inputs, self.files = [], [], {}
 
     def run(self, command, *, readonly=False, check=True, timeout=120, stdin=None):
