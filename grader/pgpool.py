@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import shlex
 
+from workshop.sql import literal
+
 from .postgresql import sql
 from .registry import check
 from .result import Verdict
@@ -51,7 +53,7 @@ def app_through_pgpool(target: Target, verdict: Verdict) -> None:
     pooler_ip = target.record(POOLER).private_ip
     hosts = {web: target.health(web)["database"].get("host") for web in present(target, WEBS)}
     clients = {db: sorted({row[0] for row in sql(target, f"SELECT host(client_addr) FROM pg_stat_activity WHERE "
-                                                          f"usename = '{USER}' AND client_addr IS NOT NULL", host=db)})
+                                                          f"usename = {literal(USER)} AND client_addr IS NOT NULL", host=db)})
                for db in present(target, DATABASE_SERVERS) if target.state(db) == "running"}
     verdict.see(app_database_host=hosts, pgpool1=pooler_ip, app_connections_from=clients)
     for web, host in hosts.items():

@@ -7,6 +7,8 @@ from __future__ import annotations
 import ipaddress
 from datetime import datetime, timezone
 
+from workshop.sql import literal, superuser_psql
+
 from .registry import check
 from .result import Verdict
 from .target import ProbeError, Target
@@ -18,8 +20,9 @@ RESTART_MARKER = "before-restart"
 
 
 def sql(target: Target, query: str, database: str = "postgres", host: str = DB) -> list[list[str]]:
-    """Rows of a read-only query run on `host` as the postgres superuser (peer auth over the socket)."""
-    result = target.ssh(host, f"cd / && runuser -u postgres -- psql -X -At -F '|' -d {database} -c \"{query}\"")
+    """Rows of a read-only query run on `host` as the postgres superuser (peer auth over the socket);
+    the query goes on psql's stdin, so no text in it is ever read by a shell."""
+    result = target.ssh(host, superuser_psql(database), stdin=query)
     if not result.ok:
         raise ProbeError(f"PostgreSQL on {host} did not answer ({result.stderr.strip()[:200]}): "
                          f"systemctl status postgresql@15-main on {host}")
@@ -55,7 +58,7 @@ def password_authentication(target: Target, verdict: Verdict) -> None:
     rules = sql(target, "SELECT line_number, type, array_to_string(database, ','), array_to_string(user_name, ','), "
                         "coalesce(address, ''), auth_method FROM pg_hba_file_rules")
     trusting = [f"line {r[0]}: {r[1]} {r[2]} {r[3]} {r[4]}".strip() for r in rules if r[5] in ("trust", "password")]
-    scram = sql(target, f"SELECT rolname, left(rolpassword, 13) FROM pg_authid WHERE rolname = '{DATABASE}'")
+    scram = sql(target, f"SELECT rolname, left(rolpassword, 13) FROM pg_authid WHERE rolname = {literal(DATABASE)}")
     verdict.see(rules=len(rules), weak_rules=trusting,
                 newsroom_password=scram[0][1] if scram else "no role")
     if trusting:
@@ -95,7 +98,7 @@ def migrations_applied(target: Target, verdict: Verdict) -> None:
 
 def _count(target: Target, table: str) -> int | None:
     """Rows in `table` of the app's database, None when the table does not exist."""
-    if not sql(target, f"SELECT 1 FROM pg_tables WHERE tablename = '{table}'", DATABASE):
+    if not sql(target, f"SELECT 1 FROM pg_tables WHERE tablename = {literal(table)}", DATABASE):
         return None
     return int(sql(target, f"SELECT count(*) FROM {table}", DATABASE)[0][0])
 
@@ -104,8 +107,8 @@ def _count(target: Target, table: str) -> int | None:
 def survives_web_restart(target: Target, verdict: Verdict) -> None:
     rows = []
     if _count(target, "articles_marker") is not None:
-        rows = sql(target, f"SELECT extract(epoch FROM created_at) FROM articles_marker WHERE value = '{RESTART_MARKER}'",
-                   DATABASE)
+        rows = sql(target, "SELECT extract(epoch FROM created_at) FROM articles_marker WHERE value = "
+                           f"{literal(RESTART_MARKER)}", DATABASE)
     if not rows:
         raise ProbeError(f"no marker row '{RESTART_MARKER}' in db1: create it through the app "
                          f"(POST /api/markers/ value={RESTART_MARKER}), then restart web1 with lab.restart(\"web1\")")

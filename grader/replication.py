@@ -12,6 +12,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 from workshop.records import FailoverDrill
+from workshop.sql import literal, superuser_psql
 from workshop.waiting import wait_until
 
 from .postgresql import sql
@@ -33,7 +34,7 @@ def roles(target: Target) -> dict[str, str]:
     running = [name for name in SERVERS if target.state(name) == "running"]
 
     def role(name: str) -> str:
-        result = target.ssh(name, "cd / && runuser -u postgres -- psql -X -At -c 'SELECT pg_is_in_recovery()'")
+        result = target.ssh(name, superuser_psql(), stdin="SELECT pg_is_in_recovery()")
         return {"f": "primary", "t": "standby"}.get(result.stdout.strip(), "down")
 
     with ThreadPoolExecutor(max_workers=len(SERVERS)) as pool:
@@ -74,7 +75,7 @@ def has_markers(target: Target, host: str, values: list[str]) -> set[str]:
     """Which of `values` are marker rows on `host`."""
     if not values:
         return set()
-    listed = ", ".join(f"'{value}'" for value in values)
+    listed = ", ".join(literal(value) for value in values)
     return {row[0] for row in sql(target, f"SELECT value FROM articles_marker WHERE value IN ({listed})", DATABASE,
                                   host=host)}
 

@@ -107,9 +107,10 @@ class Target:
                                          connect_timeout=PROBE_CONNECT_TIMEOUT)
         return self._remotes[name]
 
-    def ssh(self, name: str, command: str, timeout: float = PROBE_COMMAND_TIMEOUT) -> CommandResult:
-        """Run a read-only probe command on `name`; raises with a hint if unreachable."""
-        return self.remote(name).run(command, timeout=timeout)
+    def ssh(self, name: str, command: str, timeout: float = PROBE_COMMAND_TIMEOUT,
+            stdin: str | None = None) -> CommandResult:
+        """Run a read-only probe command on `name`, `stdin` as its input; raises with a hint if unreachable."""
+        return self.remote(name).run(command, timeout=timeout, stdin=stdin)
 
     def host(self, name: str) -> Host:
         """testinfra's view of `name` (host.service, .socket, .file, .pip, .process), through `remote(name)`:

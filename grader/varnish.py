@@ -5,6 +5,7 @@ a grace period keeps pages served while the backend is briefly down."""
 from __future__ import annotations
 
 import re
+import shlex
 import time
 import uuid
 
@@ -79,7 +80,7 @@ def grace_configured(target: Target, verdict: Verdict) -> None:
     active = target.ssh(VARNISH, "varnishadm vcl.list | awk '$1 == \"active\" {print $NF}'").stdout.split()
     if not active:
         raise ProbeError("varnishadm lists no active VCL on varnish1: systemctl status varnish on varnish1")
-    vcl = target.ssh(VARNISH, f"varnishadm vcl.show {active[-1]}").stdout
+    vcl = target.ssh(VARNISH, f"varnishadm vcl.show {shlex.quote(active[-1])}").stdout
     default = target.ssh(VARNISH, "varnishadm param.show default_grace").stdout
     set_in_vcl = re.findall(r"^\s*set\s+beresp\.grace\s*=\s*([\d.]+\s*[a-z]+)\s*;", vcl, re.MULTILINE)
     default_value = re.search(r"Value is:\s*([\d.]+)\s*\[?(s|seconds)", default)

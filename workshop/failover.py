@@ -27,6 +27,7 @@ from .failure import Sample, probe_during_kill, recorded_drill
 from .lab import Instance, Lab
 from .progress import Progress
 from .records import FailoverDrill, RecordFolders, new_run
+from .sql import literal
 from .waiting import wait_until
 
 PROMOTION_TIMEOUT = 30
@@ -74,8 +75,8 @@ def _drill(lab: Lab, victim: str, through: str, requests_total: int, interval: f
     samples, killed_at = probe_during_kill(lab, victim, write, requests_total, interval, kill_after)
     acknowledged = [f"{prefix}{sample.index:04d}" for sample in samples if sample.status == 201]
     promoted = _wait_until_primary(survivor)
-    present = set(psql(survivor, f"SELECT value FROM articles_marker WHERE value LIKE '{prefix}%'", DATABASE,
-                       readonly=True).stdout.split())
+    present = set(psql(survivor, f"SELECT value FROM articles_marker WHERE starts_with(value, {literal(prefix)})",
+                       DATABASE, readonly=True).stdout.split())
     lost = [value for value in acknowledged if value not in present]
     window = unavailable_window(samples)
     result = FailoverDrill(

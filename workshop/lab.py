@@ -64,13 +64,15 @@ class Instance:
     def remote(self) -> Remote:
         return self.lab.remote(self.name)
 
-    def run(self, command: str, *, readonly: bool = False, check: bool = True, timeout: float = 120) -> CommandResult:
-        """Run a shell command over SSH. Pass readonly=True for commands that change
-        nothing: only those run while nbgrader grades the notebook."""
+    def run(self, command: str, *, readonly: bool = False, check: bool = True, timeout: float = 120,
+            stdin: str | None = None) -> CommandResult:
+        """Run a shell command over SSH, `stdin` as its input (the place for secrets and
+        SQL). Pass readonly=True for commands that change nothing: only those run while
+        nbgrader grades the notebook."""
         if grading.active() and not readonly:
             grading.skip(f"{self.name}: {command}")
             return CommandResult(command, skipped=True)
-        return self.remote.run(command, timeout=timeout, check=check)
+        return self.remote.run(command, timeout=timeout, check=check, stdin=stdin)
 
     def put_text(self, path: str, text: str, mode: str = "644", owner: str = "root:root") -> None:
         """Write `text` to the file `path` on the instance (atomically, with mode and owner)."""

@@ -1,19 +1,50 @@
 """Chapter 07 end to end on the shared course stack: the solution autogrades to full
 marks, the unmodified release to zero, and each check catches its broken stack: the
-app bypassing pgpool, pgpool trusting its clients, a pool larger than PostgreSQL allows."""
+app bypassing pgpool, pgpool trusting its clients, a pool larger than PostgreSQL allows.
+Values full of shell and SQL metacharacters reach PostgreSQL as data, from deploys and
+checks alike, and a failing statement's error does not quote the password it carried."""
 
 from __future__ import annotations
 
 import pytest
 
+from grader.postgresql import sql
+from grader.target import Target
 from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, reconfigure_pgpool
 from workshop.deploy import pgpool, web
 from workshop.deploy.pgpool import PoolSize
-from workshop.deploy.postgres import database_url, install_hba
+from workshop.deploy.postgres import database_url, install_hba, psql
 from workshop.deploy.settings import reference_settings
+from workshop.errors import RemoteError
+from workshop.sql import literal
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "07-pgpool"
+INJECTED = "/tmp/workshop-injected"
+#: What a hostile descriptor or answer might hold: shell substitutions, a quote that ends a SQL
+#: string, backslashes (E'' strings).
+HOSTILE = (f"$(touch {INJECTED})", f"`touch {INJECTED}`", "'; DROP TABLE articles_marker; --",
+           "back\\slash \\' '' \"double\"")
+#: A value that would end the SQL of a heredoc in the command line, then run a command.
+HEREDOC_ESCAPE = f"one\nSQL\ntouch {INJECTED}"
+
+
+def test_values_with_shell_and_sql_metacharacters_reach_postgresql_as_data(lab):
+    db1, target = lab.instance("db1"), Target(lab.stack, "the shared stack")
+    db1.run(f"rm -f {INJECTED}")
+    for value in HOSTILE:
+        assert psql(db1, f"SELECT {literal(value)}", readonly=True).stdout == f"{value}\n"
+        assert sql(target, f"SELECT {literal(value)}, 'next'") == [[value, "next"]]
+    assert psql(db1, f"SELECT {literal(HEREDOC_ESCAPE)}", readonly=True).stdout == f"{HEREDOC_ESCAPE}\n"
+    assert db1.run(f"test -e {INJECTED}", readonly=True, check=False).exit_code == 1
+    assert sql(target, "SELECT count(*) FROM articles_marker", "newsroom")
+
+
+def test_a_failing_statement_does_not_show_the_password_it_carried(lab):
+    secret = "workshop-probe-secret-4c1f"
+    with pytest.raises(RemoteError) as failed:
+        psql(lab.instance("db1"), f"ALTER ROLE no_such_role PASSWORD {literal(secret)}")
+    assert 'role "no_such_role" does not exist' in str(failed.value) and secret not in str(failed.value)
 
 
 def test_the_solution_autogrades_to_full_marks_and_the_release_to_zero(course, folder, tmp_path):

@@ -14,7 +14,7 @@ pool_passwd holds it AES-encrypted with a key only pgpool's user can read.
 
 from __future__ import annotations
 
-import shlex
+import hashlib
 from dataclasses import dataclass
 
 from .. import configs, grading
@@ -33,6 +33,8 @@ PCP_USER = "pcpadmin"
 CONFIG_DIR = "/etc/pgpool2"
 HOME = "/var/lib/postgresql"  # the postgres user's: pgpool runs as postgres
 KEY_FILE = f"{HOME}/.pgpoolkey"
+#: The app's password for the login probe through pgpool: psql reads it here, not from its command line.
+PROBE_PGPASS = "/root/.workshop-newsroom.pgpass"
 STATUS_FILE = "/var/log/postgresql/pgpool_status"
 DATABASE_SERVERS = ("db1", "db2")
 READY_TIMEOUT = 30
@@ -108,8 +110,7 @@ GRANT EXECUTE ON FUNCTION pg_promote(boolean, integer) TO {MONITOR_USER};
 
 def is_primary(db: Instance) -> bool | None:
     """True for a primary, False for a standby, None when PostgreSQL does not answer."""
-    result = db.run("cd / && runuser -u postgres -- psql -X -At -c 'SELECT pg_is_in_recovery()'",
-                    readonly=True, check=False, timeout=20)
+    result = psql(db, "SELECT pg_is_in_recovery()", readonly=True, check=False, timeout=20)
     return {"f": True, "t": False}.get(result.stdout.strip()) if result.exit_code == 0 else None
 
 
@@ -162,7 +163,9 @@ def configure_pgpool(lab: Lab, pgpool: Instance, conf: str, pool_hba: str, progr
     pgpool.run(f"pg_enc -m -k {KEY_FILE} -f {CONFIG_DIR}/pgpool.conf -i /root/.pgpool-users >/dev/null "
                "&& rm /root/.pgpool-users")
     # pcp (pgpool's admin port, localhost only) re-attaches a rejoined server.
-    pgpool.run(f"echo {PCP_USER}:$(pg_md5 {shlex.quote(pcp_password)}) > {CONFIG_DIR}/pcp.conf")
+    # pcp.conf holds the md5 of the password, as pg_md5 prints it (hashed here: no password on a command line).
+    pgpool.update_text(f"{CONFIG_DIR}/pcp.conf", f"{PCP_USER}:{hashlib.md5(pcp_password.encode()).hexdigest()}\n",
+                       mode="640", owner="root:postgres")
     pgpool.put_text("/root/.pcppass", f"localhost:{PCP_PORT}:{PCP_USER}:{pcp_password}\n", mode="600")
     after = pgpool.run(f"cd {CONFIG_DIR} && cat pgpool.conf pool_hba.conf pool_passwd pcp.conf failover.sh {KEY_FILE} "
                        f"| sha256sum | tee .workshop-digest").stdout
@@ -179,7 +182,8 @@ def configure_pgpool(lab: Lab, pgpool: Instance, conf: str, pool_hba: str, progr
 def wait_for_pgpool(lab: Lab, pgpool: Instance, timeout: float = READY_TIMEOUT) -> None:
     """Until the app's user logs in through pgpool (SCRAM to pgpool, SCRAM from pgpool
     to PostgreSQL) and runs a query; ConfigError with pgpool's log otherwise."""
-    command = (f"PGPASSWORD={app_password(lab)} PGCONNECT_TIMEOUT=5 psql -X -At -h 127.0.0.1 -p {PORT} "
+    pgpool.update_text(PROBE_PGPASS, f"127.0.0.1:{PORT}:{DATABASE}:{USER}:{app_password(lab)}\n", mode="600")
+    command = (f"PGPASSFILE={PROBE_PGPASS} PGCONNECT_TIMEOUT=5 psql -X -w -At -h 127.0.0.1 -p {PORT} "
                f"-U {USER} -d {DATABASE} -c 'SELECT 1'")
     result = wait_until(lambda: pgpool.run(command, readonly=True, check=False, timeout=15), timeout, 1,
                         done=lambda login: login.exit_code == 0)

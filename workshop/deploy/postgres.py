@@ -10,17 +10,20 @@ Example::
 
 from __future__ import annotations
 
+import shlex
+
 from .. import configs, grading
 from ..lab import Instance, Lab
 from ..progress import Progress
 from ..secrets import stack_secret
+from ..sql import literal, superuser_psql
 from .config_file import ConfigFile, put_config
 
 CLUSTER = "/etc/postgresql/15/main"
 # The running server parses the file on disk for pg_hba_file_rules: one row per line, `error` set where it cannot.
+HBA_ERRORS = "SELECT line_number || ': ' || error FROM pg_hba_file_rules WHERE error IS NOT NULL"
 HBA = ConfigFile(f"{CLUSTER}/pg_hba.conf",
-                 check="errors=$(cd / && runuser -u postgres -- psql -X -At -c \"SELECT line_number || ': ' || error "
-                       "FROM pg_hba_file_rules WHERE error IS NOT NULL\" 2>&1) && [ -z \"$errors\" ] "
+                 check=f"errors=$({superuser_psql()} <<< {shlex.quote(HBA_ERRORS)} 2>&1) && [ -z \"$errors\" ] "
                        "|| { echo \"$errors\"; false; }",
                  rejected="PostgreSQL rejected pg_hba.conf", mode="640", owner="postgres:postgres",
                  service="postgresql@15-main")
@@ -51,10 +54,11 @@ def reference_hba(lab: Lab, name: str = "db1", clients: tuple[str, ...] = APP_CL
                           replication_user=REPLICATION_USER, replication_peers=[lab.planned_ip(r) for r in replicas])
 
 
-def psql(db: Instance, sql: str, database: str = "postgres", readonly: bool = False):
-    """Run SQL as the postgres superuser over the local socket (peer authentication)."""
-    return db.run(f"cd / && runuser -u postgres -- psql -X -q -v ON_ERROR_STOP=1 -At -d {database} <<'SQL'\n{sql}\nSQL",
-                  readonly=readonly)
+def psql(db: Instance, sql: str, database: str = "postgres", readonly: bool = False, check: bool = True,
+         timeout: float = 120):
+    """Run SQL as the postgres superuser over the local socket (peer authentication);
+    the SQL goes on stdin, so no password in it shows in a process list or an error."""
+    return db.run(superuser_psql(database), stdin=sql, readonly=readonly, check=check, timeout=timeout)
 
 
 @grading.changes("configure PostgreSQL on {db.name}")
@@ -83,11 +87,12 @@ def install_hba(db: Instance, hba: str) -> None:
 
 
 def role_sql(role: str, password: str, attributes: str = "LOGIN") -> str:
-    """psql input that creates `role` if it is missing and sets its password, hashed with SCRAM."""
+    """psql input that creates `role` if it is missing and sets its password, hashed with SCRAM
+    (`role` and `attributes` are the code's own constants; the password is a quoted literal)."""
     return f"""
 SET password_encryption = 'scram-sha-256';
 SELECT 'CREATE ROLE {role} {attributes}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}')\\gexec
-ALTER ROLE {role} PASSWORD '{password}';
+ALTER ROLE {role} PASSWORD {literal(password)};
 """
 
 

@@ -17,6 +17,7 @@ from .. import configs, grading
 from ..errors import StackError
 from ..lab import Instance, Lab
 from ..progress import Progress
+from ..sql import literal
 from ..waiting import wait_until
 from .pgpool import (CONFIG_DIR, DATABASE_SERVERS, PCP_PORT, PCP_USER, database_hba, find_primary, prepare_primary,
                      replication_password, running)
@@ -33,9 +34,7 @@ def slot_name(standby: str) -> str:
 
 def streams_from(standby: Instance, primary: Instance) -> bool:
     """Whether `standby` is in recovery and its WAL receiver streams from `primary`."""
-    result = standby.run("cd / && runuser -u postgres -- psql -X -At -c "
-                         "\"SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver\"",
-                         readonly=True, check=False)
+    result = psql(standby, "SELECT status || ' ' || sender_host FROM pg_stat_wal_receiver", readonly=True, check=False)
     return result.stdout.strip() == f"streaming {primary.private_ip}"
 
 
@@ -52,8 +51,8 @@ def _clone(lab: Lab, standby: Instance, primary: Instance, progress: Progress) -
     """Replace `standby`'s data with a fresh copy of `primary`'s and start it streaming
     through its own replication slot."""
     slot = slot_name(standby.name)
-    psql(primary, f"SELECT pg_create_physical_replication_slot('{slot}') "
-                  f"WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = '{slot}')")
+    psql(primary, f"SELECT pg_create_physical_replication_slot({literal(slot)}) "
+                  f"WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = {literal(slot)})")
     progress.say(standby.name, f"cloning {primary.name} with pg_basebackup (slot {slot})")
     standby.run(f"systemctl stop postgresql@15-main && rm -rf {DATA_DIR} "
                 f"&& install -d -o postgres -g postgres -m 700 {DATA_DIR} "

@@ -143,8 +143,8 @@ class FakeTarget(Target):
 
     # -- scripting -----------------------------------------------------------------------------------------------
     def on_ssh(self, name: str, fragment: str, reply: Reply = "", exit_code: int = 0, stderr: str = "") -> None:
-        """Commands on `name` containing `fragment` print `reply` (a str) or return it (a CommandResult),
-        or call it with the command."""
+        """Commands on `name` containing `fragment` (in the command or its stdin) print `reply` (a str)
+        or return it (a CommandResult), or call it with the command (and its stdin)."""
         if isinstance(reply, str):
             reply = CommandResult(fragment, reply, stderr, exit_code)
         self._ssh.append((name, fragment, reply))
@@ -161,13 +161,15 @@ class FakeTarget(Target):
     def state(self, name: str) -> str:
         return self.states.get(name, MISSING)
 
-    def ssh(self, name: str, command: str, timeout: float = 0) -> CommandResult:
+    def ssh(self, name: str, command: str, timeout: float = 0, stdin: str | None = None) -> CommandResult:
+        """Scripts match the command and its stdin (a query is sent there) as one text."""
         self.record(name)
+        sent = command if stdin is None else f"{command}\n{stdin}"
         for host, fragment, reply in reversed(self._ssh):
-            if host == name and fragment in command:
-                result = _answer(reply, command)
+            if host == name and fragment in sent:
+                result = _answer(reply, sent)
                 return result if isinstance(result, CommandResult) else CommandResult(command, str(result), "", 0)
-        raise Unscripted(f"unscripted command on {name}: {command}")
+        raise Unscripted(f"unscripted command on {name}: {sent}")
 
     def host(self, name: str):
         self.record(name)
