@@ -2,7 +2,8 @@
 # One-time set-up of a fresh machine for the workshop (safe to re-run):
 #   1. system packages: podman + runc (local machines), debootstrap (image base),
 #      chromium (the instructor's live class page is tested in a headless browser),
-#      wrk (load tests), openssh-client (workshop ssh);
+#      wrk (load tests), openssh-client (workshop ssh), bubblewrap (autograde runs
+#      student code in a bwrap sandbox);
 #   2. the Python environment in .venv, from the pins in pyproject.toml;
 #   3. the workshop image (built once, then cached by its definition);
 #   4. the nbgrader exchange folder and JupyterLab settings for the course.
@@ -20,7 +21,7 @@ WITH_DOCKER=0
 
 step() { printf '\n==> %s\n' "$*"; }
 
-SYSTEM_PACKAGES=(podman runc debootstrap uidmap slirp4netns wrk openssh-client python3-venv chromium)
+SYSTEM_PACKAGES=(podman runc debootstrap uidmap slirp4netns wrk openssh-client python3-venv bubblewrap chromium)
 # shellcheck disable=SC1091
 . /etc/os-release
 case "${ID:-} ${VERSION_ID:-}" in

@@ -25,6 +25,7 @@ from traitlets.config.loader import PyFileConfigLoader
 
 from .chapters import ROOT, chapter_ids
 from .live_scores import LiveScore, score_live
+from .sandbox import STACK_FOLDER, bwrap, sandboxed_preprocessors
 from .stack import Stack
 
 
@@ -53,6 +54,7 @@ class Course:
         config.CourseDirectory.db_url = f"sqlite:///{self.root / 'gradebook.db'}"
         if exchange is not None:
             config.Exchange.root = str(exchange)
+        config.Autograde.autograde_preprocessors = sandboxed_preprocessors()
         self.config = config
         self.api = NbGraderAPI(config=config)
 
@@ -88,7 +90,12 @@ class Course:
         """nbgrader's autograde of the submission, then its live-stack points measured from this side
         on `stack`, the instructor's own record of the student's stack (None: there is none, and every
         live check scores 0). Never the descriptor in the submission (workshop/live_scores.py)."""
-        _require(self.api.autograde(assignment, student, force=True, create=True), f"autograde {student}")
+        bwrap()  # before anything of the submission runs: no sandbox, no autograde
+        os.environ[STACK_FOLDER] = str(stack.folder) if stack and stack.folder.is_dir() else ""
+        try:
+            _require(self.api.autograde(assignment, student, force=True, create=True), f"autograde {student}")
+        finally:
+            os.environ.pop(STACK_FOLDER, None)
         return score_live(self, assignment, student, stack)
 
     def feedback(self, assignment: str, student: str) -> Path:

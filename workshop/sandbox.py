@@ -28,6 +28,7 @@ import sys
 from pathlib import Path
 
 from jupyter_client import AsyncKernelManager
+from nbgrader.converters.autograde import Autograde
 from nbgrader.preprocessors import Execute
 
 from .chapters import ROOT
@@ -53,7 +54,7 @@ def bwrap() -> str:
 
 def confined(command: list[str], cwd: str, connection_file: str, stack_folder: str | None) -> list[str]:
     """`command` (a kernel's) wrapped in bwrap, seeing only what the module docstring lists."""
-    args = [bwrap(), "--die-with-parent", "--new-session", "--unshare-all", "--share-net", "--cap-drop", "ALL",
+    args = [bwrap(), "--unshare-all", "--share-net", "--cap-drop", "ALL",
             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/tmp", "--dir", HOME]
     for path in SYSTEM:
         args += ["--ro-bind", path, path]
@@ -71,7 +72,11 @@ def confined(command: list[str], cwd: str, connection_file: str, stack_folder: s
             args += ["--ro-bind", path, path]
     if stack_folder:
         args += ["--ro-bind", stack_folder, stack_folder]
-    args += ["--ro-bind", connection_file, connection_file, "--bind", cwd, cwd, "--chdir", cwd, "--"]
+    # JPY_PARENT_PID (set by jupyter_client as it launches) means nothing in the kernel's own pid
+    # namespace: ipykernel would take its parent for gone and stop at once. 1 tells it not to
+    # watch its parent (jupyter_client stops the kernel, and bwrap with it).
+    args += ["--ro-bind", connection_file, connection_file, "--bind", cwd, cwd, "--chdir", cwd,
+             "--setenv", "JPY_PARENT_PID", "1", "--"]
     return args + command
 
 
@@ -99,3 +104,10 @@ class SandboxedExecute(Execute):
     def __init__(self, *args, **kwargs):
         kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
         super().__init__(*args, **kwargs)
+
+
+def sandboxed_preprocessors() -> list[type]:
+    """nbgrader's autograde preprocessors, with SandboxedExecute in Execute's place."""
+    default = Autograde.class_traits()["autograde_preprocessors"].default()
+    assert Execute in default, "nbgrader's autograde no longer executes through Execute: update workshop/sandbox.py"
+    return [SandboxedExecute if step is Execute else step for step in default]
