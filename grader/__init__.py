@@ -6,9 +6,9 @@ In an exercise notebook's autograder cell::
 
 From a terminal: `workshop check 01-getting-started`.
 
-Under nbgrader's autograde the call probes nothing and prints its answers: the points of
-a live-stack check are measured from the instructor's side (workshop/live_scores.py),
-outside the kernel the student's code runs in.
+Under the course's autograde (Course.autograde) the call probes nothing and prints its
+answers: the points of a live-stack check are measured from the instructor's side
+(workshop/live_scores.py), outside the kernel the student's code runs in.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from workshop import grading
 from workshop.chapters import CHAPTERS
 from workshop.stack import find_descriptor
 
-from .graded_cells import answers_line
+from .graded_cells import SCORED_OUTSIDE, answers_line
 from .registry import CHECKS, check, checks_for, run_checks
 from .report import format_report
 from .result import CheckResult
@@ -37,8 +37,8 @@ def assert_checks(chapter: str, *check_ids: str, folder: str | None = None, **an
     """Probe the stack of the notebook in `folder` (default: here); print the report;
     raise AssertionError carrying every hint unless all the named checks pass.
 
-    Under autograde: print the answers for the instructor's side and return [] (see above)."""
-    if grading.active() == "autograde":
+    Under the course's autograde: print the answers for the instructor's side and return [] (see above)."""
+    if grading.active() == "autograde" and os.environ.get(SCORED_OUTSIDE):
         checks_for(chapter, check_ids)  # an unknown id is still an error in the notebook
         print(f"Chapter {chapter}: {', '.join(check_ids)} are probed from the instructor's side, "
               "on the instructor's record of your stack")

@@ -21,6 +21,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ANSWERS = "[grader] answers, checked from the instructor's side: "
+#: Set by Course.autograde while nbgrader runs: the live-stack points are measured outside the
+#: kernel. A bare `nbgrader autograde` does not set it, and its graded cells probe as they always did.
+SCORED_OUTSIDE = "WORKSHOP_LIVE_SCORES_OUTSIDE"
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,8 @@ from nbgrader.apps import NbGraderAPI
 from traitlets.config.loader import PyFileConfigLoader
 
 from .chapters import ROOT, chapter_ids
+from grader.graded_cells import SCORED_OUTSIDE
+
 from .live_scores import LiveScore, score_live
 from .sandbox import STACK_FOLDER, bwrap, sandboxed_preprocessors
 from .stack import Stack
@@ -92,10 +94,12 @@ class Course:
         live check scores 0). Never the descriptor in the submission (workshop/live_scores.py)."""
         bwrap()  # before anything of the submission runs: no sandbox, no autograde
         os.environ[STACK_FOLDER] = str(stack.folder) if stack and stack.folder.is_dir() else ""
+        os.environ[SCORED_OUTSIDE] = "1"
         try:
             _require(self.api.autograde(assignment, student, force=True, create=True), f"autograde {student}")
         finally:
             os.environ.pop(STACK_FOLDER, None)
+            os.environ.pop(SCORED_OUTSIDE, None)
         return score_live(self, assignment, student, stack)
 
     def feedback(self, assignment: str, student: str) -> Path:

@@ -10,7 +10,7 @@ import nbformat
 import pytest
 
 import grader
-from grader.graded_cells import ANSWERS, answers_line, checks_of, graded_cells, printed_answers
+from grader.graded_cells import ANSWERS, SCORED_OUTSIDE, answers_line, checks_of, graded_cells, printed_answers
 from grader.target import Target
 from tests.conftest import HOST_KEY
 from workshop.chapters import CHAPTERS, ROOT
@@ -51,13 +51,22 @@ def test_the_answers_a_cell_printed_are_read_back_the_last_line_winning():
                                          "text": answers_line({"x": 1})}]}) == {}
 
 
-def test_under_autograde_assert_checks_probes_nothing_and_prints_its_answers(monkeypatch, capsys, tmp_path):
+def test_under_the_courses_autograde_assert_checks_probes_nothing_and_prints_its_answers(monkeypatch, capsys,
+                                                                                          tmp_path):
     monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.setenv(SCORED_OUTSIDE, "1")
     monkeypatch.setattr(Target, "from_folder", lambda folder: pytest.fail("probed inside the student's kernel"))
     assert grader.assert_checks(CHAPTER, "os-expected", "os-name-answer", folder=str(tmp_path), os_name="X") == []
     assert printed_answers(_printed(capsys.readouterr().out)) == {"os_name": "X"}
     with pytest.raises(KeyError, match="no check nosuch"):
         grader.assert_checks(CHAPTER, "nosuch")
+
+
+def test_a_bare_nbgrader_autograde_still_probes_in_the_kernel(monkeypatch, tmp_path):
+    monkeypatch.setenv("NBGRADER_EXECUTION", "autograde")
+    monkeypatch.delenv(SCORED_OUTSIDE, raising=False)
+    with pytest.raises(AssertionError, match="no stack found"):
+        grader.assert_checks(CHAPTER, "instance-running", folder=str(tmp_path))
 
 
 def _stack(name: str, ssh_port: int = 2222) -> Stack:
