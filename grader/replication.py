@@ -191,8 +191,9 @@ def witnessed_drill(target: Target, verdict: Verdict) -> WitnessedDrill:
     statuses = {int(line.agent[len(result.agent) + len(" write/"):]): line.status for line in seen.lines
                 if re.fullmatch(r" write/\d{4}", line.agent[len(result.agent):])}
     primary = next((name for name, role in roles(target).items() if role == "primary"), None)
-    values = [] if primary is None else [row[0] for row in sql(
-        target, f"SELECT value FROM articles_marker WHERE value LIKE '{result.marker_prefix}%'", DATABASE, host=primary)]
+    # marker_prefix is the run id's (checked above), and made_on took only a hex run id
+    query = f"SELECT value FROM articles_marker WHERE value LIKE '{result.marker_prefix}%'"
+    values = [] if primary is None else [row[0] for row in sql(target, query, DATABASE, host=primary)]
     on_primary = frozenset(int(value[len(result.marker_prefix):]) for value in values
                            if value[len(result.marker_prefix):].isdigit())
     verdict.see(drill_writes_on_lb1=len(statuses), drill_markers_on_primary=len(on_primary))

@@ -57,7 +57,8 @@ def test_catch_ups_short_baseline_passes(healthy):
 def test_the_baseline_is_looked_up_in_rotated_logs_too(healthy):
     """logrotate renames and gzips old access logs: the check reads every one, compressed or not."""
     commands = []
-    healthy.on_ssh("web1", "newsroom-access.log*", lambda command: commands.append(command) or access_log(AGENT, [200] * 3003))
+    healthy.on_ssh("web1", "newsroom-access.log*",
+                   lambda command: commands.append(command) or access_log(AGENT, [200] * 3003))
     result = run(healthy, CHAPTER, "baseline-load-test")
     assert result.status == PASSED and result.evidence["logged_on_web1"] == 3003
     assert commands[0].startswith("zcat -f /var/log/apache2/newsroom-access.log* ")
