@@ -1,5 +1,6 @@
 """Chapter 10, the final load test: the baseline's profile, run against varnish1 on
-this stack, recorded, and compared with the baseline of chapter 02."""
+this stack, recorded (varnish1's request counter vouches for it), and compared with
+the baseline of chapter 02."""
 
 from __future__ import annotations
 

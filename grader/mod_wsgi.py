@@ -1,6 +1,6 @@
 """Chapter 02, the application server: Apache + mod_wsgi serves the app (daemon
 mode, the project's virtualenv, debug off, packages from the wheelhouse), and
-an initial load test of this stack was recorded."""
+an initial load test of this stack was recorded (and web1's access log vouches for it)."""
 
 from __future__ import annotations
 

@@ -1,6 +1,7 @@
 """Chapter 08, database redundancy: one primary and one streaming standby (db2 until
 a failover swaps them), reads balanced onto the standby, and a rehearsed failover
-in which pgpool promoted the standby and no acknowledged write was lost.
+in which pgpool promoted the standby and no acknowledged write was lost (judged on
+lb1's log of the drill's writes and the primary's marker rows, not on the record).
 
 Checks find the primary by asking each server (pg_is_in_recovery), so they hold
 after a failover and after the old primary rejoined as a standby."""
