@@ -40,6 +40,13 @@ def test_a_final_load_test_with_the_same_load_for_another_duration_passes(health
     assert run(healthy, CHAPTER, "final-load-test").status == PASSED
 
 
+def test_a_final_run_right_after_varnish_started_passes(healthy):
+    """Catch-up deploys varnish1 just before its final run: uptime (whole seconds) reads about the run's age."""
+    final(started_at=time.time() - 29.6)(healthy)
+    healthy.on_ssh("varnish1", "MAIN.uptime", "MAIN.uptime 28 1.00 Child process uptime\n")
+    assert run(healthy, CHAPTER, "final-load-test").status == PASSED
+
+
 def final(**fields):
     return lambda t: t.recordings["loadtest-10-final.json"].update(fields)
 
