@@ -1,15 +1,18 @@
 """Chapter 08, database redundancy: one primary and one streaming standby (db2 until
 a failover swaps them), reads balanced onto the standby, and a rehearsed failover
-in which pgpool promoted the standby and no acknowledged write was lost.
+in which pgpool promoted the standby and no acknowledged write was lost (judged on
+lb1's log of the drill's writes and the primary's marker rows, not on the record).
 
 Checks find the primary by asking each server (pg_is_in_recovery), so they hold
 after a failover and after the old primary rejoined as a standby."""
 
 from __future__ import annotations
 
+import re
 import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 from workshop.records import FailoverDrill
 from workshop.sql import literal, superuser_psql
@@ -26,6 +29,9 @@ DATABASE = "newsroom"
 MAX_LAG_BYTES = 1024 * 1024
 REPLICATION_WAIT, READS = 5.0, 20
 MIN_DRILL_REQUESTS, MIN_WRITES_AFTER_KILL = 200, 10
+RUN_DRILL = "workshop.failover.fail_over(lab, \"db1\", through=\"lb1\")"
+NGINX_LOGS, LB = "/var/log/nginx/access.log*", "lb1"
+ACKNOWLEDGED = 201  # what the app answers a write it committed
 
 
 def roles(target: Target) -> dict[str, str]:
@@ -148,13 +154,63 @@ def reads_reach_standby(target: Target, verdict: Verdict) -> None:
                      "(backend_hostname0/1) with load_balance_mode = on and a backend_weight for each")
 
 
-def drill(target: Target) -> FailoverDrill:
-    return target.recorded(FailoverDrill, "db1", "workshop.failover.fail_over(lab, \"db1\", through=\"lb1\")")
+@dataclass(frozen=True)
+class WitnessedDrill:
+    """The recorded failover drill as the servers saw it: lb1's status for each of its writes
+    (its log names each write's number) and which of their markers the primary holds. The
+    checks judge these numbers, not the file's."""
+
+    record: FailoverDrill
+    primary: str | None
+    statuses: dict[int, int]  # write number -> lb1's answer
+    on_primary: frozenset[int]
+
+    @property
+    def acknowledged(self) -> list[int]:
+        return sorted(index for index, status in self.statuses.items() if status == ACKNOWLEDGED)
+
+    @property
+    def lost(self) -> list[int]:
+        return [index for index in self.acknowledged if index not in self.on_primary]
+
+    @property
+    def acknowledged_after_outage(self) -> int:
+        """Writes acknowledged after the first one that failed (after the kill, if none did): they
+        can only have been committed by the promoted standby."""
+        failed = [index for index, status in self.statuses.items() if status != ACKNOWLEDGED]
+        start = min(failed) if failed else self.record.killed_after
+        return sum(1 for index in self.acknowledged if index > start)
+
+
+def witnessed_drill(target: Target, verdict: Verdict) -> WitnessedDrill:
+    """The recorded drill, re-read from lb1's access log and the current primary; a ProbeError
+    if they show no sign of it (another stack's drill, an edited record)."""
+    result = target.recorded(FailoverDrill, "db1", RUN_DRILL)
+    if result.marker_prefix != f"failover-{result.run_id}-":
+        raise ProbeError(f"the recorded failover drill's markers ({result.marker_prefix}...) are not its run's "
+                         f"(failover-{result.run_id}-...): the record was edited; run it again ({RUN_DRILL})")
+    seen = target.logged_run(LB, result, NGINX_LOGS, prefix=True)
+    statuses = {int(line.agent[len(result.agent) + len(" write/"):]): line.status for line in seen.lines
+                if re.fullmatch(r" write/\d{4}", line.agent[len(result.agent):])}
+    primary = next((name for name, role in roles(target).items() if role == "primary"), None)
+    query = f"SELECT value FROM articles_marker WHERE starts_with(value, {literal(result.marker_prefix)})"
+    values = [] if primary is None else [row[0] for row in sql(target, query, DATABASE, host=primary)]
+    on_primary = frozenset(int(value[len(result.marker_prefix):]) for value in values
+                           if value[len(result.marker_prefix):].isdigit())
+    verdict.see(drill_writes_on_lb1=len(statuses), drill_markers_on_primary=len(on_primary))
+    if primary is not None and not on_primary:
+        raise ProbeError(f"{primary} holds no marker of the recorded drill (run {result.run_id}): its writes never "
+                         f"reached this stack's database, or the record was edited; run it again ({RUN_DRILL})")
+    if result.requests > len(statuses):
+        raise ProbeError(f"the record claims {result.requests} writes, but lb1's access log shows {len(statuses)} of "
+                         f"its run ({result.run_id}): the record was edited; run the drill again ({RUN_DRILL})")
+    return WitnessedDrill(result, primary, statuses, on_primary)
 
 
 @check(CHAPTER, "standby-promoted", "when db1 died, pgpool promoted db2 and nothing else took writes", points=2)
 def standby_promoted(target: Target, verdict: Verdict) -> None:
-    result = drill(target)
+    witnessed = witnessed_drill(target, verdict)
+    result = witnessed.record
     found = roles(target)
     primaries = [name for name, role in found.items() if role == "primary"]
     timeline = (int(sql(target, "SELECT substr(pg_walfile_name(pg_current_wal_lsn()), 1, 8)", host=primaries[0])[0][0],
@@ -175,17 +231,19 @@ def standby_promoted(target: Target, verdict: Verdict) -> None:
 
 @check(CHAPTER, "writes-after-failover", "the app writes again through pgpool after the failover", points=2)
 def writes_after_failover(target: Target, verdict: Verdict) -> None:
-    result = drill(target)
-    primary = next((name for name, role in roles(target).items() if role == "primary"), None)
+    witnessed = witnessed_drill(target, verdict)
+    primary = witnessed.primary
     value = write_marker(target, "after-failover")
     landed = bool(primary) and bool(has_markers(target, primary, [value]))
-    verdict.see(drill_requests=result.requests, acknowledged_after_kill=result.acknowledged_after_kill,
-                unavailable_s=result.unavailable_s, new_write_on=primary if landed else "nowhere")
-    if result.requests < MIN_DRILL_REQUESTS:
-        verdict.fail(f"the drill sent only {result.requests} writes: keep the default of 300")
-    if result.acknowledged_after_kill < MIN_WRITES_AFTER_KILL:
-        verdict.fail(f"only {result.acknowledged_after_kill} writes succeeded after db1 was killed: the app must "
-                     "keep writing through the same pgpool address once db2 is promoted")
+    after = witnessed.acknowledged_after_outage
+    verdict.see(drill_requests=len(witnessed.statuses), acknowledged_after_outage_on_lb1=after,
+                recorded_acknowledged_after_kill=witnessed.record.acknowledged_after_kill,
+                unavailable_s=witnessed.record.unavailable_s, new_write_on=primary if landed else "nowhere")
+    if len(witnessed.statuses) < MIN_DRILL_REQUESTS:
+        verdict.fail(f"the drill sent only {len(witnessed.statuses)} writes: keep the default of 300")
+    if after < MIN_WRITES_AFTER_KILL:
+        verdict.fail(f"lb1's access log shows only {after} writes acknowledged after the drill's first failed one: "
+                     "the app must keep writing through the same pgpool address once db2 is promoted")
     if not landed:
         verdict.fail("a write through the app did not land on the primary: is the app's DATABASE_URL pgpool1's "
                      "address?")
@@ -194,17 +252,19 @@ def writes_after_failover(target: Target, verdict: Verdict) -> None:
 @check(CHAPTER, "no-acknowledged-write-lost", "every write the app acknowledged during the drill is on the primary",
        points=2)
 def no_acknowledged_write_lost(target: Target, verdict: Verdict) -> None:
-    result = drill(target)
-    primary = next((name for name, role in roles(target).items() if role == "primary"), None)
-    if primary is None:
+    witnessed = witnessed_drill(target, verdict)
+    if witnessed.primary is None:
         raise ProbeError("no database server accepts writes: there is no primary to look for the drill's markers on")
-    acknowledged = result.acknowledged_markers
-    present = has_markers(target, primary, acknowledged)
-    missing = [value for value in acknowledged if value not in present]
-    verdict.see(acknowledged=len(acknowledged), found_on_primary=len(present), missing=missing[:5])
+    acknowledged, lost = witnessed.acknowledged, witnessed.lost
+    missing = [witnessed.record.marker_prefix + f"{index:04d}" for index in lost]
+    verdict.see(acknowledged_on_lb1=len(acknowledged), recorded_acknowledged=witnessed.record.acknowledged,
+                found_on_primary=len(acknowledged) - len(lost), missing=missing[:5])
     if not acknowledged:
-        verdict.fail("the drill recorded no acknowledged write: run it again with the app writing through pgpool")
+        verdict.fail("lb1 acknowledged none of the drill's writes: run it again with the app writing through pgpool")
+    if witnessed.record.lost < len(lost):
+        verdict.fail(f"the record claims {witnessed.record.lost} acknowledged writes lost, but {len(lost)} that lb1 "
+                     f"acknowledged are not on {witnessed.primary}: the record was edited")
     if missing:
-        verdict.fail(f"{len(missing)} writes the app acknowledged are not on {primary} (e.g. {missing[0]}): the "
-                     "standby was behind when the primary died. Make sure it streams (lag near 0) before the drill, "
-                     "or make replication synchronous (synchronous_standby_names)")
+        verdict.fail(f"{len(missing)} writes the app acknowledged are not on {witnessed.primary} (e.g. {missing[0]}): "
+                     "the standby was behind when the primary died. Make sure it streams (lag near 0) before the "
+                     "drill, or make replication synchronous (synchronous_standby_names)")

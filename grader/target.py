@@ -21,15 +21,17 @@ from testinfra.host import Host
 
 from workshop.errors import WorkshopError
 from workshop.providers import MISSING, get_provider
-from workshop.records import NotRecorded, R, RecordFolders
+from workshop.records import NotRecorded, R, Record, RecordFolders
 from workshop.remote import CommandResult, Remote
 from workshop.stack import Stack, find_descriptor, load_named
 
+from .access_log import Logged
 from .remote_host import remote_host
 
 PROBE_CONNECT_TIMEOUT = 5
 PROBE_COMMAND_TIMEOUT = 20
 HTTP_TIMEOUT = 10
+LOG_READ_TIMEOUT = 40  # a baseline's few thousand lines, from logs that may have grown all course long
 
 
 class ProbeError(WorkshopError):
@@ -134,10 +136,22 @@ class Target:
         return file.content_string if file.is_file else None
 
     def count_in_logs(self, name: str, text: str, logs: str) -> int:
-        """How many lines of the log files `logs` (a shell glob) on `name` contain `text`:
-        the proof that a request the check sent went through that machine."""
-        result = self.ssh(name, f"cat {logs} 2>/dev/null | grep -cF {shlex.quote(text)} || true")
+        """How many lines of the log files `logs` (a shell glob; rotated ones may be gzipped)
+        on `name` contain `text`: the proof that a request the check sent went through that machine."""
+        result = self.ssh(name, f"zcat -f {logs} 2>/dev/null | grep -cF {shlex.quote(text)} || true")
         return int(result.stdout.strip() or 0)
+
+    def logged_run(self, name: str, record: Record, logs: str, prefix: bool = False) -> Logged:
+        """The requests of `record`'s run in the access logs `logs` (a shell glob, rotated ones
+        gzipped or not) on `name`, found by its User-Agent (`prefix`: the agent starts with it).
+        A ProbeError if there are none: the servers cannot vouch for the record."""
+        command = f"zcat -f {logs} 2>/dev/null | grep -F {shlex.quote(record.agent)} || true"
+        seen = Logged.parse(self.ssh(name, command, timeout=LOG_READ_TIMEOUT).stdout, record.agent, prefix)
+        if not seen.requests:
+            raise ProbeError(f"{name}'s access log shows no request of the recorded {type(record).title(record.key)} "
+                             f"(run {record.run_id}): it was not run against this stack, or its record was "
+                             "edited; run it again")
+        return seen
 
     def http(self, name: str, path: str = "/", port: int = 80, method: str = "GET", **kwargs) -> requests.Response:
         """An HTTP request to `name`'s public endpoint, as a browser would send it."""

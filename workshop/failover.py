@@ -26,7 +26,7 @@ from .errors import StackError
 from .failure import Sample, probe_during_kill, recorded_drill
 from .lab import Instance, Lab
 from .progress import Progress
-from .records import FailoverDrill, RecordFolders, new_run
+from .records import FailoverDrill, RecordFolders, failover_agent, new_run
 from .sql import literal
 from .waiting import wait_until
 
@@ -70,6 +70,7 @@ def _drill(lab: Lab, victim: str, through: str, requests_total: int, interval: f
 
     def write(index: int) -> requests.Response:
         return requests.post(entry.url("/api/markers/"), data={"value": f"{prefix}{index:04d}"},
+                             headers={"User-Agent": failover_agent(victim, run["run_id"], index)},
                              timeout=request_timeout)
 
     samples, killed_at = probe_during_kill(lab, victim, write, requests_total, interval, kill_after)

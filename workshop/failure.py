@@ -22,7 +22,7 @@ import requests
 from . import grading
 from .lab import Lab
 from .progress import Progress
-from .records import CrashDrill, Record, RecordFolders, new_run
+from .records import CrashDrill, Record, RecordFolders, crash_agent, new_run
 from .waiting import wait_until
 
 RECOVERY_TIMEOUT = 60
@@ -84,7 +84,7 @@ def crash_web_server(lab: Lab, victim: str = "web1", through: str = "lb1", reque
     progress = Progress(f"crash drill: {victim}")
     progress.say(victim, f"{requests_total} requests through {through}, {interval * 1000:.0f} ms apart; "
                          f"killing {victim} after {kill_after}")
-    tagged = {"User-Agent": f"workshop-drill/crash-{victim} run/{run['run_id']}"}  # the run, in access logs
+    tagged = {"User-Agent": crash_agent(victim, run["run_id"])}  # the run, in access logs
     samples, _ = probe_during_kill(
         lab, victim, lambda index: requests.get(lb.url("/health/"), timeout=5, headers=tagged),
         requests_total, interval, kill_after)

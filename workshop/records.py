@@ -7,9 +7,10 @@ JSON, lacks a field or has one of the wrong type is "not recorded properly", wit
 the reason, never a KeyError later. Every record names its stack, when the run
 started and a run id (uuid4 hex) that the run also sends to the servers (in the
 User-Agent of its requests, in the failover drill's marker rows), so the servers'
-own logs can vouch for it. Files saved before run ids existed load
-without one: the course wrote them too. Deploys are logged on the web servers
-themselves (DEPLOY_LOG, read as `Deploy`s).
+own logs can vouch for it (`agent` is the User-Agent it sends). Files saved before run ids
+existed load without one, but no check takes them (`made_on`): nothing on the servers can
+vouch for them, so they are run again. Deploys are logged on the web servers themselves
+(DEPLOY_LOG, read as `Deploy`s).
 
 Example::
 
@@ -21,6 +22,7 @@ Example::
 from __future__ import annotations
 
 import json
+import re
 import time
 import types
 import typing
@@ -38,6 +40,10 @@ class NotRecorded(WorkshopError):
 
 class NotRecordedProperly(NotRecorded):
     """A record file that is damaged or incomplete; the message names the file and what is wrong."""
+
+
+#: What `new_run` makes: checks put a run id into shell commands and SQL, so nothing else is one.
+RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 
 def new_run() -> dict:
@@ -140,6 +146,10 @@ class LoadTest(Record):
     error_rate: float
     finished_at: float
 
+    @property
+    def agent(self) -> str:
+        return f"workshop-loadtest/{self.stage} run/{self.run_id}"  # what configs/wrk/report.lua sends
+
 
 @dataclass(frozen=True, kw_only=True)
 class CrashDrill(Record):
@@ -156,6 +166,10 @@ class CrashDrill(Record):
     served_by_after_kill: list[str]
     recovery_s: float | None
     finished_at: float
+
+    @property
+    def agent(self) -> str:
+        return crash_agent(self.victim, self.run_id)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -181,6 +195,26 @@ class FailoverDrill(Record):
     lost: int
     lost_markers: list[str]
     finished_at: float
+
+    @property
+    def agent(self) -> str:
+        """What every write's User-Agent starts with (`failover_agent` adds the write's number)."""
+        return failover_agent(self.victim, self.run_id)
+
+
+def crash_agent(victim: str, run_id: str) -> str:
+    """The User-Agent of a crash drill's requests."""
+    return f"workshop-drill/crash-{victim} run/{run_id}"
+
+
+def failover_agent(victim: str, run_id: str, index: int | None = None) -> str:
+    """The User-Agent of a failover drill's write number `index` (its marker's number): lb1's
+    access log then shows which of the drill's writes the app acknowledged.
+
+    >>> failover_agent("db1", "0123", 7)
+    'workshop-drill/failover-db1 run/0123 write/0007'
+    """
+    return f"workshop-drill/failover-{victim} run/{run_id}" + ("" if index is None else f" write/{index:04d}")
 
 
 #: Where the fabfile logs every deploy on a web server, one line each: DATE RELEASE_ID ACTION.
@@ -261,6 +295,12 @@ class RecordFolders:
         if record.stack != stack:
             raise NotRecorded(f"the recorded {kind.title(key)} ran against stack {record.stack}, not {stack}: "
                               f"run it again ({run})")
+        if record.run_id is None or record.started_at is None:
+            raise NotRecorded(f"the recorded {kind.title(key)} has no run id and start time (recorded before runs "
+                              f"were tagged, or edited), so the servers cannot vouch for it: run it again ({run})")
+        if not RUN_ID.fullmatch(record.run_id):
+            raise NotRecordedProperly(f"the recorded {kind.title(key)} has run id {record.run_id!r}, which no run "
+                                      f"makes (32 hex digits): run it again ({run})")
         return record
 
 

@@ -6,6 +6,7 @@ before the next case)."""
 from __future__ import annotations
 
 import json
+import uuid
 
 import pytest
 
@@ -85,6 +86,20 @@ def test_a_load_test_of_another_stack_is_caught(folder):
         assert "ran against stack someone-else" in failing_hints(folder, CHAPTER, "baseline-load-test")
     finally:
         record.write_text(original)
+
+
+@pytest.mark.parametrize("edit, hint", [
+    (lambda test: {**test, "requests": test["requests"] * 2, "throughput_rps": test["throughput_rps"] * 2},
+     "requests, but web1's access log shows"),
+    (lambda test: {**test, "run_id": uuid.uuid4().hex}, "web1's access log shows no request of the recorded load"),
+    (lambda test: {key: value for key, value in test.items() if key != "run_id"}, "has no run id"),
+])
+def test_an_edited_baseline_record_is_caught_by_web1s_log(folder, tmp_path, edit, hint):
+    """The baseline the solution recorded, edited beside a copy of the notebook's descriptor."""
+    (tmp_path / "workshop-stack.json").write_text((folder / "workshop-stack.json").read_text())
+    record = folder / "loadtest-02-baseline.json"
+    (tmp_path / record.name).write_text(json.dumps(edit(json.loads(record.read_text()))))
+    assert hint in failing_hints(tmp_path, CHAPTER, "baseline-load-test")
 
 
 def test_a_missing_load_test_is_caught(tmp_path, folder, lab):

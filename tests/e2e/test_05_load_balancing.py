@@ -5,7 +5,9 @@ server's own disk, nginx without failover settings (and the drill that proves it
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 
 import pytest
 import requests
@@ -91,3 +93,14 @@ def _lb_config(lab, site):
     """A different nginx site on lb1 for the duration of a `with`, then the reference one."""
     return configured(lambda text: nginx.configure_nginx(lab.instance("lb1"), text), site,
                       nginx.reference_lb_config(lab))
+
+
+@pytest.mark.parametrize("edit, hint", [
+    (lambda drill: {**drill, "requests": drill["requests"] * 2}, "requests, but lb1's access log shows"),
+    (lambda drill: {**drill, "run_id": uuid.uuid4().hex}, "lb1's access log shows no request of the recorded crash"),
+])
+def test_an_edited_crash_drill_record_is_caught_by_lb1s_log(folder, tmp_path, edit, hint):
+    """The drill the solution recorded, edited beside a copy of the notebook's descriptor."""
+    (tmp_path / "workshop-stack.json").write_text((folder / "workshop-stack.json").read_text())
+    (tmp_path / "crash-web1.json").write_text(json.dumps(edit(json.loads((folder / "crash-web1.json").read_text()))))
+    assert hint in failing_hints(tmp_path, CHAPTER, "crash-survived")

@@ -4,6 +4,8 @@ is caught."""
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from tests.e2e.coursework import (assert_every_report_full_marks, assert_full_marks_and_blank_zero, failing_hints,
@@ -33,3 +35,16 @@ def test_a_final_load_test_that_skipped_varnish_is_caught(folder, lab, tmp_path)
     elsewhere = open_lab(lab.stack.name, folder=tmp_path)
     loadtest.run(elsewhere, "10-final", lab.instance("lb1"))
     assert "not varnish1" in failing_hints(tmp_path, CHAPTER, "final-load-test")
+
+
+@pytest.mark.parametrize("edit, hint", [
+    (lambda final: {**final, "throughput_rps": final["throughput_rps"] * 3}, "does not add up"),
+    (lambda final: {**final, "requests": final["requests"] * 1000,
+                    "throughput_rps": final["requests"] * 1000 / final["duration_s"]}, "varnish1 counted"),
+])
+def test_an_edited_final_load_test_record_is_caught(folder, tmp_path, edit, hint):
+    """The final the solution recorded, edited beside a copy of the notebook's descriptor."""
+    (tmp_path / "workshop-stack.json").write_text((folder / "workshop-stack.json").read_text())
+    record = folder / "loadtest-10-final.json"
+    (tmp_path / record.name).write_text(json.dumps(edit(json.loads(record.read_text()))))
+    assert hint in failing_hints(tmp_path, CHAPTER, "final-load-test")

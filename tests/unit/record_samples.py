@@ -4,9 +4,11 @@ from workshop.records import CrashDrill, FailoverDrill, Latency, LoadProfile, Lo
 
 
 def load_test(stack: str = "s1", stage: str = "02-baseline", throughput_rps: float = 500.0, **changes) -> LoadTest:
+    """A 15 s run whose numbers add up (requests = throughput x duration, unless `changes` say otherwise)."""
     return LoadTest(**{
         **new_run(), "stack": stack, "stage": stage, "target": "web1", "url": "http://127.0.0.1:8080/",
-        "profile": LoadProfile("baseline", threads=2, connections=32, duration_s=15), "requests": 7500, "failed": 0,
+        "profile": LoadProfile("baseline", threads=2, connections=32, duration_s=15),
+        "requests": round(throughput_rps * 15), "failed": 0,
         "non_2xx_3xx": 0, "socket_errors": 0, "duration_s": 15.0, "bytes": 9_000_000,
         "latency_ms": Latency(p50=40.0, p90=70.0, p95=80.0, p99=120.0, max=300.0, mean=45.0),
         "throughput_rps": throughput_rps, "error_rate": 0.0, "finished_at": 1_800_000_015.0, **changes})

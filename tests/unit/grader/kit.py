@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import json as jsonlib
 import tempfile
+from datetime import datetime, timezone
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from pathlib import Path
@@ -56,6 +57,19 @@ def respond(status: int = 200, json: Any = None, text: str = "", headers: dict |
     response.headers.update(headers or {})
     response.encoding = "utf-8"
     return response
+
+
+def access_log(agents: list[str] | str, statuses: list[int] | None = None, seconds: float = 15,
+               start: float = 1_800_000_000) -> str:
+    """Combined-format access log lines (Apache's and nginx's), one per User-Agent in `agents`
+    (or `statuses` many of one agent), arriving evenly over `seconds`."""
+    statuses = statuses or [200] * (len(agents) if isinstance(agents, list) else 1)
+    agents = agents if isinstance(agents, list) else [agents] * len(statuses)
+    lines = []
+    for number, (agent, status) in enumerate(zip(agents, statuses)):
+        at = datetime.fromtimestamp(start + seconds * number / max(len(statuses) - 1, 1), timezone.utc)
+        lines.append(f'10.0.0.1 - - [{at:%d/%b/%Y:%H:%M:%S %z}] "GET / HTTP/1.1" {status} 612 "-" "{agent}"\n')
+    return "".join(lines)
 
 
 def rows(*rows: tuple) -> str:

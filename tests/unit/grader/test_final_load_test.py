@@ -9,7 +9,7 @@ from grader.result import PASSED
 
 from tests.unit.record_samples import load_test
 
-from .kit import assert_hint, check_ids, run
+from .kit import access_log, assert_hint, check_ids, run
 
 CHAPTER = "10-final-load-test"
 BASELINE = load_test("units", requests=3000, throughput_rps=200.0).to_dict()
@@ -23,6 +23,8 @@ def healthy(target):
     target.recordings.update({"loadtest-02-baseline.json": BASELINE, "loadtest-10-final.json": final})
     target.on_ssh("varnish1", "varnishstat -1 -f MAIN.uptime", "MAIN.uptime 3600 1.00 Child process uptime\n")
     target.on_ssh("varnish1", "varnishstat -1 -f MAIN.client_req", "MAIN.client_req 95000 26.39 Good requests\n")
+    target.on_ssh("web1", "newsroom-access.log*",
+                  access_log(f"workshop-loadtest/02-baseline run/{BASELINE['run_id']}", [200] * 3000))
     return target
 
 
@@ -35,6 +37,13 @@ def test_each_check_passes_with_the_final_load_test_recorded(healthy, check_id):
 def test_a_final_load_test_with_the_same_load_for_another_duration_passes(healthy):
     """Catch-up's 5 s runs push like the baseline's 15 s: their throughputs compare."""
     final(profile={**PROFILE, "name": "catch-up", "duration_s": 5})(healthy)
+    assert run(healthy, CHAPTER, "final-load-test").status == PASSED
+
+
+def test_a_final_run_right_after_varnish_started_passes(healthy):
+    """Catch-up deploys varnish1 just before its final run: uptime (whole seconds) reads about the run's age."""
+    final(started_at=time.time() - 29.6)(healthy)
+    healthy.on_ssh("varnish1", "MAIN.uptime", "MAIN.uptime 28 1.00 Child process uptime\n")
     assert run(healthy, CHAPTER, "final-load-test").status == PASSED
 
 
@@ -62,3 +71,27 @@ def test_each_final_load_test_hint_names_the_fix(healthy, break_it, hint):
 def test_a_wrong_throughput_ratio_names_the_recorded_one(healthy, answer):
     assert_hint(run(healthy, CHAPTER, "throughput-ratio", throughput_ratio=answer),
                 f"throughput_ratio is {answer!r}; the recorded stages give 30.00")
+
+
+@pytest.mark.parametrize("check_id", check_ids(CHAPTER))
+@pytest.mark.parametrize("forge, hint", [
+    (final(throughput_rps=60_000.0), "the recorded load test for stage 10-final does not add up (60000.0 req/s from "
+                                     "90000 requests in 15.0 s"),
+    (final(duration_s=1.5, throughput_rps=60_000.0), "does not add up (60000.0 req/s from 90000 requests in 1.5 s, "
+                                                     "profile 15 s)"),
+    (final(requests=900_000, throughput_rps=60_000.0),
+     "varnish1 counted 95000 requests since it started, fewer than the 900000"),
+    (final(run_id=None), "the recorded load test for stage 10-final has no run id and start time"),
+    (lambda t: t.on_ssh("varnish1", "MAIN.uptime", "MAIN.uptime 30 1.00 Child process uptime\n"),
+     "varnish1 restarted 30 s ago, after the final load test started (60 s ago)"),
+])
+def test_a_forged_final_fails_with_what_varnish_counted(healthy, check_id, forge, hint):
+    forge(healthy)
+    assert_hint(run(healthy, CHAPTER, check_id, throughput_ratio=30.1), hint)
+
+
+def test_a_ratio_over_a_baseline_web1_never_saw_fails(healthy):
+    """The ratio is only as true as both records: a made-up baseline (here, its run id) is not believed."""
+    healthy.recordings["loadtest-02-baseline.json"].update(run_id="c" * 32)
+    assert_hint(run(healthy, CHAPTER, "throughput-ratio", throughput_ratio=30.1),
+                "web1's access log shows no request of the recorded load test for stage 02-baseline")

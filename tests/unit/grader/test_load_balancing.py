@@ -8,7 +8,7 @@ from grader.result import PASSED
 
 from tests.unit.record_samples import crash_drill
 
-from .kit import assert_hint, check_ids, health, respond, run
+from .kit import access_log, assert_hint, check_ids, health, respond, run
 
 CHAPTER = "05-load-balancing"
 NGINX_T = """http {
@@ -21,6 +21,12 @@ NGINX_T = """http {
 }
 """
 DRILL = crash_drill("units", recovery_s=4.2).to_dict()
+AGENT = f"workshop-drill/crash-web1 run/{DRILL['run_id']}"
+
+
+def logged(target, statuses):
+    """lb1's access log shows the drill's requests, answered with `statuses`."""
+    target.on_ssh("lb1", "/var/log/nginx/access.log*", access_log(AGENT, statuses, seconds=8))
 
 
 def through_lb(*webs, server="nginx/1.22.1"):
@@ -58,6 +64,7 @@ def healthy(target):
     SharedMedia(target)
     target.on_ssh("lb1", "nginx -T", NGINX_T)
     target.recordings["crash-web1.json"] = dict(DRILL)
+    logged(target, [200] * 300)
     return target
 
 
@@ -96,3 +103,26 @@ def test_each_check_passes_with_lb1_balancing_both(healthy, check_id):
 def test_each_hint_names_the_fix(healthy, check_id, break_it, hint):
     break_it(healthy)
     assert_hint(run(healthy, CHAPTER, check_id), hint)
+
+
+def forged(**fields):
+    return lambda t: t.recordings["crash-web1.json"].update(fields)
+
+
+@pytest.mark.parametrize("forge, hint", [
+    (forged(requests=600), f"the record claims 600 requests, but lb1's access log shows 300 of its run "
+                           f"({DRILL['run_id']})"),
+    (lambda t: logged(t, [200] * 60 + [502] * 7 + [200] * 233),
+     "the record claims 0 failed requests, but lb1 answered 7 of the drill's requests with an error"),
+    (lambda t: logged(t, [200] * 60 + [502] * 7 + [200] * 233), "7 requests failed while web1 was down"),
+    (lambda t: logged(t, [200] * 150), "the drill sent only 150 requests"),
+    (forged(run_id="f" * 32), f"lb1's access log shows no request of the recorded crash drill for web1 "
+                              f"(run {'f' * 32})"),
+    (forged(run_id=None), "the recorded crash drill for web1 has no run id and start time"),
+    (forged(started_at=None), "the recorded crash drill for web1 has no run id and start time"),
+    (lambda t: t.recordings.update({"crash-web1.json": crash_drill("units", recovery_s=4.2).to_dict()}),
+     "lb1's access log shows no request of the recorded crash drill"),
+])
+def test_a_forged_crash_drill_fails_with_what_lb1_saw(healthy, forge, hint):
+    forge(healthy)
+    assert_hint(run(healthy, "05-load-balancing", "crash-survived"), hint)

@@ -7,12 +7,18 @@ from grader.target import ProbeError
 
 from tests.unit.record_samples import load_test
 
-from .kit import assert_hint, check_ids, health, respond, run
+from .kit import access_log, assert_hint, check_ids, health, respond, run
 
 CHAPTER = "02-mod-wsgi"
 PIP = "/srv/newsroom/venv/bin/pip"
 WHEELHOUSE = "/srv/newsroom/wheelhouse"
 BASELINE = load_test("units", requests=3000, throughput_rps=200.0).to_dict()
+AGENT = f"workshop-loadtest/02-baseline run/{BASELINE['run_id']}"
+
+
+def logged(target, requests=3000, seconds=15, statuses=None, agent=AGENT):
+    """web1's access log shows `requests` of the baseline's run (with `statuses`), over `seconds`."""
+    target.on_ssh("web1", "newsroom-access.log*", access_log(agent, statuses or [200] * requests, seconds))
 
 
 @pytest.fixture
@@ -25,7 +31,7 @@ def healthy(target):
     web1.directories[WHEELHOUSE] = ["Django-5.2.1-py3-none-any.whl", "psycopg-3.2.9-py3-none-any.whl",
                                     "requirements.txt"]
     target.recordings["loadtest-02-baseline.json"] = dict(BASELINE)
-    target.on_ssh("web1", "grep -cF workshop-loadtest/02-baseline", "3000\n")
+    logged(target, 3003)  # Apache also logs what was in flight when wrk stopped counting
     return target
 
 
@@ -42,9 +48,20 @@ def with_wsgi(**wsgi):
 def test_catch_ups_short_baseline_passes(healthy):
     """Catch-up records its baseline with the 5 s "catch-up" profile: as real a load test, shorter."""
     healthy.recordings["loadtest-02-baseline.json"].update(
-        profile={**BASELINE["profile"], "name": "catch-up", "duration_s": 5}, requests=1200)
-    healthy.on_ssh("web1", "grep -cF workshop-loadtest/02-baseline", "1200\n")
+        profile={**BASELINE["profile"], "name": "catch-up", "duration_s": 5}, requests=1200, duration_s=5.0,
+        throughput_rps=240.0)
+    logged(healthy, 1200, seconds=5)
     assert run(healthy, CHAPTER, "baseline-load-test").status == PASSED
+
+
+def test_the_baseline_is_looked_up_in_rotated_logs_too(healthy):
+    """logrotate renames and gzips old access logs: the check reads every one, compressed or not."""
+    commands = []
+    healthy.on_ssh("web1", "newsroom-access.log*",
+                   lambda command: commands.append(command) or access_log(AGENT, [200] * 3003))
+    result = run(healthy, CHAPTER, "baseline-load-test")
+    assert result.status == PASSED and result.evidence["logged_on_web1"] == 3003
+    assert commands[0].startswith("zcat -f /var/log/apache2/newsroom-access.log* ")
 
 
 @pytest.mark.parametrize("check_id, break_it, hint", [
@@ -92,15 +109,39 @@ def test_catch_ups_short_baseline_passes(healthy):
     ("baseline-load-test", lambda t: t.recordings.clear(), "no load test recorded for stage 02-baseline"),
     ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(stack="someone-else"),
      "the recorded load test for stage 02-baseline ran against stack someone-else, not units"),
-    ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(requests=500),
-     "only 500 requests were sent in 15 s"),
+    ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(
+        requests=500, throughput_rps=500 / 15), "only 500 requests were sent in 15 s"),
     ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(profile={**BASELINE["profile"], "duration_s": 2}),
      "only 3000 requests were sent in 2 s: use the 'baseline' profile (15 s)"),
     ("baseline-load-test", lambda t: t.recordings["loadtest-02-baseline.json"].update(error_rate=0.05),
      "5.0% of the requests failed"),
-    ("baseline-load-test", lambda t: t.on_ssh("web1", "grep -cF", "12\n"),
-     "web1's access log shows 12 of the 3000 recorded requests"),
+    ("baseline-load-test", lambda t: logged(t, 3000, statuses=[200] * 2850 + [500] * 150),
+     "5.0% of the requests failed"),
 ])
 def test_each_hint_names_the_fix(healthy, check_id, break_it, hint):
     break_it(healthy)
     assert_hint(run(healthy, CHAPTER, check_id), hint)
+
+
+def forged(**fields):
+    return lambda t: t.recordings["loadtest-02-baseline.json"].update(fields)
+
+
+@pytest.mark.parametrize("forge, hint", [
+    (forged(requests=30_000, throughput_rps=2000.0),
+     f"the record claims 30000 requests, but web1's access log shows 3003 of its run ({BASELINE['run_id']})"),
+    (forged(throughput_rps=2000.0), "does not add up (2000.0 req/s from 3000 requests in 15.0 s"),
+    (forged(duration_s=5.0, throughput_rps=600.0, profile={**BASELINE["profile"], "name": "catch-up", "duration_s": 5}),
+     "web1's access log shows the run's requests over 15 s, but the record says it lasted 5.0 s"),
+    (forged(run_id="0" * 32), "web1's access log shows no request of the recorded load test for stage 02-baseline "
+                              f"(run {'0' * 32})"),
+    (forged(run_id=None), "has no run id and start time"),
+    (forged(started_at=None), "started_at is None, not float: run it again"),
+    (forged(run_id="x' ; reboot ; '"), "has run id \"x' ; reboot ; '\", which no run makes"),
+    # a classmate's genuine record, its stack renamed: this web1 never saw that run
+    (lambda t: t.recordings.update({"loadtest-02-baseline.json": load_test(
+        "units", requests=3000, throughput_rps=200.0).to_dict()}), "web1's access log shows no request"),
+])
+def test_a_forged_baseline_fails_with_what_the_server_saw(healthy, forge, hint):
+    forge(healthy)
+    assert_hint(run(healthy, CHAPTER, "baseline-load-test"), hint)

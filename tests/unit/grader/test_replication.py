@@ -8,14 +8,24 @@ import pytest
 from grader.result import PASSED
 
 from tests.unit.record_samples import failover_drill
+from workshop.records import failover_agent
 
-from .kit import PRIVATE_IPS, assert_hint, check_ids, respond, rows, run
+from .kit import PRIVATE_IPS, access_log, assert_hint, check_ids, respond, rows, run
 
 CHAPTER = "08-replication"
 DB1, DB2 = PRIVATE_IPS["db1"], PRIVATE_IPS["db2"]
-ACKNOWLEDGED = [f"drill-{i}" for i in range(3)]
-DRILL = failover_drill("units", acknowledged_after_kill=120, unavailable_s=1.2, acknowledged=len(ACKNOWLEDGED),
-                       acknowledged_markers=ACKNOWLEDGED).to_dict()
+# 300 writes; db1 killed as write 100 was sent; 100-139 failed until pgpool promoted db2
+STATUSES = [201] * 100 + [500] * 40 + [201] * 160
+RUN = failover_drill("units").to_dict()
+ACKNOWLEDGED = [f"{RUN['marker_prefix']}{index:04d}" for index, status in enumerate(STATUSES) if status == 201]
+DRILL = {**RUN, "requests": 300, "killed_after": 100, "acknowledged": len(ACKNOWLEDGED),
+         "acknowledged_markers": ACKNOWLEDGED, "acknowledged_after_kill": 160, "failed": 40, "unavailable_s": 1.2}
+
+
+def logged(target, statuses=STATUSES, run_id=RUN["run_id"]):
+    """lb1's access log shows the drill's writes, each with its number, answered with `statuses`."""
+    agents = [failover_agent("db1", run_id, index) for index in range(len(statuses))]
+    target.on_ssh("lb1", "/var/log/nginx/access.log*", access_log(agents, statuses, seconds=10))
 
 
 class Markers:
@@ -27,12 +37,18 @@ class Markers:
         target.on_http("web1", "/api/markers/", self.write, method="POST")
         for name in self.rows:
             target.on_ssh(name, "FROM articles_marker WHERE value IN", lambda command, name=name: self.select(name, command))
+            target.on_ssh(name, "FROM articles_marker WHERE value LIKE",
+                          lambda command, name=name: self.starting(name, command))
 
     def write(self, path, kwargs):
         for name, values in self.rows.items():
             if name not in self.lagging:
                 values.add(kwargs["data"]["value"])
         return respond(201, json=kwargs["data"])
+
+    def starting(self, name, command):
+        prefix = re.search(r"LIKE '([^'%]*)%'", command)[1]
+        return rows(*[(value,) for value in sorted(self.rows[name]) if value.startswith(prefix)])
 
     def select(self, name, command):
         return rows(*[(value,) for value in re.findall(r"'([^']+)'", command.split(" IN ", 1)[1])
@@ -58,6 +74,7 @@ def healthy(target, clock):
     target.on_ssh("db2", "pg_walfile_name", rows(("00000002",)))
     Markers(target)
     target.recordings["failover-db1.json"] = dict(DRILL)
+    logged(target)
     return target
 
 
@@ -99,16 +116,51 @@ def drill(**fields):
     ("standby-promoted", drill(survivor_promoted=False), "the standby was not promoted when the primary died"),
     ("standby-promoted", lambda t: t.on_ssh("db2", "pg_walfile_name", rows(("00000001",))),
      "the standby was not promoted when the primary died"),
-    ("writes-after-failover", drill(requests=40), "the drill sent only 40 writes"),
-    ("writes-after-failover", drill(acknowledged_after_kill=3), "only 3 writes succeeded after db1 was killed"),
+    ("writes-after-failover", lambda t: (logged(t, STATUSES[:150]), drill(requests=150)(t)),
+     "the drill sent only 150 writes"),
+    ("writes-after-failover", lambda t: logged(t, [201] * 100 + [500] * 197 + [201] * 3),
+     "lb1's access log shows only 3 writes acknowledged after the drill's first failed one"),
     ("writes-after-failover", lambda t: Markers(t, lagging=("db2",)),
      "a write through the app did not land on the primary"),
     ("no-acknowledged-write-lost", lambda t: roles(t, db1="t", db2="t"),
      "no database server accepts writes: there is no primary to look for the drill's markers on"),
-    ("no-acknowledged-write-lost", drill(acknowledged_markers=[]), "the drill recorded no acknowledged write"),
-    ("no-acknowledged-write-lost", drill(acknowledged_markers=ACKNOWLEDGED + ["lost-1"]),
-     "1 writes the app acknowledged are not on db2 (e.g. lost-1)"),
+    ("no-acknowledged-write-lost", lambda t: logged(t, [500] * 300), "lb1 acknowledged none of the drill's writes"),
+    ("no-acknowledged-write-lost", lambda t: (lost(t, 3), t.recordings["failover-db1.json"].update(lost=3)),
+     f"3 writes the app acknowledged are not on db2 (e.g. {ACKNOWLEDGED[0]})"),
 ])
 def test_each_hint_names_the_fix(healthy, check_id, break_it, hint):
     break_it(healthy)
     assert_hint(run(healthy, CHAPTER, check_id), hint)
+
+
+def lost(target, count):
+    """The first `count` acknowledged writes never reached db2 (the promoted standby)."""
+    Markers(target).rows["db2"] -= set(ACKNOWLEDGED[:count])
+
+
+@pytest.mark.parametrize("check_id", ["standby-promoted", "writes-after-failover", "no-acknowledged-write-lost"])
+@pytest.mark.parametrize("forge, hint", [
+    (drill(requests=600), f"the record claims 600 writes, but lb1's access log shows 300 of its run ({RUN['run_id']})"),
+    (drill(run_id="a" * 32, marker_prefix=f"failover-{'a' * 32}-"),
+     f"lb1's access log shows no request of the recorded failover drill for db1 (run {'a' * 32})"),
+    (drill(marker_prefix="failover-0123-"), "the recorded failover drill's markers (failover-0123-...) are not its run's"),
+    (drill(run_id=None, started_at=None), "the recorded failover drill for db1 has no run id and start time"),
+    (drill(run_id="1' OR '1'='1"), "which no run makes (32 hex digits)"),
+    # a classmate's genuine record, its stack renamed: lb1 never saw that run
+    (lambda t: t.recordings.update({"failover-db1.json": failover_drill("units").to_dict()}),
+     "lb1's access log shows no request of the recorded failover drill for db1"),
+    # lb1 saw the run, but none of its writes is in this stack's database
+    (lambda t: Markers(t).rows["db2"].clear(), "db2 holds no marker of the recorded drill"),
+])
+def test_a_forged_failover_drill_fails_every_check_that_reads_it(healthy, check_id, forge, hint):
+    forge(healthy)
+    assert_hint(run(healthy, CHAPTER, check_id), hint)
+
+
+def test_a_record_that_hides_lost_writes_is_caught_by_lb1s_log(healthy):
+    """The drill lost writes; the record says none were lost and lists only the ones that survived."""
+    lost(healthy, 4)
+    drill(acknowledged_markers=ACKNOWLEDGED[4:], acknowledged=len(ACKNOWLEDGED) - 4, lost=0, lost_markers=[])(healthy)
+    result = run(healthy, CHAPTER, "no-acknowledged-write-lost")
+    assert_hint(result, "the record claims 0 acknowledged writes lost, but 4 that lb1 acknowledged are not on db2")
+    assert_hint(result, f"4 writes the app acknowledged are not on db2 (e.g. {ACKNOWLEDGED[0]})")
