@@ -40,7 +40,7 @@ HOME = "/tmp/home"
 COURSE_CODE = ("workshop", "grader", "configs", "exampleapp")
 SYSTEM = ("/usr",)
 MERGED_USR = ("bin", "lib", "lib64", "sbin")
-ETC = ("passwd", "group", "hosts", "nsswitch.conf", "resolv.conf", "localtime", "ssl", "ca-certificates")
+ETC = ("passwd", "group", "hosts", "nsswitch.conf", "resolv.conf", "localtime", "ssl", "ca-certificates", "fonts")
 INSTALL_HINT = ("bubblewrap (bwrap) is not installed: run scripts/setup.sh (or `apt-get install bubblewrap`); "
                 "autograde runs student code only inside it")
 

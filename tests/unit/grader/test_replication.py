@@ -37,7 +37,7 @@ class Markers:
         target.on_http("web1", "/api/markers/", self.write, method="POST")
         for name in self.rows:
             target.on_ssh(name, "FROM articles_marker WHERE value IN", lambda command, name=name: self.select(name, command))
-            target.on_ssh(name, "FROM articles_marker WHERE value LIKE",
+            target.on_ssh(name, "FROM articles_marker WHERE starts_with(value,",
                           lambda command, name=name: self.starting(name, command))
 
     def write(self, path, kwargs):
@@ -47,7 +47,7 @@ class Markers:
         return respond(201, json=kwargs["data"])
 
     def starting(self, name, command):
-        prefix = re.search(r"LIKE '([^'%]*)%'", command)[1]
+        prefix = re.search(r"starts_with\(value, '([^']*)'\)", command)[1]
         return rows(*[(value,) for value in sorted(self.rows[name]) if value.startswith(prefix)])
 
     def select(self, name, command):
