@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import nbformat
-from nbgrader.api import Gradebook
+from nbgrader.api import Gradebook, MissingEntry
 
 import grader
 from grader.graded_cells import graded_cells, printed_answers
@@ -33,6 +33,7 @@ from .errors import StackError
 from .stack import Stack, find_descriptor
 
 HEADER = "Probed from the instructor's side, on the instructor's record of stack {name}:"
+MISSING_CELL = "this graded cell is missing from the submitted notebook: restore it from the release to be graded"
 NO_ANSWERS = ("this graded cell printed no answers for the instructor's side: run the notebook as handed out, "
               "with grader.assert_checks unchanged")
 NO_RECORD = "the instructor has no record of this student's stack"
@@ -72,10 +73,17 @@ def score_live(course, assignment: str, student: str, stack: Stack | None) -> Li
 
 def _score_notebook(gradebook: Gradebook, path: Path, cells, target, live: LiveScore, assignment: str,
                     student: str) -> None:
+    if not path.is_file():
+        return  # a notebook missing from the submission: nbgrader scores it 0 already
     notebook = nbformat.read(path, as_version=4)
     by_id = {cell.metadata.get("nbgrader", {}).get("grade_id"): cell for cell in notebook.cells}
     for graded in cells:
-        cell = by_id[graded.grade_id]  # nbgrader restores graded cells from the instructor's copy
+        cell = by_id.get(graded.grade_id)  # nbgrader restores a graded cell's source, not a deleted cell
+        if cell is None:
+            live.results[graded.grade_id] = [CheckResult(item.check_id, item.title, NOT_RUN, item.points, [MISSING_CELL])
+                                             for item in grader.checks_for(graded.chapter, graded.check_ids)]
+            _set_score(gradebook, graded.grade_id, path.stem, assignment, student, passed=False)
+            continue
         answers = printed_answers(cell)
         results = grader.run_checks(graded.chapter, target, graded.check_ids, answers)
         if graded.answers and not answers:
@@ -83,15 +91,25 @@ def _score_notebook(gradebook: Gradebook, path: Path, cells, target, live: LiveS
                 if result.status == NOT_RUN:
                     result.hints = [NO_ANSWERS]
         live.results[graded.grade_id] = results
-        grade = gradebook.find_grade(graded.grade_id, path.stem, assignment, student)
-        grade.manual_score = None if all(result.passed for result in results) else 0
-        grade.needs_manual_grade = False
+        _set_score(gradebook, graded.grade_id, path.stem, assignment, student,
+                   passed=all(result.passed for result in results))
         name = target.stack.name if target.stack else "(none)"
         report = grader.format_report(f"Chapter {graded.chapter}", results)
         cell.outputs.append(nbformat.v4.new_output("stream", name="stdout",
                                                    text=f"{HEADER.format(name=name)}\n{report}\n"))
     gradebook.db.commit()
     nbformat.write(notebook, path)
+
+
+def _set_score(gradebook: Gradebook, grade_id: str, notebook: str, assignment: str, student: str,
+               passed: bool) -> None:
+    """nbgrader's score stands when the instructor's checks passed; else the cell scores 0."""
+    try:
+        grade = gradebook.find_grade(grade_id, notebook, assignment, student)
+    except MissingEntry:
+        return  # nbgrader recorded no grade for it: it counts for nothing already
+    grade.manual_score = None if passed else 0
+    grade.needs_manual_grade = False
 
 
 def descriptor_mismatch(submitted: Path, stack: Stack | None) -> str:

@@ -138,3 +138,16 @@ def test_a_forged_answers_line_is_only_a_claim_the_instructors_checks_judge(cour
     assert seen == [(("instance-running", "ssh-key-login"), {"os_name": "x"}),
                     (("os-expected", "os-name-answer"), {"os_name": "x"})]
     assert course.score(CHAPTER, "mallory") == (0, 6)
+
+
+def test_a_deleted_graded_cell_scores_zero_and_the_others_are_still_graded(course, tmp_path):
+    notebook = nbformat.read(course.root / "release" / CHAPTER / NOTEBOOK, as_version=4)
+    notebook.cells = [cell for cell in notebook.cells
+                      if cell.metadata.get("nbgrader", {}).get("grade_id") != "check-os-name"]
+    (tmp_path / "trimmed").mkdir()
+    nbformat.write(notebook, tmp_path / "trimmed" / NOTEBOOK)
+    course.submit(CHAPTER, "trent", tmp_path / "trimmed")
+    live = course.autograde(CHAPTER, "trent", None)
+    assert live.failed_cells == ["check-web1-running", "check-os-name"]
+    assert "missing from the submitted notebook" in live.results["check-os-name"][0].hints[0]
+    assert course.score(CHAPTER, "trent") == (0, 6)

@@ -136,6 +136,9 @@ def grade_class(course: Course, assignments: list[str], students: list[str], wor
                 grade = future.result()
             except BrokenProcessPool as exc:
                 grade = Grade(student, assignment, ERROR, detail=f"the grading worker died ({exc})")
+            except Exception as exc:  # one submission's unforeseen failure must not end the class's run
+                grade = Grade(student, assignment, ERROR, detail=f"grading failed ({exc.__class__.__name__}: {exc}); "
+                                                                 "show this to the course's maintainers")
             grades.append(grade)
             said = grade.cell + (f" ({grade.detail})" if grade.detail else "")
             done = len(grades) - (len(everything) - len(jobs))
