@@ -14,7 +14,7 @@ setup-engines:
 	bash scripts/setup.sh $(if $(findstring docker,$(E2E_ENGINES)),--with-docker)
 
 lab: setup
-	.venv/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) --ip=127.0.0.1 $(JUPYTER_ROOT_FLAG) \
+	JUPYTER_CONFIG_PATH=$(CURDIR)/configs/jupyterlab/student .venv/bin/jupyter lab --ServerApp.root_dir="$(CURDIR)" --port=$(PORT) --ip=127.0.0.1 $(JUPYTER_ROOT_FLAG) \
 		notebooks/01-getting-started.ipynb
 
 test: setup-engines

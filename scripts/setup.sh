@@ -6,7 +6,9 @@
 #      student code in a bwrap sandbox);
 #   2. the Python environment in .venv, from the pins in pyproject.toml;
 #   3. the workshop image (built once, then cached by its definition);
-#   4. the nbgrader exchange folder and JupyterLab settings for the course.
+#   4. the nbgrader exchange folder and JupyterLab settings for the course;
+#   5. JupyterHub's proxy (configurable-http-proxy, from npm) for a classroom server's
+#      `workshop class hub` (nodejs/npm from Debian when the machine has no node).
 # With --with-docker (make test: the end-to-end tests of chapters 01-05 also run
 # on docker), Debian's docker.io too, its daemon started, and the image built for it.
 #
@@ -35,6 +37,7 @@ case "${ID:-} ${VERSION_ID:-}" in
              "trying Debian 12's package names (docs/pre-class.md has the other paths)" >&2 ;;
 esac
 ((WITH_DOCKER)) && SYSTEM_PACKAGES+=(docker.io)
+command -v npm >/dev/null || SYSTEM_PACKAGES+=(nodejs npm)
 SUDO=""
 [ "$(id -u)" -ne 0 ] && SUDO="sudo"
 
@@ -143,4 +146,12 @@ chmod 777 .nbgrader-exchange
 settings=.venv/share/jupyter/lab/settings
 mkdir -p "$settings"
 cp configs/jupyterlab/overrides.json "$settings/overrides.json"
+
+# JupyterHub's proxy, pinned (5.1 is the last that runs on Debian 12's node 18).
+PROXY_VERSION=5.1.0
+if [ "$(cat .hub-proxy/.installed 2>/dev/null)" != "$PROXY_VERSION" ]; then
+    step "JupyterHub's proxy (configurable-http-proxy $PROXY_VERSION) in .hub-proxy"
+    npm install --silent --no-audit --no-fund --prefix .hub-proxy "configurable-http-proxy@$PROXY_VERSION"
+    echo "$PROXY_VERSION" > .hub-proxy/.installed
+fi
 echo "Set-up complete."

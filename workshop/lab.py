@@ -298,18 +298,9 @@ class Lab:
         progress.say(name, "SSH ready")
 
     def _write_known_hosts(self) -> None:
-        """Pinned host keys and an ssh_config naming every instance, for `workshop ssh`,
-        a terminal (ssh -F ssh_config web1) and Fabric (fab -S ssh_config -H web1 deploy)."""
         stack = self.require_stack()
-        # OpenSSH looks port 22 up by the bare host name, other ports as [host]:port.
-        lines = [f"{r.public_host if r.public_port(22) == 22 else f'[{r.public_host}]:{r.public_port(22)}'} {r.host_key}"
-                 for r in stack.instances.values() if r.host_key]
-        (stack.folder / "known_hosts").write_text("\n".join(lines) + "\n")
-        (stack.folder / "ssh_config").write_text("".join(
-            f"Host {r.name}\n    HostName {r.public_host}\n    Port {r.public_port(22)}\n    User {stack.ssh_user}\n"
-            f"    IdentityFile {stack.ssh_key}\n    IdentitiesOnly yes\n"
-            f"    UserKnownHostsFile {stack.folder / 'known_hosts'}\n    StrictHostKeyChecking yes\n\n"
-            for r in stack.instances.values()))
+        for name, text in ssh_files(stack, stack.folder).items():
+            (stack.folder / name).write_text(text)
 
     @grading.changes("lab.down()", fallback=lambda **_: [])
     def down(self) -> list[str]:
@@ -356,3 +347,19 @@ def _new_stack(name: str) -> Stack:
     generate_key_pair(key, comment=f"workshop-{name}")
     stack.ssh_key = str(key)
     return stack
+
+
+def ssh_files(stack: Stack, folder: Path) -> dict[str, str]:
+    """Pinned host keys and an ssh_config naming every instance, for `workshop ssh`, a terminal
+    (ssh -F ssh_config web1) and Fabric (fab -S ssh_config -H web1 deploy); `folder` is where
+    they will be (a student's own copy of a class stack lives elsewhere than the instructor's)."""
+    # OpenSSH looks port 22 up by the bare host name, other ports as [host]:port.
+    lines = [f"{r.public_host if r.public_port(22) == 22 else f'[{r.public_host}]:{r.public_port(22)}'} {r.host_key}"
+             for r in stack.instances.values() if r.host_key]
+    config = "".join(
+        f"Host {r.name}\n    HostName {r.public_host}\n    Port {r.public_port(22)}\n    User {stack.ssh_user}\n"
+        f"    IdentityFile {stack.ssh_key}\n    IdentitiesOnly yes\n"
+        f"    UserKnownHostsFile {folder / 'known_hosts'}\n    StrictHostKeyChecking yes\n\n"
+        for r in stack.instances.values())
+    return {"known_hosts": "\n".join(lines) + "\n", "ssh_config": config}
+

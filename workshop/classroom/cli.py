@@ -6,6 +6,7 @@
     workshop class collect ROSTER A [--zips DIR]  submissions from the exchange or from DIR/ID.zip
     workshop class grade ROSTER [A ...]       autograde against the live stacks, feedback, grades.csv
     workshop class live ROSTER                a web page of which checks pass right now
+    workshop class hub ROSTER                 a classroom server: an account and a JupyterLab per student
     workshop class down ROSTER                delete every stack and prove nothing is left
 """
 
@@ -99,7 +100,7 @@ def cmd_release(args) -> int:
 
 
 def cmd_collect(args) -> int:
-    from .collect import COLUMNS, collect_zips, descriptor_note
+    from .collect import COLUMNS, collect_zips, descriptor_note, refuse_impersonations
 
     assignment = find_chapter(args.assignment).id
     classroom = _classroom(args)
@@ -108,10 +109,15 @@ def cmd_collect(args) -> int:
     if args.zips:
         rows = collect_zips(course, assignment, Path(args.zips), classroom.students, homes)
     else:
+        from .hub import account_owners
+
+        inbound = Path(course.config.Exchange.root) / course.config.CourseDirectory.course_id / "inbound"
+        refused = refuse_impersonations(inbound, account_owners(classroom))
         collected = set(course.collect(assignment))
         rows = [{"student": s.id, "assignment": assignment, "collected": "yes" if s.id in collected else "no",
-                 "note": descriptor_note(course, assignment, s.id, homes[s.id]) if s.id in collected
-                 else "nothing in the exchange"} for s in classroom.students]
+                 "note": "; ".join(filter(None, [refused.get(s.id), descriptor_note(
+                     course, assignment, s.id, homes[s.id]) if s.id in collected else "nothing in the exchange"]))}
+                for s in classroom.students]
     print(format_table(rows, COLUMNS))
     return 0
 
@@ -154,6 +160,27 @@ def cmd_live(args) -> int:
     return 0
 
 
+def cmd_hub(args) -> int:
+    import subprocess
+
+    from .hub import COLUMNS, hub_command, set_up
+
+    classroom = _classroom(args)
+    runtime = Path(args.runtime or f"/srv/workshop/{classroom.name}")
+    rows = set_up(classroom, runtime, args.ip, args.port)
+    print(format_table(rows, COLUMNS))
+    print(f"\n{count_by(rows, 'result')}; hand each student their line of {classroom.folder / 'hub/accounts.csv'}\n"
+          f"publish assignments to the students' exchange: workshop class release {args.roster} "
+          f"--exchange {runtime.resolve() / 'exchange'} (collect and grade take the same --exchange)")
+    if args.setup_only:
+        return 0
+    print(f"JupyterHub on http://{args.ip}:{args.port}/ (Ctrl-C stops it)")
+    try:
+        return subprocess.run(hub_command(classroom), cwd=classroom.folder / "hub").returncode
+    except KeyboardInterrupt:
+        return 0
+
+
 def cmd_down(args) -> int:
     from .provision import DOWN_COLUMNS, down
 
@@ -163,8 +190,12 @@ def cmd_down(args) -> int:
         if answer.strip().lower() not in ("y", "yes"):
             print("Nothing deleted.")
             return 1
+    from .hub import tear_down
+
     rows = down(classroom, args.parallel)
     print(format_table(rows, DOWN_COLUMNS))
+    for removed in tear_down(classroom):
+        print(f"removed {removed}")
     return 0 if all(row["left"] == "-" for row in rows) else 1
 
 
@@ -209,6 +240,12 @@ def add_class_parser(verbs) -> None:
     live.add_argument("--interval", type=number(float, 1), default=30, help="seconds between polls (default 30)")
     live.add_argument("--chapters", nargs="+", metavar="CHAPTER",
                       help="chapters to poll, by number or id (default: all)")
+
+    hub = step("hub", "classroom server: an account and a JupyterLab per student, behind JupyterHub", cmd_hub)
+    hub.add_argument("--runtime", metavar="DIR", help="the students' copy of the course (default /srv/workshop/CLASS)")
+    hub.add_argument("--ip", default="127.0.0.1", help="address JupyterHub listens on (default 127.0.0.1)")
+    hub.add_argument("--port", type=number(int, 1, 65533), default=8000, help="its port (default 8000; +1, +2 internal)")
+    hub.add_argument("--setup-only", action="store_true", help="set up accounts and configuration, do not serve")
 
     down = step("down", "delete every student's stack, verify nothing is left", cmd_down)
     down.add_argument("-y", "--yes", action="store_true", help="do not ask for confirmation")

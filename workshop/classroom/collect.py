@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import os
 import tempfile
 import zipfile
 from pathlib import Path, PurePosixPath
@@ -80,3 +81,21 @@ def _unpack(archive: Path, scratch: Path) -> Path:
     if len(folders) != 1:
         raise ValueError(f"notebooks in {len(folders)} different folders: zip one assignment folder")
     return folders.pop()
+
+
+def refuse_impersonations(inbound: Path, owners: dict[str, int]) -> dict[str, str]:
+    """On a classroom server (one account per student), set aside every submission in the
+    exchange's `inbound` folder that names a student (`alice+02-mod-wsgi+...`) but is owned by
+    another account than theirs (`owners`: student id -> uid): nbgrader believes the name, the
+    file system knows who wrote it. Returns {student id: why}; set-aside entries go to a
+    root-only folder beside inbound, never followed (a rename moves a symlink, not its target)."""
+    refused, aside = {}, inbound.parent / "refused"
+    for entry in sorted(inbound.iterdir()) if inbound.is_dir() else ():
+        student = entry.name.split("+")[0]
+        owner = entry.lstat().st_uid
+        if student in owners and owner != owners[student]:
+            aside.mkdir(mode=0o700, exist_ok=True)
+            os.rename(entry, aside / entry.name)
+            refused[student] = f"refused {entry.name}: written by uid {owner}, not by {student}'s account"
+    return refused
+

@@ -124,8 +124,15 @@ def authorize_key(stack: Stack, public_key: str) -> None:
 
 def write_connection_details(classroom: Classroom, student: Student, stack: Stack) -> Path:
     """CONNECT.txt in the student's folder: machines, how to log in, how to work on the stack."""
-    home = classroom.home(student)
-    ssh_config = classroom.stack_folder(student) / "ssh_config"
+    path = classroom.home(student) / "CONNECT.txt"
+    path.write_text(connection_details(classroom, student, stack, classroom.home(student)))
+    return path
+
+
+def connection_details(classroom: Classroom, student: Student, stack: Stack, home: Path) -> str:
+    """What CONNECT.txt says for the stack's files under `home` (the class folder's copy, or the
+    student's own on a classroom server)."""
+    ssh_config = home / "stacks" / stack.name / "ssh_config"
     machines = [f"  {r.name:<9} {r.role:<7} private {r.private_ip:<14} ssh {r.public_host}:{r.ports.get('22', '-')}"
                 + (f"  http://{r.public_host}:{r.ports['80']}/" if "80" in r.ports else "")
                 for r in stack.instances.values()]
@@ -153,9 +160,7 @@ def write_connection_details(classroom: Classroom, student: Student, stack: Stac
     ]
     if student.address:
         lines += ["", f"Registered workstation address: {student.address}"]
-    path = home / "CONNECT.txt"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return "\n".join(lines) + "\n"
 
 
 def status(classroom: Classroom, parallel: int = 8) -> list[dict]:

@@ -6,6 +6,7 @@ import os
 
 from ..errors import WorkshopError
 from .base import MISSING, RUNNING, STOPPED, Provider
+from .instructor_managed import CLASS_ACCOUNT, InstructorManaged
 from .local import LocalProvider
 
 
@@ -28,10 +29,15 @@ def provider_name() -> str:
 
 
 def get_provider(name: str | None = None) -> Provider:
+    """The provider `name` (default: the one for new stacks); in a student's account on a
+    classroom server, one that leaves the machines to the instructor (instructor_managed.py)."""
     name = name or provider_name()
     try:
-        return PROVIDERS[name]()
+        provider = PROVIDERS[name]
     except KeyError:
         raise WorkshopError(
             f"Unknown provider {name!r} (WORKSHOP_PROVIDER); available here: {', '.join(PROVIDERS)}"
         ) from None
+    if os.environ.get(CLASS_ACCOUNT) == "1":
+        return InstructorManaged(name)
+    return provider()
