@@ -103,12 +103,12 @@ def log_in(base: str, account: str, password: str) -> requests.Session:
 
 
 def wait_for_lab(session: requests.Session, base: str, account: str) -> None:
-    """The student's JupyterLab answers its API (JupyterHub spawns it on first login)."""
+    """The student's JupyterLab serves its page (JupyterHub spawns it at login; the first page
+    also completes the OAuth handshake that lets the session use the server's API)."""
     def answers() -> None:
-        response = session.get(f"{base}/user/{account}/api/status", timeout=10)
-        if response.status_code != 200:
-            session.get(f"{base}/hub/spawn/{account}", timeout=30)
-            raise requests.HTTPError(f"HTTP {response.status_code}")
+        response = session.get(f"{base}/user/{account}/lab", timeout=30)
+        if response.status_code != 200 or f"/user/{account}/lab" not in response.url:
+            raise requests.HTTPError(f"HTTP {response.status_code} at {response.url}")
     wait_until(answers, 120, 1, retry_on=(requests.RequestException,))
 
 

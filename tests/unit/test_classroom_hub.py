@@ -128,3 +128,15 @@ def test_a_submission_written_by_another_account_is_set_aside(tmp_path):
     assert sorted(p.name for p in inbound.iterdir()) == ["bob+01-getting-started+2026-12-02"]
     assert (tmp_path / "exchange/course/refused").stat().st_mode & 0o777 == 0o700
     assert refuse_impersonations(inbound, {}) == {}  # no accounts: a single-user exchange is left alone
+
+
+def test_a_submission_holding_a_symbolic_link_is_set_aside(tmp_path):
+    import os
+
+    inbound = tmp_path / "exchange/course/inbound"
+    entry = inbound / "bob+01-getting-started+2026-12-02"
+    entry.mkdir(parents=True)
+    (entry / "notes.txt").symlink_to("/home/fall-alice/workshop/stacks/fall-alice/id_ed25519")
+    refused = refuse_impersonations(inbound, {"bob": os.getuid()})
+    assert "symbolic link (bob+01-getting-started+2026-12-02/notes.txt)" in refused["bob"]
+    assert not any(inbound.iterdir())

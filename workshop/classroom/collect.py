@@ -85,17 +85,33 @@ def _unpack(archive: Path, scratch: Path) -> Path:
 
 def refuse_impersonations(inbound: Path, owners: dict[str, int]) -> dict[str, str]:
     """On a classroom server (one account per student), set aside every submission in the
-    exchange's `inbound` folder that names a student (`alice+02-mod-wsgi+...`) but is owned by
-    another account than theirs (`owners`: student id -> uid): nbgrader believes the name, the
-    file system knows who wrote it. Returns {student id: why}; set-aside entries go to a
-    root-only folder beside inbound, never followed (a rename moves a symlink, not its target)."""
+    exchange's `inbound` folder that nbgrader, running as root, must not copy: one that names a
+    student (`alice+02-mod-wsgi+...`) but is owned by another account than theirs (`owners`:
+    student id -> uid; nbgrader believes the name, the file system knows who wrote it), and one
+    holding a symbolic link (the copy would read what it points to: another student's key).
+    Returns {student id: why}; set-aside entries go to a root-only folder beside inbound, moved
+    by a rename, which never follows a link."""
     refused, aside = {}, inbound.parent / "refused"
-    for entry in sorted(inbound.iterdir()) if inbound.is_dir() else ():
+    for entry in sorted(inbound.iterdir()) if inbound.is_dir() and owners else ():
         student = entry.name.split("+")[0]
         owner = entry.lstat().st_uid
+        why = None
         if student in owners and owner != owners[student]:
+            why = f"written by uid {owner}, not by {student}'s account"
+        elif link := _first_link(entry):
+            why = f"it holds a symbolic link ({link.relative_to(inbound)})"
+        if why:
             aside.mkdir(mode=0o700, exist_ok=True)
             os.rename(entry, aside / entry.name)
-            refused[student] = f"refused {entry.name}: written by uid {owner}, not by {student}'s account"
+            refused[student] = f"refused {entry.name}: {why}"
     return refused
 
+
+def _first_link(entry: Path) -> Path | None:
+    if entry.is_symlink():
+        return entry
+    for folder, names, files in os.walk(entry):
+        for name in names + files:
+            if (Path(folder) / name).is_symlink():
+                return Path(folder) / name
+    return None

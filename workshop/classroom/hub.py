@@ -115,8 +115,10 @@ def install_runtime(runtime: Path, progress: Progress) -> None:
 
 
 def _copy_course(target: Path) -> None:
-    """The repository's tracked files (git's list; without git, everything but local state)."""
-    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True)
+    """The repository's files as git lists them (tracked, and new ones not ignored); without git,
+    everything but local state."""
+    listed = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
+                            capture_output=True)
     if target.exists():
         shutil.rmtree(target)
     if listed.returncode == 0:
