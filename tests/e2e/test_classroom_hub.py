@@ -22,7 +22,7 @@ import requests
 
 from tests.e2e.conftest import unique_stack_name
 from workshop.classroom import accounts
-from workshop.classroom.hub import hub_command, set_up, state_folder, tear_down
+from workshop.classroom.hub import broker_running, hub_command, set_up, state_folder, tear_down
 from workshop.classroom.layout import Classroom
 from workshop.classroom.provision import down, up
 from workshop.progress import Progress
@@ -53,28 +53,33 @@ def _free(port: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def hub(workshop_home, workshop_image, tmp_path_factory):
+def hub(workshop_home, workshop_image):
     """Two students with web1 each, their accounts, and the class's JupyterHub serving."""
-    folder = tmp_path_factory.mktemp("hubclass")
+    # Every account may enter this folder: what keeps a student out of the class folder and the
+    # runtime's insides is their own mode, as on a real server, not pytest's private tmp folder.
+    folder = Path(tempfile.mkdtemp(prefix="workshop-hub-", dir="/tmp"))
+    folder.chmod(0o755)
     roster = folder / "roster.csv"
     roster.write_text("id,name\nalice,Alice Martin\nbob,Bob Chen\n")
     classroom = Classroom.open(roster, name=unique_stack_name("hub"))
-    runtime = Path(tempfile.mkdtemp(prefix="workshop-hub-", dir="/tmp")) / "runtime"
-    runtime.parent.chmod(0o755)
+    runtime = folder / "runtime"
     port = _free_port_triple()
-    process = None
+    process, broker = None, None
     try:
         rows = up(classroom, ["web1"], progress=Progress("hub class up", quiet=True))
         assert [row["result"] for row in rows] == ["up", "up"], rows
         rows = set_up(classroom, runtime, port=port)
         assert [row["result"] for row in rows] == ["created", "created"], rows
+        broker = broker_running(classroom)
+        socket_path = broker.__enter__()
         log = (folder / "jupyterhub.log").open("w")
         process = subprocess.Popen(hub_command(classroom), cwd=state_folder(classroom), stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: requests.get(f"{base}/hub/health", timeout=5).raise_for_status(), 60, 1,
                    retry_on=(requests.RequestException,))
-        yield {"classroom": classroom, "base": base, "runtime": runtime, "log": folder / "jupyterhub.log"}
+        yield {"classroom": classroom, "base": base, "runtime": runtime, "log": folder / "jupyterhub.log",
+               "broker": socket_path}
     finally:
         if process is not None:
             process.terminate()
@@ -82,9 +87,11 @@ def hub(workshop_home, workshop_image, tmp_path_factory):
                 process.wait(30)
             except subprocess.TimeoutExpired:
                 process.kill()
+        if broker is not None:
+            broker.__exit__(None, None, None)
         tear_down(classroom)
         down(classroom, progress=Progress("hub class down", quiet=True))
-        shutil.rmtree(runtime.parent, ignore_errors=True)
+        shutil.rmtree(folder, ignore_errors=True)
         for student in classroom.students:
             assert not accounts.exists(classroom.stack_name(student))
 
@@ -156,24 +163,35 @@ def test_a_students_jupyterlab_shows_the_student_panels_of_nbgrader_only(hub):
 def test_students_cannot_read_each_other_or_the_instructors_records(hub):
     classroom = hub["classroom"]
     alice, bob = (classroom.stack_name(student) for student in classroom.students)
-    bobs_key = next((accounts.home(bob) / "workshop/stacks" / bob).glob("id_*"))
+    bobs_key = accounts.home(bob) / "workshop/stacks" / bob / "id_ed25519"
     for path in (bobs_key, accounts.home(bob), classroom.folder, state_folder(classroom) / "accounts.csv"):
         result = as_account(alice, "cat" if path.is_file() else "ls", str(path))
         assert result.returncode != 0 and "Permission denied" in result.stderr, (path, result)
 
 
-def test_a_student_works_on_their_own_stack_and_leaves_machines_to_the_instructor(hub):
+def test_a_student_works_on_their_own_stack_and_asks_the_broker_for_machines(hub):
     classroom, runtime = hub["classroom"], hub["runtime"]
-    alice = classroom.stack_name(classroom.students[0])
+    alice, bob = (classroom.stack_name(student) for student in classroom.students)
     home = accounts.home(alice) / "workshop"
-    env = ["env", f"WORKSHOP_HOME={home}", f"WORKSHOP_STACK={alice}", "WORKSHOP_CLASS_ACCOUNT=1",
-           str(runtime / "venv/bin/workshop")]
-    status = as_account(alice, *env, "status")
+    env = ["env", f"WORKSHOP_HOME={home}", f"WORKSHOP_STACK={alice}", "WORKSHOP_CLASS_ACCOUNT=1"]
+    workshop = str(runtime / "venv/bin/workshop")
+    status = as_account(alice, *env, workshop, "status")
     assert status.returncode == 0 and re.search(r"web1\s+\S+\s+running", status.stdout), status
     ssh = as_account(alice, "ssh", "-F", str(home / "stacks" / alice / "ssh_config"), "web1", "hostname")
     assert ssh.returncode == 0, ssh.stderr
-    started = as_account(alice, *env, "up", "db1")
-    assert started.returncode != 0 and "ask your instructor" in started.stdout + started.stderr, started
+    # Without the broker, what only root's engine can do says whose it is...
+    refused = as_account(alice, *env, workshop, "up", "db1")
+    assert refused.returncode != 0 and "ask your instructor" in refused.stdout + refused.stderr, refused
+    # ... and with it, the student starts a machine of their own stack, recorded on both sides.
+    started = as_account(alice, *env, f"WORKSHOP_CLASS_BROKER={hub['broker']}", workshop, "up", "db1")
+    assert started.returncode == 0, started.stdout + started.stderr
+    assert "db1" in classroom.stack(classroom.students[0]).instances
+    assert "db1" not in classroom.stack(classroom.students[1]).instances
+    ssh = as_account(alice, "ssh", "-F", str(home / "stacks" / alice / "ssh_config"), "db1", "hostname")
+    assert ssh.returncode == 0, ssh.stderr
+    # The engine itself stays out of reach: root's containers and their storage are root's.
+    storage = as_account(alice, "ls", "/var/lib/containers/storage")
+    assert storage.returncode != 0 and "Permission denied" in storage.stderr, storage
 
 
 def test_a_submission_in_another_students_name_is_refused_at_collect(hub):

@@ -5,6 +5,7 @@ files), what a student's copy of their stack holds, and the provider a student's
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -72,6 +73,7 @@ def _class_stack(tmp_path: Path) -> tuple[Classroom, Stack]:
     folder = classroom.stack_folder(classroom.students[0])
     folder.mkdir(parents=True)
     (folder / "id_ed25519").write_text("PRIVATE KEY\n")
+    (folder / "id_ed25519.pub").write_text("ssh-ed25519 AAAA fall-alice\n")
     record = InstanceRecord(name="web1", role="web", private_ip="10.77.0.11", public_host="127.0.0.1",
                             ports={"22": 40022, "80": 40080}, provider_id="c0ffee", host_key=HOST_KEY)
     data = Stack(name="fall-alice", provider="local", ssh_user="root", ssh_key=str(folder / "id_ed25519"),
@@ -86,6 +88,7 @@ def test_a_students_copy_points_at_their_own_home_not_the_instructors(tmp_path):
     files = hub.student_files(classroom, classroom.students[0], stack, home)
     folder = "workshop/stacks/fall-alice"
     assert files[f"{folder}/id_ed25519"] == (b"PRIVATE KEY\n", 0o600)
+    assert files[f"{folder}/id_ed25519.pub"] == (b"ssh-ed25519 AAAA fall-alice\n", 0o644)
     descriptor = json.loads(files[f"{folder}/stack.json"][0])
     assert descriptor["ssh_key"] == f"/home/fall-alice/{folder}/id_ed25519"
     assert descriptor["copies"] == []  # the instructor's notebook folders are not the student's
@@ -98,7 +101,8 @@ def test_a_students_copy_points_at_their_own_home_not_the_instructors(tmp_path):
 def test_the_hub_configuration_compiles_and_names_each_students_stack(tmp_path):
     text = render("jupyterhub/jupyterhub_config.py.j2", class_name="fall", runtime=Path("/srv/workshop/fall"),
                   state=tmp_path, students_json=json.dumps({"fall-alice": {"id": "alice", "stack": "fall-alice"}}),
-                  ip="127.0.0.1", port=8000, hub_port=8001, proxy_api_port=8002, proxy_command="/x/chp")
+                  ip="127.0.0.1", port=8000, hub_port=8001, proxy_api_port=8002, proxy_command="/x/chp",
+                  broker="/srv/workshop/fall/broker.sock")
     compile(text, "jupyterhub_config.py", "exec")
     assert 'c.Spawner.cmd = ["/srv/workshop/fall/venv/bin/jupyterhub-singleuser"]' in text
     assert '"JUPYTER_CONFIG_PATH": "/srv/workshop/fall/course/configs/jupyterlab/student"' in text
@@ -140,3 +144,55 @@ def test_a_submission_holding_a_symbolic_link_is_set_aside(tmp_path):
     refused = refuse_impersonations(inbound, {"bob": os.getuid()})
     assert "symbolic link (bob+01-getting-started+2026-12-02/notes.txt)" in refused["bob"]
     assert not any(inbound.iterdir())
+
+
+@pytest.fixture
+def broker(tmp_path):
+    """The class's broker on a socket in tmp_path, serving in a thread."""
+    import threading
+
+    from workshop.classroom.broker import Broker
+
+    roster = tmp_path / "fall.csv"
+    roster.write_text("id,name\nalice,Alice Martin\n")
+    server = Broker(Classroom.open(roster), tmp_path / "broker.sock")
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield server, tmp_path / "broker.sock"
+    server.shutdown()
+    server.server_close()
+
+
+def test_the_broker_answers_only_the_classs_accounts(broker):
+    import pwd
+
+    from workshop.classroom.broker import ask
+
+    _, path = broker
+    me = pwd.getpwuid(__import__("os").getuid()).pw_name
+    with pytest.raises(WorkshopError, match=f"account {me} is not a student of class fall"):
+        ask(path, "states")
+
+
+@pytest.mark.parametrize("verb, name, said", [
+    ("destroy", "web1", "the broker does not 'destroy'"),
+    ("kill", "web1;reboot", "web1;reboot"),
+    ("states", "", "your stack has not been made yet"),
+])
+def test_the_broker_does_the_verbs_of_a_students_own_stack_only(broker, verb, name, said):
+    import os
+    import pwd
+
+    from workshop.classroom.broker import ask
+
+    server, path = broker
+    server.students = {pwd.getpwuid(os.getuid()).pw_name: server.classroom.students[0]}  # this test plays alice
+    with pytest.raises(WorkshopError, match=re.escape(said)):
+        ask(path, verb, name)
+
+
+def test_a_student_without_a_broker_is_told_who_starts_machines(monkeypatch, tmp_path):
+    monkeypatch.setenv("WORKSHOP_CLASS_ACCOUNT", "1")
+    monkeypatch.delenv("WORKSHOP_CLASS_BROKER", raising=False)
+    _, stack = _class_stack(tmp_path)
+    with pytest.raises(WorkshopError, match="ask your instructor"):
+        get_provider("local").kill(stack, "web1")

@@ -161,9 +161,7 @@ def cmd_live(args) -> int:
 
 
 def cmd_hub(args) -> int:
-    import subprocess
-
-    from .hub import COLUMNS, hub_command, set_up
+    from .hub import COLUMNS, serve, set_up
 
     classroom = _classroom(args)
     runtime = Path(args.runtime or f"/srv/workshop/{classroom.name}")
@@ -174,11 +172,8 @@ def cmd_hub(args) -> int:
           f"--exchange {runtime.resolve() / 'exchange'} (collect and grade take the same --exchange)")
     if args.setup_only:
         return 0
-    print(f"JupyterHub on http://{args.ip}:{args.port}/ (Ctrl-C stops it)")
-    try:
-        return subprocess.run(hub_command(classroom), cwd=classroom.folder / "hub").returncode
-    except KeyboardInterrupt:
-        return 0
+    print(f"JupyterHub on http://{args.ip}:{args.port}/ and the machine broker (Ctrl-C stops both)")
+    return serve(classroom)
 
 
 def cmd_down(args) -> int:

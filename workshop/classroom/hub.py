@@ -29,6 +29,8 @@ import shutil
 import stat
 import subprocess
 import sys
+import threading
+from contextlib import contextmanager
 from pathlib import Path
 
 from ..chapters import ROOT
@@ -39,11 +41,13 @@ from ..lab import ssh_files
 from ..progress import Progress
 from ..stack import Stack
 from . import accounts
+from .broker import Broker
 from .layout import Classroom
 from .provision import connection_details
 
 COLUMNS = ["student", "account", "home", "stack", "result"]
 MARKER = ".workshop-hub"
+BROKER_SOCKET = "broker.sock"
 #: The course's pinned proxy, installed by scripts/setup.sh.
 PROXY = ROOT / ".hub-proxy/node_modules/.bin/configurable-http-proxy"
 #: A Python every account may run: the students' JupyterLabs cannot use one under /root.
@@ -142,6 +146,7 @@ def student_files(classroom: Classroom, student, stack: Stack | None, home: Path
     key = Path(stack.ssh_key)
     own = Stack.from_dict({**stack.to_dict(), "ssh_key": str(folder / key.name), "copies": []}, home / "workshop")
     files = {f"workshop/stacks/{stack.name}/{key.name}": (key.read_bytes(), 0o600),
+             f"workshop/stacks/{stack.name}/{key.name}.pub": (key.with_suffix(".pub").read_bytes(), 0o644),
              f"workshop/stacks/{stack.name}/stack.json": (
                  (json.dumps(own.to_dict(), indent=2, sort_keys=True) + "\n").encode(), 0o600)}
     for name, text in ssh_files(own, folder).items():
@@ -187,7 +192,7 @@ def set_up(classroom: Classroom, runtime: Path, ip: str = "127.0.0.1", port: int
     (state / "jupyterhub_config.py").write_text(render(
         "jupyterhub/jupyterhub_config.py.j2", class_name=classroom.name, runtime=runtime.resolve(), state=state,
         students_json=json.dumps(students, sort_keys=True), ip=ip, port=port, hub_port=port + 1,
-        proxy_api_port=port + 2, proxy_command=str(PROXY)))
+        proxy_api_port=port + 2, proxy_command=str(PROXY), broker=runtime.resolve() / BROKER_SOCKET))
     progress.done(f"{len(students)} of {len(rows)} accounts ready; passwords in {state / 'accounts.csv'}")
     return rows
 
@@ -229,13 +234,43 @@ def hub_command(classroom: Classroom) -> list[str]:
     return [str(Path(sys.executable).with_name("jupyterhub")), "-f", str(config)]
 
 
+def runtime_of(classroom: Classroom) -> Path:
+    saved = state_folder(classroom) / "runtime"
+    if not saved.is_file():
+        raise WorkshopError(f"No hub is set up for class {classroom.name}: run `workshop class hub ROSTER` first")
+    return Path(saved.read_text().strip())
+
+
+@contextmanager
+def broker_running(classroom: Classroom):
+    """The class's machine broker (broker.py) serving at RUNTIME/broker.sock while in the block."""
+    path = runtime_of(classroom) / BROKER_SOCKET
+    broker = Broker(classroom, path)
+    thread = threading.Thread(target=broker.serve_forever, name="broker", daemon=True)
+    thread.start()
+    try:
+        yield path
+    finally:
+        broker.shutdown()
+        broker.server_close()
+        path.unlink(missing_ok=True)
+
+
+def serve(classroom: Classroom) -> int:
+    """JupyterHub and the machine broker, until JupyterHub stops (Ctrl-C)."""
+    with broker_running(classroom):
+        try:
+            return subprocess.run(hub_command(classroom), cwd=state_folder(classroom)).returncode
+        except KeyboardInterrupt:
+            return 0
+
+
 def tear_down(classroom: Classroom) -> list[str]:
     """Remove the class's accounts (and their homes), its group and its runtime: only what
     `set_up` made. Returns what was removed."""
-    saved = state_folder(classroom) / "runtime"
-    if not saved.is_file():
+    if not (state_folder(classroom) / "runtime").is_file():
         return []
-    runtime = Path(saved.read_text().strip())
+    runtime = runtime_of(classroom)
     group, removed = group_name(classroom), []
     for student in classroom.students:
         name = classroom.stack_name(student)
