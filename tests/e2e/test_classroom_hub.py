@@ -53,7 +53,7 @@ def _free(port: int) -> bool:
 
 
 @pytest.fixture(scope="module")
-def hub(workshop_home, workshop_image):
+def hub(workshop_home, workshop_image, tmp_path_factory):
     """Two students with web1 each, their accounts, and the class's JupyterHub serving."""
     # Every account may enter this folder: what keeps a student out of the class folder and the
     # runtime's insides is their own mode, as on a real server, not pytest's private tmp folder.
@@ -72,13 +72,14 @@ def hub(workshop_home, workshop_image):
         assert [row["result"] for row in rows] == ["created", "created"], rows
         broker = broker_running(classroom)
         socket_path = broker.__enter__()
-        log = (folder / "jupyterhub.log").open("w")
+        log_path = tmp_path_factory.mktemp("hub-log") / "jupyterhub.log"  # kept after the run, for a failure
+        log = log_path.open("w")
         process = subprocess.Popen(hub_command(classroom), cwd=state_folder(classroom), stdout=log,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: requests.get(f"{base}/hub/health", timeout=5).raise_for_status(), 60, 1,
                    retry_on=(requests.RequestException,))
-        yield {"classroom": classroom, "base": base, "runtime": runtime, "log": folder / "jupyterhub.log",
+        yield {"classroom": classroom, "base": base, "runtime": runtime, "log": log_path,
                "broker": socket_path}
     finally:
         if process is not None:
@@ -112,15 +113,19 @@ def log_in(base: str, account: str, password: str) -> requests.Session:
 def wait_for_lab(session: requests.Session, base: str, account: str) -> None:
     """The student's JupyterLab serves its page (JupyterHub spawns it at login; the first page
     also completes the OAuth handshake that lets the session use the server's API)."""
+    started = time.monotonic()
+
     def answers() -> None:
         response = session.get(f"{base}/user/{account}/lab", timeout=30)
+        print(f"[{time.monotonic() - started:5.1f}s] {account}: HTTP {response.status_code} at {response.url}")
         if response.status_code != 200 or f"/user/{account}/lab" not in response.url:
             raise requests.HTTPError(f"HTTP {response.status_code} at {response.url}")
     wait_until(answers, 120, 1, retry_on=(requests.RequestException,))
 
 
 def as_account(account: str, *command: str) -> subprocess.CompletedProcess:
-    return subprocess.run(["runuser", "-u", account, "--", *command], capture_output=True, text=True, timeout=120)
+    return subprocess.run(["runuser", "-u", account, "--", *command], capture_output=True, text=True, timeout=120,
+                          cwd=accounts.home(account))  # where a student's terminal starts
 
 
 def test_each_student_logs_in_to_a_jupyterlab_of_their_own_account(hub):
