@@ -76,8 +76,8 @@ def deploy_release_web_server(lab: Lab, name: str, progress: Progress | None = N
 
 @grading.changes("deploy the web server {name} with your fabfile", fallback=grading.named_instance)
 def deploy_own_release_web_server(lab: Lab, name: str, progress: Progress | None = None, **settings) -> Instance:
-    """deploy_release_web_server the student's way: the vhost web1 runs (the student's own, from
-    chapter 02, never replaced) and the deploy task of the student's chapter 04 fabfile."""
+    """deploy_release_web_server the student's way: the vhost web1 runs (never replaced by the
+    course's) and the deploy task of the student's chapter 04 fabfile."""
     return _deploy_release(lab, name, installed_vhost(lab.instance("web1")), own_fabfile(lab), progress, settings)
 
 
