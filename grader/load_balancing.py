@@ -18,6 +18,8 @@ LB, WEBS = "lb1", ("web1", "web2")
 PROBES = 12
 MIN_CRASH_REQUESTS, MAX_CRASH_FAILURES = 200, 2
 NGINX_LOGS = "/var/log/nginx/access.log*"
+#: When nginx passes a request on to the next web server: nginx's default, and what exercise 05a asks for.
+DEFAULT_RETRY, RETRY_ON = ("error", "timeout"), ("error", "timeout", "http_502", "http_503")
 
 
 def served_by(target: Target, path: str = "/health/", count: int = PROBES) -> Counter:
@@ -78,11 +80,22 @@ def failover_settings(target: Target, verdict: Verdict) -> None:
     config = target.ssh(LB, "nginx -T 2>/dev/null").stdout
     directives = [line.strip().rstrip(";") for line in config.splitlines() if line.strip().startswith("proxy_")]
     next_upstream = [d for d in directives if d.startswith("proxy_next_upstream ")]
+    tries = [d.split()[1] for d in directives if d.startswith("proxy_next_upstream_tries ")]
     connect = [d.split()[1] for d in directives if d.startswith("proxy_connect_timeout")]
-    verdict.see(proxy_next_upstream=next_upstream or "default (error timeout)", proxy_connect_timeout=connect or "60s")
-    if any(d.split()[1] == "off" for d in next_upstream):
+    retried_on = {word for d in next_upstream for word in d.split()[1:]} if next_upstream else set(DEFAULT_RETRY)
+    verdict.see(proxy_next_upstream=next_upstream or "default (error timeout)", proxy_next_upstream_tries=tries or "0",
+                proxy_connect_timeout=connect or "60s")
+    if "off" in retried_on:
         verdict.fail("proxy_next_upstream is off: a request that hits a dead server fails instead of being retried; "
-                     "use `proxy_next_upstream error timeout;`")
+                     f"use `proxy_next_upstream {' '.join(RETRY_ON)};`")
+    elif missing := [condition for condition in RETRY_ON if condition not in retried_on]:
+        verdict.fail(f"proxy_next_upstream does not retry on {', '.join(missing)}: a request that meets a web server "
+                     "that is down, or up but unable to serve (Apache answers 503 when it cannot reach the app's "
+                     f"mod_wsgi daemon), fails instead of going to the other one; use `proxy_next_upstream "
+                     f"{' '.join(RETRY_ON)};`")
+    if "1" in tries:
+        verdict.fail("proxy_next_upstream_tries 1 allows the first try only, so nothing is ever retried: "
+                     "use `proxy_next_upstream_tries 2;` (the first server and one more)")
     if not connect or not _seconds(connect[0]) <= 5:
         verdict.fail("proxy_connect_timeout is the default 60 s: every request to a dead server hangs that long; "
                      "set `proxy_connect_timeout 1s;`")
@@ -113,6 +126,6 @@ def crash_survived(target: Target, verdict: Verdict) -> None:
         verdict.fail(f"the drill sent only {min(result.requests, seen.requests)} requests: keep the default of 300")
     if failed > MAX_CRASH_FAILURES:
         verdict.fail(f"{failed} requests failed while web1 was down: nginx must retry them on web2 "
-                     "(proxy_next_upstream error timeout; proxy_connect_timeout 1s;), then run the drill again")
+                     f"(proxy_next_upstream {' '.join(RETRY_ON)}; proxy_connect_timeout 1s;), then run the drill again")
     if result.recovery_s is None or "web1" not in now:
         verdict.fail("web1 is not back in rotation: start it (lab.up(\"web1\")) and make sure apache2 is enabled")

@@ -120,6 +120,18 @@ def _time_until_served_by(lab: Lab, through: str, victim: str, since: float) -> 
     return time.monotonic() - since if back else None
 
 
+def crash_summary(drill: dict) -> str:
+    """What a crash drill showed, as exercise 05b prints it: failed requests, the slowest one,
+    and the victim's recovery, or a sentence saying it never came back (recovery_s is None)."""
+    victim = drill["victim"]
+    recovery = (f"{victim} back in rotation {drill['recovery_s']:.1f} s after it was started again"
+                if drill["recovery_s"] is not None else
+                f"{victim} was not back in rotation within {RECOVERY_TIMEOUT} s of being started again: is apache2 "
+                f"enabled on it? (workshop ssh {victim}, systemctl status apache2), then run the drill again")
+    return (f"{drill['failed']} of {drill['requests']} requests failed\n"
+            f"slowest request: {drill['max_latency_s']:.2f} s\n{recovery}")
+
+
 def recorded_drill(lab: Lab, kind: type[Record], victim: str) -> dict | None:
     """The results of an earlier drill of `victim` (what grading shows instead of a new run)."""
     drill = RecordFolders.of(lab).load(kind, victim)

@@ -13,8 +13,9 @@ import pytest
 import requests
 
 from tests.e2e.coursework import assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured, failing_hints
-from workshop.deploy import media, nginx, postgres, web
+from workshop.deploy import apache, media, nginx, postgres, web
 from workshop.failure import crash_web_server
+from workshop.lab import open_lab
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "05-load-balancing"
@@ -24,6 +25,43 @@ ONE_PIXEL_GIF = (b"GIF89a\x01\x00\x01\x00\x80\x00\x00\x00\x00\x00\xff\xff\xff!\x
 
 def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(course, folder, tmp_path):
     assert_full_marks_and_blank_zero(course, CHAPTER, folder, tmp_path)
+
+
+#: A student's chapter 04 fabfile that leaves its mark on every host it deploys.
+OWN_FABFILE = """from fabric import task
+
+from workshop.deploy.releases import load_fabfile
+
+reference = load_fabfile()
+
+
+@task
+def deploy(c):
+    c.run("touch /tmp/deployed-by-the-students-fabfile")
+    return reference.deploy(c)
+"""
+
+
+def test_05a_deploys_with_the_students_own_fabfile_and_keeps_the_students_vhost(folder, lab, tmp_path):
+    """The 05a deploy takes the fabfile of the chapter 04 folder beside the notebook's and the
+    vhost web1 runs (here marked as the student's), installed unchanged on web2 too."""
+    (tmp_path / "04-fabric").mkdir()
+    (tmp_path / "04-fabric" / "fabfile.py").write_text(OWN_FABFILE)
+    (tmp_path / CHAPTER).mkdir()
+    student = open_lab(lab.stack.name, folder=tmp_path / CHAPTER)
+    settings = {"database_url": postgres.database_url(lab), "storage": media.storage_settings(lab)}
+    vhost = "# the student's own vhost, from exercise 02a\n" + apache.reference_vhost()
+    apache.configure_apache(lab.instance("web1"), vhost)
+    try:
+        for name in ("web1", "web2"):
+            web.deploy_own_release_web_server(student, name, **settings)
+        for name in ("web1", "web2"):
+            host = lab.instance(name)
+            assert host.run(f"cat {apache.SITE.path}", readonly=True).stdout == vhost, name
+            assert host.run("test -f /tmp/deployed-by-the-students-fabfile", readonly=True, check=False).ok, name
+    finally:
+        for name in ("web1", "web2"):
+            web.deploy_release_web_server(lab, name, **settings)
 
 
 def test_uploads_through_lb1_cannot_run_script_on_the_sites_origin(folder, lab):

@@ -13,8 +13,10 @@ from grader.target import ProbeError
 from tests.conftest import HOST_KEY
 from tests.unit.record_samples import crash_drill
 from workshop.classroom.layout import Classroom
-from workshop.classroom.live import NOT_POLLED, UNREACHABLE, ReadOnlyTarget, chapter_plan, poll_class
-from workshop.classroom.liveserver import LiveView, make_server
+from grader.result import FAILED, CheckResult
+from workshop.classroom import live
+from workshop.classroom.live import NOT_POLLED, NOT_REACHED, UNREACHABLE, ReadOnlyTarget, chapter_plan, poll_class
+from workshop.classroom.liveserver import PAGE, LiveView, make_server
 from workshop.classroom.reach import unreachable
 from workshop.records import CrashDrill, LoadTest, RecordFolders
 from workshop.stack import InstanceRecord, Stack
@@ -135,3 +137,30 @@ def test_a_request_without_a_host_header_is_refused(served):
     response = connection.getresponse()
     assert response.status == 403 and b"wrong Host" in response.read()
     connection.close()
+
+
+def test_a_chapter_whose_machines_the_stack_lacks_is_not_reached_and_its_checks_do_not_run(classroom, monkeypatch):
+    """alice's stack has web1 only: chapter 01's checks run (and fail here), 03's and 05's are
+    'not reached yet', naming the missing machines, and none of their checks is probed."""
+    ran = []
+
+    def failing(item, target):
+        ran.append(item.chapter)
+        return CheckResult(item.check_id, item.title, FAILED, item.points, ["broken"])
+
+    monkeypatch.setattr(live, "unreachable", lambda stack: None)
+    monkeypatch.setattr(live, "run_check", failing)
+    alice = poll_class(classroom, ["01-getting-started", "03-postgresql", "05-load-balancing"])["students"][0]
+    assert set(ran) == {"01-getting-started"}
+    assert {r["status"] for r in alice["results"]["01-getting-started"].values()} == {FAILED}
+    for chapter, missing in (("03-postgresql", "db1"), ("05-load-balancing", "db1, media1, web2, lb1")):
+        outcomes = alice["results"][chapter].values()
+        assert {r["status"] for r in outcomes} == {NOT_REACHED}, chapter
+        assert {r["hint"] for r in outcomes} == {f"not reached yet: no {missing} in the stack"}
+    assert alice["passed"] == 0 and NOT_REACHED in poll_class(classroom, ["03-postgresql"])["statuses"]
+
+
+def test_the_page_draws_a_not_reached_cell_apart_from_a_failed_one():
+    """Statuses of several words become one CSS class each (a first-space-only replace split them)."""
+    assert 'r.status.replace(/ /g, "-")' in PAGE
+    assert ".not-reached-yet {" in PAGE and ".failed {" in PAGE and "not reached yet" in PAGE

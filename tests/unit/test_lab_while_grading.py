@@ -101,6 +101,7 @@ CHANGING = [
     (web.install_python, lambda lab: (lab, ["web1", "web2"], Progress("units")), None),
     (web.deploy_web_server, lambda lab: (lab,), "web1"),
     (web.deploy_release_web_server, lambda lab: (lab, "web2"), "web2"),
+    (web.deploy_own_release_web_server, lambda lab: (lab, "web2"), "web2"),
     (releases.deploy_releases, lambda lab: (lab, ["web1", "web2"]), {}),
     (releases.fab, lambda lab: (lab, "deploy", ["web1"]), ""),
     (app.create_marker, lambda lab: (lab.instance("lb1"), "probe"), None),

@@ -8,7 +8,10 @@ Each check keeps its own time limit (the one autograde uses: a shorter one
 here made slow but healthy checks, like grepping a big access log, show as
 failed), and a stack whose machines do not answer SSH at all is reported
 once as unreachable, without running checks; so is one whose descriptor is
-invalid (with the reason), and the others are polled as usual.
+invalid (with the reason), and the others are polled as usual. A chapter the
+stack has not reached yet (a machine the course adds by its end does not exist
+in the stack) is "not reached yet", not failed, and its checks are not run: a
+class at chapter 02 is not a wall of red for chapters nobody has started.
 
 Example::
 
@@ -28,13 +31,13 @@ from grader.registry import run_check
 from grader.result import FAILED, NOT_RUN, PASSED
 from grader.target import ProbeError, Target
 
-from ..chapters import chapter_ids
+from ..chapters import chapter_ids, machines_through
 from ..errors import DescriptorError
 from .layout import Classroom
 from .reach import unreachable
 from .roster import Student
 
-NOT_POLLED, UNREACHABLE = "not polled", "unreachable"
+NOT_POLLED, UNREACHABLE, NOT_REACHED = "not polled", "unreachable", "not reached yet"
 SAFE_METHODS = ("GET", "HEAD")
 
 
@@ -61,6 +64,12 @@ def chapter_plan(chapters: list[str] | None = None) -> list[dict]:
             for chapter in (chapters or chapter_ids())]
 
 
+def missing_machines(stack, chapter: str) -> list[str]:
+    """The machines the stack has at the end of `chapter` that `stack` does not have yet:
+    none once the student's stack has reached the chapter."""
+    return [name for name in machines_through(chapter) if name not in stack.instances]
+
+
 def poll_student(classroom: Classroom, student: Student, plan: list[dict]) -> dict:
     """One student's row: each check's status (and hint), counts, how long the poll took."""
     started = time.monotonic()
@@ -80,6 +89,11 @@ def poll_student(classroom: Classroom, student: Student, plan: list[dict]) -> di
     try:
         for chapter in plan:
             outcomes = row["results"].setdefault(chapter["id"], {})
+            missing = missing_machines(stack, chapter["id"])
+            if missing:
+                hint = f"not reached yet: no {', '.join(missing)} in the stack"
+                outcomes.update({k["id"]: {"status": NOT_REACHED, "hint": hint} for k in chapter["checks"]})
+                continue
             for item in grader.checks_for(chapter["id"]):
                 target.refusals.clear()
                 result = run_check(item, target)
@@ -100,4 +114,4 @@ def poll_class(classroom: Classroom, chapters: list[str] | None = None, workers:
         students = list(pool.map(lambda student: poll_student(classroom, student, plan), classroom.students))
     return {"class": classroom.name, "taken_at": started, "seconds": round(time.time() - started, 1),
             "chapters": plan, "students": students,
-            "statuses": [PASSED, FAILED, NOT_RUN, NOT_POLLED, UNREACHABLE]}
+            "statuses": [PASSED, FAILED, NOT_RUN, NOT_REACHED, NOT_POLLED, UNREACHABLE]}

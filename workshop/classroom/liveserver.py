@@ -147,6 +147,7 @@ PAGE = r"""<!doctype html>
  th.chapter { border-bottom: 2px solid #c9ced8; font-weight: 600; }
  td.c { width: 18px; height: 18px; padding: 0; border: 2px solid #fff; border-radius: 4px; }
  .passed { background: #2e9e5b; } .failed { background: #d9534f; } .not-run { background: #c9ced8; }
+ .not-reached-yet { background: #f4f5f8; box-shadow: inset 0 0 0 1px #b3b9c5; }
  .not-polled { background: #e9dd8a; } .unreachable { background: #3a3f4b; }
  .legend { margin: 4px 0; } .legend b { font-weight: normal; white-space: nowrap; } .legend span { display: inline-block; width: 12px; height: 12px; border-radius: 3px; margin: 0 4px 0 12px; vertical-align: middle; }
  .problem { color: #a3302c; font-size: 12px; }
@@ -156,7 +157,7 @@ PAGE = r"""<!doctype html>
 <div id="meta">waiting for the first poll…</div>
 <div class="legend" id="chapters"></div>
 <svg id="chart" width="1000" height="40"></svg>
-<div class="legend"><span class="passed"></span>passed<span class="failed"></span>failed<span class="not-run"></span>needs the notebook<span class="not-polled"></span>not polled (writes)<span class="unreachable"></span>stack unreachable</div>
+<div class="legend"><span class="passed"></span>passed<span class="failed"></span>failed<span class="not-run"></span>needs the notebook<span class="not-reached-yet"></span>not reached yet<span class="not-polled"></span>not polled (writes)<span class="unreachable"></span>stack unreachable</div>
 <table id="grid"></table>
 <script>
 const COLORS = ["#2e9e5b", "#3b7dd8", "#8e5bd8", "#d8843b", "#1aa3a3", "#c2417f", "#6b8e23", "#b8860b", "#4b5d9e", "#9e4b4b"];
@@ -191,7 +192,7 @@ function draw(s) {
   let rows = s.students.map(st => "<tr><th>" + esc(st.id) + "<br><small>" + esc(st.name) + "</small></th>" +
     s.chapters.map(c => c.checks.map(k => {
       const r = (st.results[c.id] || {})[k.id] || {status: "not run", hint: ""};
-      return `<td class="c ${r.status.replace(" ", "-")}" data-student="${esc(st.id)}" data-check="${esc(c.id + "/" + k.id)}" data-status="${esc(r.status)}" title="${esc(k.title + (r.hint ? "\n" + r.hint : ""))}"></td>`;
+      return `<td class="c ${r.status.replace(/ /g, "-")}" data-student="${esc(st.id)}" data-check="${esc(c.id + "/" + k.id)}" data-status="${esc(r.status)}" title="${esc(k.title + (r.hint ? "\n" + r.hint : ""))}"></td>`;
     }).join("")).join("") +
     `<td>${st.problem ? '<span class="problem">' + esc(st.problem) + "</span>" : st.passed + "/" + st.total}</td></tr>`).join("");
   document.getElementById("grid").innerHTML = head + rows;

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from .. import configs, grading
+from ..errors import WorkshopError
 from ..lab import Instance
 from ..progress import Progress
 from .app import CURRENT, MEDIA_ROOT, STATIC_ROOT, VENV
@@ -21,6 +22,16 @@ def reference_vhost(server_name: str = "newsroom") -> str:
     """The course's vhost for the app (configs/apache/newsroom.conf.j2)."""
     return configs.render("apache/newsroom.conf.j2", server_name=server_name, venv=VENV, app_dir=CURRENT,
                           static_root=STATIC_ROOT, media_root=MEDIA_ROOT)
+
+
+def installed_vhost(web: Instance) -> str:
+    """The vhost `web` runs (on web1, the student's own from chapter 02), for the web servers
+    that must run the same."""
+    result = web.run(f"cat {SITE.path}", readonly=True, check=False)
+    if not result.ok:
+        raise WorkshopError(f"{web.name} has no vhost at {SITE.path}: deploy yours first (exercise 02a), or "
+                            "catch up with the course's (workshop catch-up 4)")
+    return result.stdout
 
 
 @grading.changes("configure Apache on {web.name}")

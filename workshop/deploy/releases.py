@@ -1,9 +1,11 @@
-"""Release deploys through the course's reference fabfile (configs/fabric/fabfile.py),
-the same tasks a student runs with `fab -S ssh_config -H web1 deploy`.
+"""Release deploys through a fabfile: the course's reference one (configs/fabric/fabfile.py,
+catch-up's), or the student's own, which exercise 04 saved beside its notebook; the
+same tasks a student runs with `fab -S ssh_config -H web1 deploy`.
 
 Example::
 
-    deploy_releases(lab, ["web1", "web2"])
+    deploy_releases(lab, ["web1", "web2"])                    # the reference fabfile
+    deploy_releases(lab, ["web1", "web2"], own_fabfile(lab))  # the student's
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from .. import configs, grading
+from ..chapters import find_chapter
 from ..errors import WorkshopError
 from ..lab import Lab
 
@@ -28,11 +31,25 @@ def load_fabfile(path=None) -> ModuleType:
     return module
 
 
+def own_fabfile(lab: Lab) -> Path:
+    """The student's fabfile: exercise 04's `%%writefile fabfile.py` saved it in that exercise's
+    folder, which sits beside the folder of the notebook `lab` was opened in."""
+    chapter = find_chapter(4).id
+    path = lab.folder.parent / chapter / "fabfile.py"
+    if not path.is_file():
+        raise WorkshopError(f"No fabfile of yours at {path}: this deploy uses the fabfile you wrote in exercise "
+                            f"{chapter} (its task cell saves it there). Do that exercise first; or, if you caught up "
+                            "past it, catch up through this chapter too (`workshop catch-up 5` for chapter 05): "
+                            "catch-up deploys with the course's fabfile.")
+    return path
+
+
 @grading.changes("fab deploy on {names}", fallback=lambda **_: {})
-def deploy_releases(lab: Lab, names: list[str]) -> dict[str, str]:
-    """Run the fabfile's deploy task on each web server; {name: live release id}."""
-    fabfile = load_fabfile()
-    return {name: fabfile.deploy(lab.instance(name).remote.connection) for name in names}
+def deploy_releases(lab: Lab, names: list[str], fabfile: Path | None = None) -> dict[str, str]:
+    """Run the deploy task of `fabfile` (default: the reference one) on each web server;
+    {name: live release id}."""
+    module = load_fabfile(fabfile)
+    return {name: module.deploy(lab.instance(name).remote.connection) for name in names}
 
 
 @grading.changes("fab -H {hosts} {task} (fabfile {fabfile})", fallback=lambda **_: "")

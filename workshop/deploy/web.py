@@ -4,9 +4,12 @@ Example::
 
     web1 = deploy_web_server(lab, "web1")                       # chapter 02 (SQLite)
     deploy_web_server(lab, "web1", database_url=postgres_url)   # chapter 03
+    deploy_own_release_web_server(lab, "web2", **settings)       # chapter 05, the student's fabfile
 """
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import requests
 
@@ -17,8 +20,8 @@ from ..lab import Instance, Lab
 from ..progress import Progress
 from ..waiting import wait_until
 from . import app
-from .apache import configure_apache, reference_vhost
-from .releases import deploy_releases
+from .apache import configure_apache, installed_vhost, reference_vhost
+from .releases import deploy_releases, own_fabfile
 from .wheelhouse import build_wheelhouse
 
 HEALTH_TIMEOUT = 30
@@ -66,14 +69,28 @@ def deploy_web_server(lab: Lab, name: str = "web1", progress: Progress | None = 
 
 @grading.changes("deploy the web server {name}", fallback=grading.named_instance)
 def deploy_release_web_server(lab: Lab, name: str, progress: Progress | None = None, **settings) -> Instance:
-    """A web server deployed the chapter 04 way (fabfile releases); idempotent.
-    From chapter 05 on, every web server is deployed like this."""
+    """A web server deployed the chapter 04 way with the course's fabfile and vhost; idempotent.
+    Catch-up deploys every web server like this from chapter 05 on."""
+    return _deploy_release(lab, name, reference_vhost(), None, progress, settings)
+
+
+@grading.changes("deploy the web server {name} with your fabfile", fallback=grading.named_instance)
+def deploy_own_release_web_server(lab: Lab, name: str, progress: Progress | None = None, **settings) -> Instance:
+    """deploy_release_web_server the student's way: the vhost web1 runs (never replaced by the
+    course's) and the deploy task of the student's chapter 04 fabfile."""
+    return _deploy_release(lab, name, installed_vhost(lab.instance("web1")), own_fabfile(lab), progress, settings)
+
+
+def _deploy_release(lab: Lab, name: str, vhost: str, fabfile: Path | None, progress: Progress | None,
+                    settings: dict) -> Instance:
+    """Packages, settings and `vhost` on the web server `name`, then `fabfile`'s release deploy
+    (the reference fabfile when None); Apache restarts when the settings changed."""
     progress = progress or Progress(f"deploy {name}")
     web = lab.up(name)
     _install_python(web, progress)
     changed = app.write_environment(web, app.app_environment(lab, **settings))
-    configure_apache(web, reference_vhost(), progress)
-    deploy_releases(lab, [name])
+    configure_apache(web, vhost, progress)
+    deploy_releases(lab, [name], fabfile)
     if changed:
         web.run("systemctl restart apache2")
     wait_for_health(web)

@@ -14,7 +14,8 @@ CHAPTER = "05-load-balancing"
 NGINX_T = """http {
     upstream newsroom { server 10.0.0.21:80; server 10.0.0.22:80; }
     server {
-        proxy_next_upstream error timeout;
+        proxy_next_upstream error timeout http_502 http_503;
+        proxy_next_upstream_tries 2;
         proxy_connect_timeout 1s;
         proxy_set_header Host $host;
     }
@@ -86,8 +87,16 @@ def test_each_check_passes_with_lb1_balancing_both(healthy, check_id):
      "uploading through web1 failed (HTTP 403: Forbidden)"),
     ("shared-media", lambda t: SharedMedia(t, broken=("web2",)), "web2 cannot read a file uploaded through web1"),
     ("shared-media", lambda t: SharedMedia(t, broken=("lb1",)), "lb1 answers /media/probe-"),
-    ("failover-settings", lambda t: t.on_ssh("lb1", "nginx -T", NGINX_T.replace("error timeout", "off")),
+    ("failover-settings", lambda t: t.on_ssh("lb1", "nginx -T", NGINX_T.replace("error timeout http_502 http_503",
+                                                                               "off")),
      "proxy_next_upstream is off"),
+    ("failover-settings", lambda t: t.on_ssh("lb1", "nginx -T", NGINX_T.replace(" http_502 http_503", "")),
+     "proxy_next_upstream does not retry on http_502, http_503"),
+    ("failover-settings", lambda t: t.on_ssh("lb1", "nginx -T", NGINX_T.replace("    proxy_next_upstream error timeout "
+                                                                               "http_502 http_503;\n", "")),
+     "proxy_next_upstream does not retry on http_502, http_503"),
+    ("failover-settings", lambda t: t.on_ssh("lb1", "nginx -T", NGINX_T.replace("tries 2", "tries 1")),
+     "proxy_next_upstream_tries 1 allows the first try only"),
     ("failover-settings", lambda t: t.on_ssh("lb1", "nginx -T", NGINX_T.replace("proxy_connect_timeout 1s;\n", "")),
      "proxy_connect_timeout is the default 60 s"),
     ("crash-survived", lambda t: t.recordings.clear(), "no crash drill recorded"),
