@@ -35,8 +35,8 @@ from .deploy.app import app_environment, environment_in_place
 from .deploy.media import deploy_media_server
 from .deploy.memcached import deploy_cache_servers
 from .deploy.nginx import configure_nginx, deploy_load_balancer, reference_lb_config, sync_static
-from .deploy.pgpool import DATABASE_SERVERS, deploy_pgpool, pooled, restrict_to_pooler, running
-from .deploy.postgres import database_url, deploy_database_server
+from .deploy.pgpool import DATABASE_SERVERS, database_hba, deploy_pgpool, pooled, restrict_to_pooler, running
+from .deploy.postgres import APP_CLIENTS, database_url, deploy_database_server, install_hba
 from .deploy.releases import deploy_releases
 from .deploy.replication import ensure_standby
 from .deploy.settings import reference_settings
@@ -157,15 +157,18 @@ def load_balancing(lab: Lab, progress: Progress, target: Chapter) -> None:
 def caching(lab: Lab, progress: Progress, target: Chapter) -> None:
     """memcached on cache1 and cache2; web1 and web2 redeployed with both in CACHE_SERVERS."""
     _deployed("cache1, cache2", lambda: deploy_cache_servers(lab, progress=progress))
-    _deploy_web_servers(lab, progress, 6, target)
+    if target.number < 7:  # else chapter 07's deploy, next, brings both with pgpool: one Apache restart, not two
+        _deploy_web_servers(lab, progress, 6, target)
 
 
 def pgpool(lab: Lab, progress: Progress, target: Chapter) -> None:
     """pgpool1 in front of the database (of both servers once chapter 08 added db2), the web
     servers through it, the database admitting the app's user from pgpool1 only."""
+    _ahead().wait("db2")
     pair = _pair_deployed(lab)
     backends = DATABASE_SERVERS if pair else ("db1",)
-    replication_next = pair and target.number >= 8  # chapter 08's step deploys pgpool over both anyway
+    # Once pgpool serves, chapter 08's step deploys it over both anyway (a failed primary rejoins first).
+    replication_next = pair and target.number >= 8 and pooled(lab)
     if not replication_next:
         deploy_pgpool(lab, "pgpool1", backends, progress)
     _deploy_web_servers(lab, progress, 7, target)
@@ -218,6 +221,16 @@ def _second_web_server(lab: Lab, progress: Progress, target: Chapter) -> None:
     configure_nginx(lb, reference_lb_config(lab, WEB_SERVERS), progress)
 
 
+def _standby(lab: Lab, progress: Progress, target: Chapter) -> None:
+    """db2 streaming from the primary, as chapter 08 makes it, once db1 is deployed ahead;
+    until pgpool serves, db1 admits db2's replication (and pgpool) as chapter 07's
+    pgpool has it do. Chapter 07 then puts pgpool over both at once."""
+    _ahead().wait("db1")
+    if not pooled(lab):
+        install_hba(lab.instance("db1"), database_hba(lab, "db1", ("pgpool1",) + APP_CLIENTS))
+    ensure_standby(lab, progress)
+
+
 @dataclass(frozen=True)
 class DeployAhead:
     """Machines no chapter step before theirs touches, deployed while those steps run."""
@@ -238,6 +251,7 @@ AHEAD = (
     DeployAhead("media1", 0, lambda lab, progress, target: deploy_media_server(lab, "media1", progress)),
     DeployAhead("cache1, cache2", 0, lambda lab, progress, target: deploy_cache_servers(lab, progress=progress)),
     DeployAhead("web2, lb1", 0, _second_web_server),
+    DeployAhead("db2", 0, _standby),
     DeployAhead("varnish1", 5, lambda lab, progress, target: deploy_varnish(lab, "varnish1", "lb1", progress)),
 )
 
