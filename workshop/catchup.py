@@ -56,8 +56,19 @@ WEB_SERVERS = ("web1", "web2")
 CRASH_DRILL = {"requests_total": 200, "interval": 0.005, "kill_after": 50}
 FAILOVER_DRILL = {"requests_total": 200, "interval": 0.005, "kill_after": 60}
 T = TypeVar("T")
-#: The work running ahead during this catch-up (one per catch_up call; threads inherit it).
-_AHEAD: ContextVar[Ahead] = ContextVar("catch_up_ahead")
+
+
+@dataclass
+class _Run:
+    """One catch_up call: the work running ahead, and what its steps did that a later one
+    need not redo (threads inherit it)."""
+
+    ahead: Ahead
+    #: Chapter 07 put pgpool over db1 and db2 (db2 deployed ahead): chapter 08 has nothing to add.
+    pgpool_over_pair: bool = False
+
+
+_RUN: ContextVar[_Run] = ContextVar("catch_up_run")
 
 
 def _recorded(lab: Lab, kind: type[Record], key: str) -> bool:
@@ -70,7 +81,7 @@ def _recorded(lab: Lab, kind: type[Record], key: str) -> bool:
 
 
 def _ahead() -> Ahead:
-    return _AHEAD.get()
+    return _RUN.get().ahead
 
 
 def _deployed(name: str, deploy: Callable[[], T]) -> T:
@@ -174,6 +185,7 @@ def pgpool(lab: Lab, progress: Progress, target: Chapter) -> None:
     _deploy_web_servers(lab, progress, 7, target)
     if not replication_next:
         restrict_to_pooler(lab, running(lab, backends))
+        _RUN.get().pgpool_over_pair = running(lab, backends) == DATABASE_SERVERS
 
 
 def _pair_deployed(lab: Lab) -> bool:
@@ -186,8 +198,9 @@ def replication(lab: Lab, progress: Progress, target: Chapter) -> None:
     """A streaming standby of the primary, pgpool balancing reads over both; the failover
     drill once, after which the old primary rejoins as a standby."""
     ensure_standby(lab, progress)
-    deploy_pgpool(lab, "pgpool1", DATABASE_SERVERS, progress)
-    restrict_to_pooler(lab, DATABASE_SERVERS)
+    if not _RUN.get().pgpool_over_pair:
+        deploy_pgpool(lab, "pgpool1", DATABASE_SERVERS, progress)
+        restrict_to_pooler(lab, DATABASE_SERVERS)
     if not _recorded(lab, FailoverDrill, "db1"):
         _quiet()
         fail_over(lab, "db1", through="lb1", **FAILOVER_DRILL)
@@ -281,7 +294,7 @@ def catch_up(lab: Lab, chapter: int | str) -> None:
     if any(name in WEB_SERVERS for name in machines):
         build_wheelhouse(progress)  # once, before the web servers' packages install at once
     with Ahead() as ahead:
-        token = _AHEAD.set(ahead)
+        token = _RUN.set(_Run(ahead))
         try:
             _start_ahead(ahead, lab, progress, target, after=0)
             install_python(lab, [name for name in machines if name in WEB_SERVERS and not _runs_ahead(ahead, name)],
@@ -291,5 +304,5 @@ def catch_up(lab: Lab, chapter: int | str) -> None:
                 entry.catch_up_step()(lab, progress, target)
                 _start_ahead(ahead, lab, progress, target, after=entry.number)
         finally:
-            _AHEAD.reset(token)
+            _RUN.reset(token)
     progress.done(f"stack {lab.stack.name} is at the end of {target.id}")
