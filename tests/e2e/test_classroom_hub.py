@@ -26,7 +26,7 @@ from workshop.classroom.hub import broker_running, hub_command, set_up, state_fo
 from workshop.classroom.layout import Classroom
 from workshop.classroom.provision import down, up
 from workshop.progress import Progress
-from workshop.waiting import wait_until
+from workshop.waiting import no_error, wait_until
 
 pytestmark = [pytest.mark.e2e,
               pytest.mark.skipif(os.geteuid() != 0, reason="a classroom server's set-up creates Unix accounts: root only")]
@@ -78,7 +78,7 @@ def hub(workshop_home, workshop_image, tmp_path_factory):
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
         base = f"http://127.0.0.1:{port}"
         wait_until(lambda: requests.get(f"{base}/hub/health", timeout=5).raise_for_status(), 60, 1,
-                   retry_on=(requests.RequestException,))
+                   done=no_error, retry_on=(requests.RequestException,))
         yield {"classroom": classroom, "base": base, "runtime": runtime, "log": log_path,
                "broker": socket_path}
     finally:
@@ -120,7 +120,7 @@ def wait_for_lab(session: requests.Session, base: str, account: str) -> None:
         print(f"[{time.monotonic() - started:5.1f}s] {account}: HTTP {response.status_code} at {response.url}")
         if response.status_code != 200 or f"/user/{account}/lab" not in response.url:
             raise requests.HTTPError(f"HTTP {response.status_code} at {response.url}")
-    wait_until(answers, 120, 1, retry_on=(requests.RequestException,))
+    wait_until(answers, 120, 1, done=no_error, retry_on=(requests.RequestException,))
 
 
 def as_account(account: str, *command: str) -> subprocess.CompletedProcess:
