@@ -205,9 +205,9 @@ def test_a_submission_in_another_students_name_is_refused_at_collect(hub):
     exchange = runtime / "exchange"
     roster = classroom.folder.parent / "roster.csv"
     cli = [str(Path(os.sys.executable)), "-m", "workshop.cli", "class"]
-    common = [str(roster), "--name", classroom.name, "--exchange", str(exchange)]
-    released = subprocess.run([*cli, "release", *common, "01-getting-started"], capture_output=True, text=True,
-                              timeout=300)
+    common = ["--name", classroom.name, "--exchange", str(exchange)]
+    released = subprocess.run([*cli, "release", str(roster), "01-getting-started", *common], capture_output=True,
+                              text=True, timeout=300)
     assert released.returncode == 0, released.stderr
     nbgrader = str(runtime / "venv/bin/nbgrader")
     for account, student_id, claimed in ((alice, "alice", "alice"), (bob, "bob", "alice")):
@@ -220,8 +220,8 @@ def test_a_submission_in_another_students_name_is_refused_at_collect(hub):
                                    f"WORKSHOP_STUDENT_ID={student_id}", *step], cwd=home, capture_output=True,
                                   text=True, timeout=120)
             assert done.returncode == 0, (account, step, done.stdout, done.stderr)
-    collected = subprocess.run([*cli, "collect", *common, "01-getting-started"], capture_output=True, text=True,
-                               timeout=300)
+    collected = subprocess.run([*cli, "collect", str(roster), "01-getting-started", *common], capture_output=True,
+                               text=True, timeout=300)
     assert collected.returncode == 0, collected.stderr
     rows = {line.split()[0]: line for line in collected.stdout.splitlines()[2:] if line.strip()}
     assert re.search(r"alice\s+01-getting-started\s+yes\s+refused alice\+01-getting-started\+", rows["alice"])
