@@ -112,8 +112,9 @@ def run_verb(verb: str, name: str) -> object:
         stack.save()
         return stack.network
     if verb == "create":
-        Lab(stack, provider, stack.folder).up(name)  # records the machine and its host key in the instructor's record
-        return asdict(load_named(stack.name).instances[name])
+        lab = Lab(stack, provider, stack.folder)
+        lab.up(name)  # records the machine and its host key in the instructor's record
+        return asdict(lab.stack.instances[name])
     if verb == "states":
         return provider.states(stack)
     getattr(provider, verb)(stack, name, *((progress,) if verb == "start" else ()))

@@ -43,6 +43,7 @@ from ..stack import Stack
 from . import accounts
 from .broker import Broker
 from .layout import Classroom
+from .roster import Student
 from .provision import connection_details
 
 COLUMNS = ["student", "account", "home", "stack", "result"]
@@ -137,7 +138,8 @@ def _copy_course(target: Path) -> None:
     subprocess.run(["chmod", "-R", "go+rX,go-w", str(target)], check=True)
 
 
-def student_files(classroom: Classroom, student, stack: Stack | None, home: Path) -> dict[str, tuple[bytes, int]]:
+def student_files(classroom: Classroom, student: Student, stack: Stack | None,
+                  home: Path) -> dict[str, tuple[bytes, int]]:
     """What goes into the student's home: their stack's key, descriptor and ssh files, with the
     paths of their own copy (the instructor's stay in the class folder), and CONNECT.txt."""
     if stack is None:
@@ -217,10 +219,15 @@ def _save_passwords(state: Path, passwords: dict[str, str], classroom: Classroom
                 writer.writerow([name, student.id, passwords[name]])
 
 
+def _hub_made(classroom: Classroom) -> bool:
+    """Whether `set_up` ran for the class (it records the runtime it made)."""
+    return (state_folder(classroom) / "runtime").is_file()
+
+
 def account_owners(classroom: Classroom) -> dict[str, int]:
     """Each student's account uid by roster id, once `set_up` made them (else empty: everything
     in a single-user exchange is written by one account, and nothing can be told apart)."""
-    if not (state_folder(classroom) / "runtime").is_file():
+    if not _hub_made(classroom):
         return {}
     return {student.id: accounts.uid(classroom.stack_name(student)) for student in classroom.students
             if accounts.exists(classroom.stack_name(student))}
@@ -228,17 +235,15 @@ def account_owners(classroom: Classroom) -> dict[str, int]:
 
 def hub_command(classroom: Classroom) -> list[str]:
     """The JupyterHub of the class, as `set_up` configured it (it runs until stopped)."""
+    runtime_of(classroom)  # refuses a class without a hub
     config = state_folder(classroom) / "jupyterhub_config.py"
-    if not config.is_file():
-        raise WorkshopError(f"No hub is set up for class {classroom.name}: run `workshop class hub ROSTER` first")
     return [str(Path(sys.executable).with_name("jupyterhub")), "-f", str(config)]
 
 
 def runtime_of(classroom: Classroom) -> Path:
-    saved = state_folder(classroom) / "runtime"
-    if not saved.is_file():
+    if not _hub_made(classroom):
         raise WorkshopError(f"No hub is set up for class {classroom.name}: run `workshop class hub ROSTER` first")
-    return Path(saved.read_text().strip())
+    return Path((state_folder(classroom) / "runtime").read_text().strip())
 
 
 @contextmanager
@@ -268,7 +273,7 @@ def serve(classroom: Classroom) -> int:
 def tear_down(classroom: Classroom) -> list[str]:
     """Remove the class's accounts (and their homes), its group and its runtime: only what
     `set_up` made. Returns what was removed."""
-    if not (state_folder(classroom) / "runtime").is_file():
+    if not _hub_made(classroom):
         return []
     runtime = runtime_of(classroom)
     group, removed = group_name(classroom), []

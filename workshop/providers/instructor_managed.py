@@ -12,9 +12,9 @@ Example::
 from __future__ import annotations
 
 import os
-import socket
 from pathlib import Path
 
+from ..classroom.reach import ssh_answers
 from ..errors import WorkshopError
 from ..progress import Progress
 from ..stack import InstanceRecord, Stack
@@ -53,10 +53,10 @@ class InstructorManaged(Provider):
 
     def states(self, stack: Stack) -> dict[str, str]:
         """The engine's answer through the broker; without one, RUNNING for each recorded machine
-        whose SSH port accepts a connection within 2 s."""
+        whose SSH server greets within 2 s."""
         if os.environ.get(CLASS_BROKER):
             return self._ask("reading the machines' states", "states")
-        return {name: RUNNING if _accepts(record.public_host, record.public_port(22)) else STOPPED
+        return {name: RUNNING if ssh_answers(record.public_host, record.public_port(22), timeout=2) is None else STOPPED
                 for name, record in stack.instances.items()}
 
     def start(self, stack: Stack, name: str, progress: Progress) -> None:
@@ -74,10 +74,3 @@ class InstructorManaged(Provider):
     def leftovers(self, stack: Stack) -> list[str]:
         return []
 
-
-def _accepts(host: str, port: int) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return True
-    except OSError:
-        return False
