@@ -6,9 +6,13 @@ step(lab, progress, target), `target` the chapter caught up to.
 
 Fast enough to use in class: every machine the target chapter needs starts at once,
 the web servers get their packages at once, the machines of one chapter are deployed
-concurrently where they do not depend on each other, and catch-up's own load tests
-and drills are short (the "catch-up" profile; the fewest requests the checks accept):
-they exist so the next chapter can start, and a student's own runs replace them.
+concurrently where they do not depend on each other, machines no earlier chapter
+touches are deployed ahead, while the chapters before theirs run (AHEAD), and
+catch-up's own load tests and drills are short (the "catch-up" profile; the fewest
+requests the checks accept): they exist so the next chapter can start, and a
+student's own runs replace them. A load test or drill runs on a quiet stack: what
+runs ahead is waited for first, so its figures are the stack's, not the machine's
+spare cores'.
 
 Example::
 
@@ -17,23 +21,28 @@ Example::
 
 from __future__ import annotations
 
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Callable, TypeVar
+
 import requests
 
 from . import grading, loadtest
 from .app import create_marker, health
 from .chapters import Chapter, chapters_through, machines_through
-from .concurrency import on_each
+from .concurrency import Ahead, on_each
 from .deploy.app import app_environment, environment_in_place
 from .deploy.media import deploy_media_server
 from .deploy.memcached import deploy_cache_servers
-from .deploy.nginx import deploy_load_balancer
-from .deploy.pgpool import DATABASE_SERVERS, deploy_pgpool, pooled, restrict_to_pooler, running
-from .deploy.postgres import database_url, deploy_database_server
+from .deploy.nginx import configure_nginx, deploy_load_balancer, reference_lb_config, sync_static
+from .deploy.pgpool import DATABASE_SERVERS, database_hba, deploy_pgpool, pooled, restrict_to_pooler, running
+from .deploy.postgres import APP_CLIENTS, database_url, deploy_database_server, install_hba
 from .deploy.releases import deploy_releases
 from .deploy.replication import ensure_standby
 from .deploy.settings import reference_settings
 from .deploy.varnish import deploy_varnish
 from .deploy.web import deploy_release_web_server, deploy_web_server, install_python
+from .deploy.wheelhouse import build_wheelhouse
 from .failover import fail_over
 from .failure import crash_web_server
 from .lab import Lab
@@ -46,6 +55,20 @@ WEB_SERVERS = ("web1", "web2")
 #: as fast as the stack answers.
 CRASH_DRILL = {"requests_total": 200, "interval": 0.005, "kill_after": 50}
 FAILOVER_DRILL = {"requests_total": 200, "interval": 0.005, "kill_after": 60}
+T = TypeVar("T")
+
+
+@dataclass
+class _Run:
+    """One catch_up call: the work running ahead, and what its steps did that a later one
+    need not redo (threads inherit it)."""
+
+    ahead: Ahead
+    #: Chapter 07 put pgpool over db1 and db2 (db2 deployed ahead): chapter 08 has nothing to add.
+    pgpool_over_pair: bool = False
+
+
+_RUN: ContextVar[_Run] = ContextVar("catch_up_run")
 
 
 def _recorded(lab: Lab, kind: type[Record], key: str) -> bool:
@@ -57,17 +80,38 @@ def _recorded(lab: Lab, kind: type[Record], key: str) -> bool:
     return True
 
 
-def _deploy_web_servers(lab: Lab, progress: Progress, chapter: int, target: Chapter) -> None:
-    """Both web servers, at once, with the app's settings of the end of `chapter`; nothing
-    when they run the target's settings already and a later chapter of this catch-up
-    deploys them again (this chapter's settings would only take them back a step)."""
+def _ahead() -> Ahead:
+    return _RUN.get().ahead
+
+
+def _deployed(name: str, deploy: Callable[[], T]) -> T:
+    """`deploy()`, or what the same deploy returned when it ran ahead under `name`."""
+    ahead = _ahead()
+    return ahead.wait(name)[name] if ahead.started(name) else deploy()
+
+
+def _quiet() -> None:
+    """Before a load test or a drill: nothing else runs on the stack or the host."""
+    _ahead().wait()
+
+
+def _web_settings(lab: Lab, chapter: int, target: Chapter, names: tuple[str, ...]) -> dict | None:
+    """The app's settings of the end of `chapter` for the web servers `names`; None when
+    they run the target's settings already and a later chapter of this catch-up deploys
+    them again (this chapter's settings would only take them back a step)."""
     last = max(entry.number for entry in chapters_through(target.number) if entry.app_settings)
     if chapter < last:
         end_state = app_environment(lab, **reference_settings(lab, target.number))
-        if all(environment_in_place(lab.instance(name), end_state) for name in WEB_SERVERS):
-            return
-    settings = reference_settings(lab, chapter)
-    on_each(WEB_SERVERS, lambda name: deploy_release_web_server(lab, name, progress, **settings))
+        if all(environment_in_place(lab.instance(name), end_state) for name in names):
+            return None
+    return reference_settings(lab, chapter)
+
+
+def _deploy_web_servers(lab: Lab, progress: Progress, chapter: int, target: Chapter) -> None:
+    """Both web servers, at once, with the app's settings of the end of `chapter` (see _web_settings)."""
+    settings = _web_settings(lab, chapter, target, WEB_SERVERS)
+    if settings is not None:
+        on_each(WEB_SERVERS, lambda name: deploy_release_web_server(lab, name, progress, **settings))
 
 
 def getting_started(lab: Lab, progress: Progress, target: Chapter) -> None:
@@ -79,6 +123,7 @@ def mod_wsgi(lab: Lab, progress: Progress, target: Chapter) -> None:
     if target.number == 2 or not _recorded(lab, LoadTest, "02-baseline"):
         web1 = deploy_web_server(lab, "web1", progress)
         if not _recorded(lab, LoadTest, "02-baseline"):
+            _quiet()
             loadtest.run(lab, "02-baseline", web1, profile="catch-up")
 
 
@@ -88,7 +133,7 @@ def postgresql(lab: Lab, progress: Progress, target: Chapter) -> None:
     admits the app from pgpool only, and may be a standby after a failover)."""
     if pooled(lab):
         return
-    deploy_database_server(lab, "db1", progress)
+    _deployed("db1", lambda: deploy_database_server(lab, "db1", progress))
     web1 = lab.instance("web1")
     if target.number == 3 or _database_host(web1) != lab.planned_ip("db1"):
         web1 = deploy_web_server(lab, "web1", progress, database_url=database_url(lab))
@@ -111,30 +156,36 @@ def fabric(lab: Lab, progress: Progress, target: Chapter) -> None:
 
 def load_balancing(lab: Lab, progress: Progress, target: Chapter) -> None:
     """media1 for shared media, web1 and web2 on releases with it, lb1 in front; a crash drill."""
-    deploy_media_server(lab, "media1", progress)
+    _deployed("media1", lambda: deploy_media_server(lab, "media1", progress))
+    _ahead().wait("web2, lb1")
     _deploy_web_servers(lab, progress, 5, target)
     deploy_load_balancer(lab, "lb1", WEB_SERVERS, progress)
     if not _recorded(lab, CrashDrill, "web1"):
+        _quiet()
         crash_web_server(lab, "web1", through="lb1", **CRASH_DRILL)
 
 
 def caching(lab: Lab, progress: Progress, target: Chapter) -> None:
     """memcached on cache1 and cache2; web1 and web2 redeployed with both in CACHE_SERVERS."""
-    deploy_cache_servers(lab, progress=progress)
-    _deploy_web_servers(lab, progress, 6, target)
+    _deployed("cache1, cache2", lambda: deploy_cache_servers(lab, progress=progress))
+    if target.number < 7:  # else chapter 07's deploy, next, brings both with pgpool: one Apache restart, not two
+        _deploy_web_servers(lab, progress, 6, target)
 
 
 def pgpool(lab: Lab, progress: Progress, target: Chapter) -> None:
     """pgpool1 in front of the database (of both servers once chapter 08 added db2), the web
     servers through it, the database admitting the app's user from pgpool1 only."""
+    _ahead().wait("db2")
     pair = _pair_deployed(lab)
     backends = DATABASE_SERVERS if pair else ("db1",)
-    replication_next = pair and target.number >= 8  # chapter 08's step deploys pgpool over both anyway
+    # Once pgpool serves, chapter 08's step deploys it over both anyway (a failed primary rejoins first).
+    replication_next = pair and target.number >= 8 and pooled(lab)
     if not replication_next:
         deploy_pgpool(lab, "pgpool1", backends, progress)
     _deploy_web_servers(lab, progress, 7, target)
     if not replication_next:
         restrict_to_pooler(lab, running(lab, backends))
+        _RUN.get().pgpool_over_pair = running(lab, backends) == DATABASE_SERVERS
 
 
 def _pair_deployed(lab: Lab) -> bool:
@@ -147,22 +198,88 @@ def replication(lab: Lab, progress: Progress, target: Chapter) -> None:
     """A streaming standby of the primary, pgpool balancing reads over both; the failover
     drill once, after which the old primary rejoins as a standby."""
     ensure_standby(lab, progress)
-    deploy_pgpool(lab, "pgpool1", DATABASE_SERVERS, progress)
-    restrict_to_pooler(lab, DATABASE_SERVERS)
+    if not _RUN.get().pgpool_over_pair:
+        deploy_pgpool(lab, "pgpool1", DATABASE_SERVERS, progress)
+        restrict_to_pooler(lab, DATABASE_SERVERS)
     if not _recorded(lab, FailoverDrill, "db1"):
+        _quiet()
         fail_over(lab, "db1", through="lb1", **FAILOVER_DRILL)
         ensure_standby(lab, progress)
 
 
 def varnish(lab: Lab, progress: Progress, target: Chapter) -> None:
     """Varnish on varnish1 in front of lb1."""
-    deploy_varnish(lab, "varnish1", "lb1", progress)
+    _deployed("varnish1", lambda: deploy_varnish(lab, "varnish1", "lb1", progress))
 
 
 def final_load_test(lab: Lab, progress: Progress, target: Chapter) -> None:
     """The load test against varnish1, once."""
     if not _recorded(lab, LoadTest, "10-final"):
+        _quiet()
         loadtest.run(lab, "10-final", lab.instance("varnish1"), profile="catch-up")
+
+
+def _second_web_server(lab: Lab, progress: Progress, target: Chapter) -> None:
+    """web2 as chapter 05 deploys it (its packages first; then, once the database and the
+    media store are deployed ahead, on releases with chapter 05's settings), and lb1 in
+    front of both with web2's static files (web1's are the same release's; chapter 05
+    copies them again only if they differ)."""
+    install_python(lab, ["web2"], progress)
+    _ahead().wait("db1", "media1")
+    settings = _web_settings(lab, 5, target, ("web2",))
+    if settings is not None:
+        deploy_release_web_server(lab, "web2", progress, **settings)
+    lb = lab.up("lb1")
+    sync_static(lab.instance("web2"), lb)
+    configure_nginx(lb, reference_lb_config(lab, WEB_SERVERS), progress)
+
+
+def _standby(lab: Lab, progress: Progress, target: Chapter) -> None:
+    """db2 streaming from the primary, as chapter 08 makes it, once db1 is deployed ahead;
+    until pgpool serves, db1 admits db2's replication (and pgpool) as chapter 07's
+    pgpool has it do. Chapter 07 then puts pgpool over both at once."""
+    _ahead().wait("db1")
+    if not pooled(lab):
+        install_hba(lab.instance("db1"), database_hba(lab, "db1", ("pgpool1",) + APP_CLIENTS))
+    ensure_standby(lab, progress)
+
+
+@dataclass(frozen=True)
+class DeployAhead:
+    """Machines no chapter step before theirs touches, deployed while those steps run."""
+
+    #: The machines, as the work is named (its progress lines, its failure's note).
+    machines: str
+    #: Started once this chapter's step is done (0: as soon as the machines run).
+    after: int
+    deploy: Callable[[Lab, Progress, Chapter], object]
+
+
+#: What catch-up deploys ahead: never work a record needs on its chapter's state (02's
+#: baseline, 03's marker and restart, the drills), never a web server chapters 02-04 use.
+#: Chapter 05's web2 migrates db1 before web1 does in chapter 03: a no-op for web1 then.
+AHEAD = (
+    DeployAhead("db1", 0, lambda lab, progress, target: None if pooled(lab) else
+                deploy_database_server(lab, "db1", progress)),
+    DeployAhead("media1", 0, lambda lab, progress, target: deploy_media_server(lab, "media1", progress)),
+    DeployAhead("cache1, cache2", 0, lambda lab, progress, target: deploy_cache_servers(lab, progress=progress)),
+    DeployAhead("web2, lb1", 0, _second_web_server),
+    DeployAhead("db2", 0, _standby),
+    DeployAhead("varnish1", 5, lambda lab, progress, target: deploy_varnish(lab, "varnish1", "lb1", progress)),
+)
+
+
+def _start_ahead(ahead: Ahead, lab: Lab, progress: Progress, target: Chapter, after: int) -> None:
+    """Start the work of AHEAD due once chapter `after` is done, if the target has its machines."""
+    machines = machines_through(target.number)
+    for work in AHEAD:
+        if work.after == after and set(work.machines.split(", ")) <= set(machines):
+            progress.say(work.machines, "deploying ahead, while the chapters before it run")
+            ahead.start(work.machines, work.deploy, lab, progress, target)
+
+
+def _runs_ahead(ahead: Ahead, name: str) -> bool:
+    return any(name in work.machines.split(", ") and ahead.started(work.machines) for work in AHEAD)
 
 
 @grading.changes("catch up to chapter {chapter}")
@@ -174,8 +291,18 @@ def catch_up(lab: Lab, chapter: int | str) -> None:
     machines = machines_through(target.number)
     progress.say(target.id, f"starting {', '.join(machines)}")
     lab.up(*machines)
-    install_python(lab, [name for name in machines if name in WEB_SERVERS], progress)
-    for entry in reached:
-        progress.say(entry.id, "bringing the stack to this chapter's end state")
-        entry.catch_up_step()(lab, progress, target)
+    if any(name in WEB_SERVERS for name in machines):
+        build_wheelhouse(progress)  # once, before the web servers' packages install at once
+    with Ahead() as ahead:
+        token = _RUN.set(_Run(ahead))
+        try:
+            _start_ahead(ahead, lab, progress, target, after=0)
+            install_python(lab, [name for name in machines if name in WEB_SERVERS and not _runs_ahead(ahead, name)],
+                           progress)
+            for entry in reached:
+                progress.say(entry.id, "bringing the stack to this chapter's end state")
+                entry.catch_up_step()(lab, progress, target)
+                _start_ahead(ahead, lab, progress, target, after=entry.number)
+        finally:
+            _RUN.reset(token)
     progress.done(f"stack {lab.stack.name} is at the end of {target.id}")

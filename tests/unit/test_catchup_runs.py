@@ -1,8 +1,10 @@
 """Catch-up's own load tests and drills are short, but never shorter than what the
-checks accept: a stack caught up to a chapter passes that chapter's checks."""
+checks accept: a stack caught up to a chapter passes that chapter's checks; the machines
+deployed ahead are later chapters' ones."""
 
 from grader import load_balancing, mod_wsgi, replication
 from workshop import catchup
+from workshop.chapters import CHAPTERS
 from workshop.loadtest import PROFILES
 
 
@@ -21,3 +23,11 @@ def test_the_failover_drill_sends_the_writes_the_check_wants():
     drill = catchup.FAILOVER_DRILL
     assert drill["requests_total"] >= replication.MIN_DRILL_REQUESTS
     assert drill["requests_total"] - drill["kill_after"] > 10 * replication.MIN_WRITES_AFTER_KILL
+
+
+def test_work_ahead_starts_before_the_chapter_that_adds_its_machines():
+    """Deploying ahead is for machines no chapter step before theirs touches."""
+    for work in catchup.AHEAD:
+        for name in work.machines.split(", "):
+            adding = next(chapter for chapter in CHAPTERS if name in chapter.machines)
+            assert work.after < adding.number, f"{name} is deployed ahead after chapter {work.after}"

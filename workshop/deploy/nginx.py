@@ -23,7 +23,8 @@ SITE = ConfigFile("/etc/nginx/sites-available/newsroom",
                   rejected="nginx -t rejected the configuration", drop=f"rm -f {ENABLED}", service="nginx")
 # A reload returns at once while the old workers still take requests: wait (5 s at
 # most) until they have exited, so what follows sees only the new configuration.
-RELOAD = ("old=$(pgrep -d ' ' -f 'nginx: worker process'); "
+# Anchored: the shell running this line has the pattern in its own command line.
+RELOAD = ("old=$(pgrep -d ' ' -f '^nginx: worker process'); "
           "systemctl enable -q nginx && systemctl reload-or-restart nginx && for i in $(seq 50); do "
           "alive=0; for pid in $old; do kill -0 $pid 2>/dev/null && alive=1; done; "
           "[ $alive = 0 ] && break; sleep 0.1; done")
