@@ -203,13 +203,13 @@ def replication(lab: Lab, progress: Progress, target: Chapter) -> None:
         restrict_to_pooler(lab, DATABASE_SERVERS)
     if not _recorded(lab, FailoverDrill, "db1"):
         _quiet()
-        fail_over(lab, "db1", through="lb1", **FAILOVER_DRILL)
+        fail_over(lab, "db1", through="lb1", standby_caught_up=True, **FAILOVER_DRILL)
         ensure_standby(lab, progress)
 
 
 def varnish(lab: Lab, progress: Progress, target: Chapter) -> None:
-    """Varnish on varnish1 in front of lb1."""
-    _deployed("varnish1", lambda: deploy_varnish(lab, "varnish1", "lb1", progress))
+    """Varnish on varnish1 in front of lb1 (never ahead: see AHEAD)."""
+    deploy_varnish(lab, "varnish1", "lb1", progress)
 
 
 def final_load_test(lab: Lab, progress: Progress, target: Chapter) -> None:
@@ -250,30 +250,31 @@ class DeployAhead:
 
     #: The machines, as the work is named (its progress lines, its failure's note).
     machines: str
-    #: Started once this chapter's step is done (0: as soon as the machines run).
-    after: int
     deploy: Callable[[Lab, Progress, Chapter], object]
 
 
-#: What catch-up deploys ahead: never work a record needs on its chapter's state (02's
-#: baseline, 03's marker and restart, the drills), never a web server chapters 02-04 use.
+#: What catch-up deploys ahead, from the start: never work a record needs on its chapter's
+#: state (02's baseline, 03's marker and restart, the drills), never a web server chapters
+#: 02-04 use, never a machine that sends requests to the others once it runs: varnish1's
+#: health probes through lb1 would meet chapter 07's Apache restarts, and nginx would take
+#: both web servers out of rotation for 5 s (max_fails=1) just as 08's failover drill starts
+#: writing, so none of its writes before the kill would land.
 #: Chapter 05's web2 migrates db1 before web1 does in chapter 03: a no-op for web1 then.
 AHEAD = (
-    DeployAhead("db1", 0, lambda lab, progress, target: None if pooled(lab) else
+    DeployAhead("db1", lambda lab, progress, target: None if pooled(lab) else
                 deploy_database_server(lab, "db1", progress)),
-    DeployAhead("media1", 0, lambda lab, progress, target: deploy_media_server(lab, "media1", progress)),
-    DeployAhead("cache1, cache2", 0, lambda lab, progress, target: deploy_cache_servers(lab, progress=progress)),
-    DeployAhead("web2, lb1", 0, _second_web_server),
-    DeployAhead("db2", 0, _standby),
-    DeployAhead("varnish1", 5, lambda lab, progress, target: deploy_varnish(lab, "varnish1", "lb1", progress)),
+    DeployAhead("media1", lambda lab, progress, target: deploy_media_server(lab, "media1", progress)),
+    DeployAhead("cache1, cache2", lambda lab, progress, target: deploy_cache_servers(lab, progress=progress)),
+    DeployAhead("web2, lb1", _second_web_server),
+    DeployAhead("db2", _standby),
 )
 
 
-def _start_ahead(ahead: Ahead, lab: Lab, progress: Progress, target: Chapter, after: int) -> None:
-    """Start the work of AHEAD due once chapter `after` is done, if the target has its machines."""
+def _start_ahead(ahead: Ahead, lab: Lab, progress: Progress, target: Chapter) -> None:
+    """Start the work of AHEAD whose machines the target has."""
     machines = machines_through(target.number)
     for work in AHEAD:
-        if work.after == after and set(work.machines.split(", ")) <= set(machines):
+        if set(work.machines.split(", ")) <= set(machines):
             progress.say(work.machines, "deploying ahead, while the chapters before it run")
             ahead.start(work.machines, work.deploy, lab, progress, target)
 
@@ -296,13 +297,12 @@ def catch_up(lab: Lab, chapter: int | str) -> None:
     with Ahead() as ahead:
         token = _RUN.set(_Run(ahead))
         try:
-            _start_ahead(ahead, lab, progress, target, after=0)
+            _start_ahead(ahead, lab, progress, target)
             install_python(lab, [name for name in machines if name in WEB_SERVERS and not _runs_ahead(ahead, name)],
                            progress)
             for entry in reached:
                 progress.say(entry.id, "bringing the stack to this chapter's end state")
                 entry.catch_up_step()(lab, progress, target)
-                _start_ahead(ahead, lab, progress, target, after=entry.number)
         finally:
             _RUN.reset(token)
     progress.done(f"stack {lab.stack.name} is at the end of {target.id}")

@@ -41,11 +41,14 @@ class Sample:
 
 
 def probe_during_kill(lab: Lab, victim: str, send: Callable[[int], requests.Response], requests_total: int,
-                      interval: float, kill_after: int, time_limit: float = DRILL_TIME_LIMIT
-                      ) -> tuple[list[Sample], float]:
+                      interval: float, kill_after: int, time_limit: float = DRILL_TIME_LIMIT,
+                      settle: Callable[[], None] | None = None) -> tuple[list[Sample], float]:
     """Call `send(index)` (one HTTP request) `requests_total` times, `interval` s apart,
     for at most `time_limit` s; kill `victim` (no shutdown: a crash) as request
-    `kill_after` is sent. Returns the samples and when the victim was dead (s)."""
+    `kill_after` is sent. Returns the samples and when the victim was dead (s).
+
+    With `settle`, the requests pause at the kill instead of racing it: `settle()` runs
+    with no request in flight, then the victim dies, then the requests go on."""
     stack = lab.require_stack()
     samples, killed = [], {}
 
@@ -54,10 +57,17 @@ def probe_during_kill(lab: Lab, victim: str, send: Callable[[int], requests.Resp
         lab.forget_connections(victim)
         killed["at"] = time.monotonic() - began
 
+    def crash() -> None:
+        if settle is not None:
+            settle()
+        killer.start()
+        if settle is not None:
+            killer.join()
+
     began, killer = time.monotonic(), threading.Thread(target=kill)
     for index in range(requests_total):
         if index == kill_after:
-            killer.start()
+            crash()
         sent = time.monotonic()
         if sent - began > time_limit:
             break
@@ -69,7 +79,7 @@ def probe_during_kill(lab: Lab, victim: str, send: Callable[[int], requests.Resp
         samples.append(Sample(index, sent - began, status, served_by, time.monotonic() - sent))
         time.sleep(interval)
     if killer.ident is None:  # the time limit came first: the crash still happens
-        killer.start()
+        crash()
     killer.join()
     return samples, killed["at"]
 

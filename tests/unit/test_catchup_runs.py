@@ -25,9 +25,9 @@ def test_the_failover_drill_sends_the_writes_the_check_wants():
     assert drill["requests_total"] - drill["kill_after"] > 10 * replication.MIN_WRITES_AFTER_KILL
 
 
-def test_work_ahead_starts_before_the_chapter_that_adds_its_machines():
-    """Deploying ahead is for machines no chapter step before theirs touches."""
-    for work in catchup.AHEAD:
-        for name in work.machines.split(", "):
-            adding = next(chapter for chapter in CHAPTERS if name in chapter.machines)
-            assert work.after < adding.number, f"{name} is deployed ahead after chapter {work.after}"
+def test_work_ahead_is_for_later_chapters_machines_that_send_no_requests_to_the_others():
+    """web1 is chapter 01's; varnish1's health probes through lb1 would meet chapter 07's Apache
+    restarts, and nginx would take both web servers out just as 08's failover drill writes."""
+    ahead = [name for work in catchup.AHEAD for name in work.machines.split(", ")]
+    first = {name: next(chapter.number for chapter in CHAPTERS if name in chapter.machines) for name in ahead}
+    assert min(first.values()) > 1 and "varnish1" not in ahead

@@ -1,7 +1,9 @@
 """What exercise 05b prints from a crash drill, including a victim that never came back."""
 
+from types import SimpleNamespace
+
 from tests.unit.record_samples import crash_drill
-from workshop.failure import crash_summary
+from workshop.failure import crash_summary, probe_during_kill
 
 
 def test_a_drill_whose_victim_came_back_reads_as_numbers():
@@ -14,3 +16,38 @@ def test_a_victim_that_never_came_back_is_a_sentence_not_a_type_error():
     summary = crash_summary(crash_drill(recovery_s=None).to_dict())
     assert summary.splitlines()[-1].startswith("web1 was not back in rotation within 60 s of being started again")
     assert "systemctl status apache2" in summary
+
+
+class _Events:
+    """A lab whose provider's kill, and a drill's requests and settle step, log what happens in order."""
+
+    def __init__(self):
+        self.log = []
+        self.provider = self
+
+    def require_stack(self):
+        return "stack"
+
+    def kill(self, stack, victim):
+        self.log.append(f"kill {victim}")
+
+    def forget_connections(self, victim):
+        self.log.append(f"dead {victim}")
+
+    def send(self, index):
+        self.log.append(f"request {index}")
+        return SimpleNamespace(status_code=201, headers={})
+
+
+def test_with_settle_the_requests_pause_at_the_kill_and_resume_once_the_victim_is_dead():
+    lab = _Events()
+    samples, _ = probe_during_kill(lab, "db1", lab.send, requests_total=4, interval=0, kill_after=2,
+                                   settle=lambda: lab.log.append("settle"))
+    assert lab.log == ["request 0", "request 1", "settle", "kill db1", "dead db1", "request 2", "request 3"]
+    assert [sample.status for sample in samples] == [201] * 4
+
+
+def test_without_settle_the_kill_starts_as_request_kill_after_goes_out():
+    lab = _Events()
+    probe_during_kill(lab, "db1", lab.send, requests_total=4, interval=0, kill_after=2)
+    assert lab.log.index("kill db1") > lab.log.index("request 1") and "settle" not in lab.log
