@@ -9,10 +9,10 @@ the web servers get their packages at once, the machines of one chapter are depl
 concurrently where they do not depend on each other, machines no earlier chapter
 touches are deployed ahead, while the chapters before theirs run (AHEAD), and
 catch-up's own load tests and drills are short (the "catch-up" profile; the fewest
-requests the checks accept): they exist so the next chapter can start, and a
-student's own runs replace them. A load test or drill runs on a quiet stack: what
-runs ahead is waited for first, so its figures are the stack's, not the machine's
-spare cores'.
+requests the checks accept): they exist so the next chapter can start, are marked as
+catch-up's (in the servers' logs too) and earn no marks; a student's own runs replace
+them. A load test or drill runs on a quiet stack: what runs ahead is waited for first,
+so its figures are the stack's, not the machine's spare cores'.
 
 Example::
 
@@ -124,7 +124,7 @@ def mod_wsgi(lab: Lab, progress: Progress, target: Chapter) -> None:
         web1 = deploy_web_server(lab, "web1", progress)
         if not _recorded(lab, LoadTest, "02-baseline"):
             _quiet()
-            loadtest.run(lab, "02-baseline", web1, profile="catch-up")
+            loadtest.run(lab, "02-baseline", web1, by_catch_up=True)
 
 
 def postgresql(lab: Lab, progress: Progress, target: Chapter) -> None:
@@ -162,7 +162,7 @@ def load_balancing(lab: Lab, progress: Progress, target: Chapter) -> None:
     deploy_load_balancer(lab, "lb1", WEB_SERVERS, progress)
     if not _recorded(lab, CrashDrill, "web1"):
         _quiet()
-        crash_web_server(lab, "web1", through="lb1", **CRASH_DRILL)
+        crash_web_server(lab, "web1", through="lb1", by_catch_up=True, **CRASH_DRILL)
 
 
 def caching(lab: Lab, progress: Progress, target: Chapter) -> None:
@@ -203,7 +203,7 @@ def replication(lab: Lab, progress: Progress, target: Chapter) -> None:
         restrict_to_pooler(lab, DATABASE_SERVERS)
     if not _recorded(lab, FailoverDrill, "db1"):
         _quiet()
-        fail_over(lab, "db1", through="lb1", standby_caught_up=True, **FAILOVER_DRILL)
+        fail_over(lab, "db1", through="lb1", by_catch_up=True, **FAILOVER_DRILL)
         ensure_standby(lab, progress)
 
 
@@ -216,7 +216,7 @@ def final_load_test(lab: Lab, progress: Progress, target: Chapter) -> None:
     """The load test against varnish1, once."""
     if not _recorded(lab, LoadTest, "10-final"):
         _quiet()
-        loadtest.run(lab, "10-final", lab.instance("varnish1"), profile="catch-up")
+        loadtest.run(lab, "10-final", lab.instance("varnish1"), by_catch_up=True)
 
 
 def _second_web_server(lab: Lab, progress: Progress, target: Chapter) -> None:

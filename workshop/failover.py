@@ -51,24 +51,24 @@ def unavailable_window(samples: list[Sample], ok: int = 201) -> float | None:
 @grading.changes("fail over from {victim}",
                  fallback=lambda lab, victim, **_: recorded_drill(lab, FailoverDrill, victim))
 def fail_over(lab: Lab, victim: str = "db1", through: str = "lb1", requests_total: int = 300,
-              interval: float = 0.02, kill_after: int = 100, standby_caught_up: bool = False) -> dict | None:
+              interval: float = 0.02, kill_after: int = 100, by_catch_up: bool = False) -> dict | None:
     """Create `requests_total` marker rows through `through`, `interval` s apart, and kill
     `victim` (the primary) after `kill_after` of them; wait for pgpool to promote the
     other server; count acknowledged markers it does not have. Saves and returns the results.
 
-    `standby_caught_up` (catch-up's drill, which exists so the next chapter can start):
-    the writes pause before the kill until the standby has replayed all of them, so
-    asynchronous replication's lag loses none. A student's drill races the kill, as
-    the lesson has it."""
+    `by_catch_up`: catch-up's own drill, which exists so the next chapter can start. It is
+    marked as catch-up's in lb1's log, and its writes pause before the kill until the
+    standby has replayed all of them, so asynchronous replication's lag loses none. A
+    student's drill races the kill, as the lesson has it."""
     result = _drill(lab, victim, through, requests_total, interval, kill_after, request_timeout=5.0,
-                    standby_caught_up=standby_caught_up)
+                    by_catch_up=by_catch_up)
     RecordFolders.of(lab).save(result)
     return result.to_dict()
 
 
 def _drill(lab: Lab, victim: str, through: str, requests_total: int, interval: float, kill_after: int,
-           request_timeout: float, standby_caught_up: bool = False) -> FailoverDrill:
-    stack, entry, run = lab.require_stack(), lab.instance(through), new_run()
+           request_timeout: float, by_catch_up: bool = False) -> FailoverDrill:
+    stack, entry, run = lab.require_stack(), lab.instance(through), {**new_run(), "by_catch_up": by_catch_up}
     survivor = lab.instance(next(name for name in DATABASE_SERVERS if name != victim))
     progress = Progress(f"failover drill: {victim}")
     prefix = f"failover-{run['run_id']}-"  # the run's markers, on the primary and in its logs
@@ -77,10 +77,10 @@ def _drill(lab: Lab, victim: str, through: str, requests_total: int, interval: f
 
     def write(index: int) -> requests.Response:
         return requests.post(entry.url("/api/markers/"), data={"value": f"{prefix}{index:04d}"},
-                             headers={"User-Agent": failover_agent(victim, run["run_id"], index)},
+                             headers={"User-Agent": failover_agent(victim, run["run_id"], index, by_catch_up)},
                              timeout=request_timeout)
 
-    settle = (lambda: wait_for_replay(lab.instance(victim), survivor, progress)) if standby_caught_up else None
+    settle = (lambda: wait_for_replay(lab.instance(victim), survivor, progress)) if by_catch_up else None
     samples, killed_at = probe_during_kill(lab, victim, write, requests_total, interval, kill_after, settle=settle)
     acknowledged = [f"{prefix}{sample.index:04d}" for sample in samples if sample.status == 201]
     promoted = _wait_until_primary(survivor)
