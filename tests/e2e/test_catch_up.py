@@ -12,6 +12,7 @@ import pytest
 
 from grader import CHECKS
 from workshop.chapters import CHAPTERS
+from workshop.records import FailoverDrill, RecordFolders
 
 pytestmark = pytest.mark.e2e
 LAST = CHAPTERS[-1].id
@@ -44,6 +45,10 @@ def test_catch_up_from_an_empty_stack_passes_every_check_and_is_idempotent(stack
         assert sorted(failed) == sorted(CHECKS[chapter][check_id].title for chapter, ids in OWN_RUNS.items()
                                         for check_id in ids), f"{attempt}: {check.stdout}"
         assert all(CATCH_UPS_RUN in hint for hint in failed.values()), f"{attempt}: {check.stdout}"
+        # 08b's checks refuse catch-up's own drill unread: that its writes landed before the kill, and
+        # that none it acknowledged was lost, is checked here.
+        drill = RecordFolders(tmp_path, None).load(FailoverDrill, "db1")
+        assert drill.lost == 0 and drill.acknowledged > drill.acknowledged_after_kill, drill
 
 
 def test_an_unknown_chapter_is_refused_with_the_list(stack_name, tmp_path):
