@@ -46,6 +46,7 @@ from .deploy.wheelhouse import build_wheelhouse
 from .failover import fail_over
 from .failure import crash_web_server
 from .lab import Lab
+from .errors import StackError, WorkshopError
 from .progress import Progress
 from .providers import RUNNING
 from .records import CrashDrill, FailoverDrill, LoadTest, NotRecorded, Record, RecordFolders
@@ -283,6 +284,24 @@ def _runs_ahead(ahead: Ahead, name: str) -> bool:
     return any(name in work.machines.split(", ") and ahead.started(work.machines) for work in AHEAD)
 
 
+def _raise_with_root_cause(lab: Lab, entry: Chapter, failure: WorkshopError) -> None:
+    """Re-raise a chapter step's failure led by what the chapter stands on that does not hold
+    (a stopped machine, a failed service in its own log's words), when something does: the
+    step's own message is often only its symptom ("web1 did not answer /health/")."""
+    from grader.foundations import root_cause
+    from grader.target import Target
+
+    target = Target(lab.stack, f"stack {lab.stack.name}")
+    try:
+        cause = root_cause(target, entry.id)
+    finally:
+        target.close()
+    if cause is None:
+        raise failure
+    raise StackError(f"catch-up stopped in {entry.id}. Root cause: {cause}. Fix it, then run `workshop catch-up` "
+                     f"again (it resumes where it stopped).\nWhat the step said: {failure}") from failure
+
+
 @grading.changes("catch up to chapter {chapter}")
 def catch_up(lab: Lab, chapter: int | str) -> None:
     """Run the reference deploy of every chapter up to and including `chapter`."""
@@ -302,7 +321,10 @@ def catch_up(lab: Lab, chapter: int | str) -> None:
                            progress)
             for entry in reached:
                 progress.say(entry.id, "bringing the stack to this chapter's end state")
-                entry.catch_up_step()(lab, progress, target)
+                try:
+                    entry.catch_up_step()(lab, progress, target)
+                except WorkshopError as exc:
+                    _raise_with_root_cause(lab, entry, exc)
         finally:
             _RUN.reset(token)
     progress.done(f"stack {lab.stack.name} is at the end of {target.id}")
