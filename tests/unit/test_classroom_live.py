@@ -14,8 +14,10 @@ from tests.conftest import HOST_KEY
 from tests.unit.record_samples import crash_drill
 from workshop.classroom.layout import Classroom
 from grader.result import FAILED, CheckResult
+from workshop import poll
 from workshop.classroom import live
-from workshop.classroom.live import NOT_POLLED, NOT_REACHED, UNREACHABLE, ReadOnlyTarget, chapter_plan, poll_class
+from workshop.classroom.live import chapter_plan, poll_class
+from workshop.poll import NOT_POLLED, NOT_REACHED, UNREACHABLE, ReadOnlyTarget
 from workshop.classroom.liveserver import PAGE, LiveView, make_server
 from workshop.classroom.reach import unreachable
 from workshop.records import CrashDrill, LoadTest, RecordFolders
@@ -149,7 +151,7 @@ def test_a_chapter_whose_machines_the_stack_lacks_is_not_reached_and_its_checks_
         return CheckResult(item.check_id, item.title, FAILED, item.points, ["broken"])
 
     monkeypatch.setattr(live, "unreachable", lambda stack: None)
-    monkeypatch.setattr(live, "run_check", failing)
+    monkeypatch.setattr(poll, "run_check", failing)
     alice = poll_class(classroom, ["01-getting-started", "03-postgresql", "05-load-balancing"])["students"][0]
     assert set(ran) == {"01-getting-started"}
     assert {r["status"] for r in alice["results"]["01-getting-started"].values()} == {FAILED}
