@@ -5,8 +5,10 @@ Polling must never change a stack: the target refuses any HTTP method but GET an
 HEAD, and a check that needs one (uploading a probe file, say) is "not polled"
 instead of run. Each check keeps the time limit autograde gives it. A chapter the
 stack has not reached yet (a machine the course adds by its end does not exist in
-the stack) is "not reached yet", not failed, and its checks are not run. Chapters
-are polled `workers` at a time, each through its own target (its own connections).
+the stack) is "not reached yet", not failed, and its checks are not run. A stack
+whose machines (it has some) do not answer SSH at all is "unreachable" at once, every check with
+the reason, without running any. Chapters are polled `workers` at a time, each
+through its own target (its own connections).
 
 Example::
 
@@ -28,6 +30,7 @@ from grader.result import CheckResult
 from grader.target import ProbeError, Target
 
 from .chapters import machines_through
+from .classroom.reach import unreachable
 from .stack import Stack
 
 NOT_POLLED, UNREACHABLE, NOT_REACHED = "not polled", "unreachable", "not reached yet"
@@ -58,10 +61,12 @@ def missing_machines(stack: Stack, chapter: str) -> list[str]:
 
 @dataclass
 class StackPoll:
-    """Every polled check's result, by chapter id and check id, and how long the poll took."""
+    """Every polled check's result, by chapter id and check id, how long the poll took, and
+    why no check ran if the stack did not answer at all."""
 
     results: dict[str, dict[str, CheckResult]]
     seconds: float
+    problem: str = ""
 
     def statuses(self) -> dict[str, dict[str, str]]:
         return {chapter: {check_id: result.status for check_id, result in checks.items()}
@@ -98,6 +103,11 @@ def poll_chapter(stack: Stack, stack_folder: Path, chapter: str) -> dict[str, Ch
 def poll_stack(stack: Stack, stack_folder: Path, chapters: list[str], workers: int = 1) -> StackPoll:
     """Every check of `chapters` on `stack` (its records in `stack_folder`), `workers` chapters at a time."""
     started = time.monotonic()
+    problem = unreachable(stack) if stack.instances else ""  # no machine yet: no chapter reached
+    if problem:
+        results = {chapter: {item.check_id: CheckResult(item.check_id, item.title, UNREACHABLE, item.points, [problem])
+                             for item in grader.checks_for(chapter)} for chapter in chapters}
+        return StackPoll(results, round(time.monotonic() - started, 1), problem)
     with ThreadPoolExecutor(max_workers=max(1, workers)) as pool:
         found = list(pool.map(lambda chapter: poll_chapter(stack, stack_folder, chapter), chapters))
     return StackPoll(dict(zip(chapters, found)), round(time.monotonic() - started, 1))

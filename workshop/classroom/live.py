@@ -28,7 +28,6 @@ from ..chapters import chapter_ids
 from ..errors import DescriptorError
 from ..poll import NOT_POLLED, NOT_REACHED, UNREACHABLE, poll_stack
 from .layout import Classroom
-from .reach import unreachable
 from .roster import Student
 
 
@@ -48,17 +47,16 @@ def poll_student(classroom: Classroom, student: Student, plan: list[dict]) -> di
            "machines": [], "roles": {}}
     try:
         stack = classroom.stack(student)
-        problem = "no stack yet (workshop class up)" if stack is None else unreachable(stack)
+        problem = "no stack yet (workshop class up)" if stack is None else ""
     except DescriptorError as exc:
         stack, problem = None, str(exc)
-    if stack is not None:
-        row["machines"] = list(stack.instances)
     if problem:
         row["problem"] = problem
         row["results"] = {c["id"]: {k["id"]: {"status": UNREACHABLE, "hint": problem} for k in c["checks"]}
                           for c in plan}
         return {**row, "seconds": round(time.monotonic() - started, 1)}
     poll = poll_stack(stack, classroom.stack_folder(student), [chapter["id"] for chapter in plan])
+    row["problem"], row["machines"] = poll.problem, list(stack.instances)
     row["results"] = {chapter: {check_id: {"status": result.status, "hint": "; ".join(result.hints)}
                                 for check_id, result in checks.items()}
                       for chapter, checks in poll.results.items()}
