@@ -178,14 +178,20 @@ class Target:
             raise ProbeError(f"{name}:/health/ answered HTTP {response.status_code}: {data.get('database', {}).get('error', data)}")
         return data
 
-    def recorded(self, kind: type[R], key: str, run: str) -> R:
+    def recorded(self, kind: type[R], key: str, run: str, own: bool = True) -> R:
         """The record (load test, drill) of `key` made on this stack, beside the notebook or
         else in the stack's folder; a ProbeError if it is missing, another stack's or not
-        recorded properly, saying to `run` it. Checks cross-examine it with probes."""
+        recorded properly, saying to `run` it. Checks cross-examine it with probes.
+        `own`: the exercise's own result, which catch-up's run cannot stand in for (a record
+        edited to hide that it is catch-up's no longer matches its run in the servers' logs)."""
         try:
-            return self.records.made_on(kind, key, self.require_stack().name, run)
+            record = self.records.made_on(kind, key, self.require_stack().name, run)
         except NotRecorded as exc:
             raise ProbeError(str(exc)) from None
+        if own and record.by_catch_up:
+            raise ProbeError(f"the recorded {kind.title(key)} was run by `workshop catch-up`, which is for moving on, "
+                             f"not for marks: run it yourself ({run}), then check again")
+        return record
 
     def close(self) -> None:
         for remote in self._remotes.values():

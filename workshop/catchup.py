@@ -8,7 +8,8 @@ Fast enough to use in class: every machine the target chapter needs starts at on
 the web servers get their packages at once, the machines of one chapter are deployed
 concurrently where they do not depend on each other, and catch-up's own load tests
 and drills are short (the "catch-up" profile; the fewest requests the checks accept):
-they exist so the next chapter can start, and a student's own runs replace them.
+they exist so the next chapter can start, are marked as catch-up's (in the servers' logs
+too) and earn no marks; a student's own runs replace them.
 
 Example::
 
@@ -79,7 +80,7 @@ def mod_wsgi(lab: Lab, progress: Progress, target: Chapter) -> None:
     if target.number == 2 or not _recorded(lab, LoadTest, "02-baseline"):
         web1 = deploy_web_server(lab, "web1", progress)
         if not _recorded(lab, LoadTest, "02-baseline"):
-            loadtest.run(lab, "02-baseline", web1, profile="catch-up")
+            loadtest.run(lab, "02-baseline", web1, by_catch_up=True)
 
 
 def postgresql(lab: Lab, progress: Progress, target: Chapter) -> None:
@@ -115,7 +116,7 @@ def load_balancing(lab: Lab, progress: Progress, target: Chapter) -> None:
     _deploy_web_servers(lab, progress, 5, target)
     deploy_load_balancer(lab, "lb1", WEB_SERVERS, progress)
     if not _recorded(lab, CrashDrill, "web1"):
-        crash_web_server(lab, "web1", through="lb1", **CRASH_DRILL)
+        crash_web_server(lab, "web1", through="lb1", by_catch_up=True, **CRASH_DRILL)
 
 
 def caching(lab: Lab, progress: Progress, target: Chapter) -> None:
@@ -150,7 +151,7 @@ def replication(lab: Lab, progress: Progress, target: Chapter) -> None:
     deploy_pgpool(lab, "pgpool1", DATABASE_SERVERS, progress)
     restrict_to_pooler(lab, DATABASE_SERVERS)
     if not _recorded(lab, FailoverDrill, "db1"):
-        fail_over(lab, "db1", through="lb1", **FAILOVER_DRILL)
+        fail_over(lab, "db1", through="lb1", by_catch_up=True, **FAILOVER_DRILL)
         ensure_standby(lab, progress)
 
 
@@ -162,7 +163,7 @@ def varnish(lab: Lab, progress: Progress, target: Chapter) -> None:
 def final_load_test(lab: Lab, progress: Progress, target: Chapter) -> None:
     """The load test against varnish1, once."""
     if not _recorded(lab, LoadTest, "10-final"):
-        loadtest.run(lab, "10-final", lab.instance("varnish1"), profile="catch-up")
+        loadtest.run(lab, "10-final", lab.instance("varnish1"), by_catch_up=True)
 
 
 @grading.changes("catch up to chapter {chapter}")

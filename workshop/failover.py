@@ -50,18 +50,20 @@ def unavailable_window(samples: list[Sample], ok: int = 201) -> float | None:
 @grading.changes("fail over from {victim}",
                  fallback=lambda lab, victim, **_: recorded_drill(lab, FailoverDrill, victim))
 def fail_over(lab: Lab, victim: str = "db1", through: str = "lb1", requests_total: int = 300,
-              interval: float = 0.02, kill_after: int = 100) -> dict | None:
+              interval: float = 0.02, kill_after: int = 100, by_catch_up: bool = False) -> dict | None:
     """Create `requests_total` marker rows through `through`, `interval` s apart, and kill
     `victim` (the primary) after `kill_after` of them; wait for pgpool to promote the
-    other server; count acknowledged markers it does not have. Saves and returns the results."""
-    result = _drill(lab, victim, through, requests_total, interval, kill_after, request_timeout=5.0)
+    other server; count acknowledged markers it does not have. Saves and returns the results.
+    `by_catch_up`: catch-up's own drill, marked as catch-up's in lb1's log."""
+    result = _drill(lab, victim, through, requests_total, interval, kill_after, request_timeout=5.0,
+                    by_catch_up=by_catch_up)
     RecordFolders.of(lab).save(result)
     return result.to_dict()
 
 
 def _drill(lab: Lab, victim: str, through: str, requests_total: int, interval: float, kill_after: int,
-           request_timeout: float) -> FailoverDrill:
-    stack, entry, run = lab.require_stack(), lab.instance(through), new_run()
+           request_timeout: float, by_catch_up: bool = False) -> FailoverDrill:
+    stack, entry, run = lab.require_stack(), lab.instance(through), {**new_run(), "by_catch_up": by_catch_up}
     survivor = lab.instance(next(name for name in DATABASE_SERVERS if name != victim))
     progress = Progress(f"failover drill: {victim}")
     prefix = f"failover-{run['run_id']}-"  # the run's markers, on the primary and in its logs
@@ -70,7 +72,7 @@ def _drill(lab: Lab, victim: str, through: str, requests_total: int, interval: f
 
     def write(index: int) -> requests.Response:
         return requests.post(entry.url("/api/markers/"), data={"value": f"{prefix}{index:04d}"},
-                             headers={"User-Agent": failover_agent(victim, run["run_id"], index)},
+                             headers={"User-Agent": failover_agent(victim, run["run_id"], index, by_catch_up)},
                              timeout=request_timeout)
 
     samples, killed_at = probe_during_kill(lab, victim, write, requests_total, interval, kill_after)

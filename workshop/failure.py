@@ -76,15 +76,16 @@ def probe_during_kill(lab: Lab, victim: str, send: Callable[[int], requests.Resp
 
 @grading.changes("crash {victim}", fallback=lambda lab, victim, **_: recorded_drill(lab, CrashDrill, victim))
 def crash_web_server(lab: Lab, victim: str = "web1", through: str = "lb1", requests_total: int = 300,
-                     interval: float = 0.02, kill_after: int = 60) -> dict | None:
+                     interval: float = 0.02, kill_after: int = 60, by_catch_up: bool = False) -> dict | None:
     """Send `requests_total` GETs of /health/ through `through`, `interval` s apart; kill
     `victim` (no shutdown: a crash) after `kill_after` of them; then start it again and
-    measure how long until `through` routes to it again. Saves and returns the results."""
-    stack, lb, run = lab.require_stack(), lab.instance(through), new_run()
+    measure how long until `through` routes to it again. Saves and returns the results.
+    `by_catch_up`: catch-up's own drill, marked as catch-up's in the access logs."""
+    stack, lb, run = lab.require_stack(), lab.instance(through), {**new_run(), "by_catch_up": by_catch_up}
     progress = Progress(f"crash drill: {victim}")
     progress.say(victim, f"{requests_total} requests through {through}, {interval * 1000:.0f} ms apart; "
                          f"killing {victim} after {kill_after}")
-    tagged = {"User-Agent": crash_agent(victim, run["run_id"])}  # the run, in access logs
+    tagged = {"User-Agent": crash_agent(victim, run["run_id"], by_catch_up)}  # the run, in access logs
     samples, _ = probe_during_kill(
         lab, victim, lambda index: requests.get(lb.url("/health/"), timeout=5, headers=tagged),
         requests_total, interval, kill_after)

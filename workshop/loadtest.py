@@ -22,7 +22,7 @@ from . import configs, grading
 from .errors import WorkshopError
 from .lab import Instance, Lab
 from .progress import Progress
-from .records import LoadProfile, LoadTest, RecordFolders, new_run
+from .records import LoadProfile, LoadTest, RecordFolders, loadtest_agent, new_run
 
 PROFILES = {
     # Anonymous visitors reading the home page: 2 wrk threads, 32 connections, 15 s.
@@ -40,24 +40,28 @@ def recorded_before(lab: Lab, stage: str, **_) -> dict | None:
 
 
 @grading.changes("load test {stage}", fallback=recorded_before)
-def run(lab: Lab, stage: str, target: Instance, profile: str = "baseline", port: int = 80) -> dict | None:
+def run(lab: Lab, stage: str, target: Instance, profile: str = "baseline", port: int = 80,
+        by_catch_up: bool = False) -> dict | None:
     """Run the profile against `target`'s public endpoint; save and return the results.
+    `by_catch_up`: catch-up's own run (its short profile, marked as catch-up's in the servers' logs).
 
     While nbgrader grades, nothing is sent: the results recorded earlier are returned.
     """
+    if by_catch_up:
+        profile = "catch-up"
     if shutil.which("wrk") is None:
         raise WorkshopError("wrk is not installed: apt-get install -y wrk (make setup does it)")
     chosen = PROFILES[profile]
     url = target.url(chosen.path, port)
     progress = Progress(f"load test {stage}")
     progress.say(stage, f"wrk: {chosen.connections} connections for {chosen.duration_s}s against {url}")
-    started = new_run()
+    started = {**new_run(), "by_catch_up": by_catch_up}
     completed = subprocess.run(
         ["wrk", f"-t{chosen.threads}", f"-c{chosen.connections}", f"-d{chosen.duration_s}s",
          f"--timeout={chosen.timeout_s}s", "-s", str(configs.path("wrk/report.lua")), url],
         capture_output=True, text=True, timeout=chosen.duration_s + 60,
-        env={"PATH": "/usr/bin:/bin", "WORKSHOP_LOADTEST_STAGE": stage,
-             "WORKSHOP_LOADTEST_RUN": started["run_id"]},
+        env={"PATH": "/usr/bin:/bin",
+             "WORKSHOP_LOADTEST_AGENT": loadtest_agent(stage, started["run_id"], by_catch_up)},
     )
     lines = [line for line in completed.stdout.splitlines() if line.startswith(RESULT_PREFIX)]
     if completed.returncode != 0 or not lines:

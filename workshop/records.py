@@ -7,7 +7,9 @@ JSON, lacks a field or has one of the wrong type is "not recorded properly", wit
 the reason, never a KeyError later. Every record names its stack, when the run
 started and a run id (uuid4 hex) that the run also sends to the servers (in the
 User-Agent of its requests, in the failover drill's marker rows), so the servers'
-own logs can vouch for it (`agent` is the User-Agent it sends). Files saved before run ids
+own logs can vouch for it (`agent` is the User-Agent it sends). A run made by `workshop
+catch-up` says so in its User-Agent too (`by_catch_up`): the logs show whose run it was,
+so a record edited to pass catch-up's run for the student's own shows as edited. Files saved before run ids
 existed load without one, but no check takes them (`made_on`): nothing on the servers can
 vouch for them, so they are run again. Deploys are logged on the web servers themselves
 (DEPLOY_LOG, read as `Deploy`s).
@@ -65,6 +67,7 @@ class Record:
     stack: str
     started_at: float | None = None
     run_id: str | None = None
+    by_catch_up: bool = False  # catch-up's runs let the next chapter start; they earn no marks
 
     @classmethod
     def file_name(cls, key: str) -> str:
@@ -148,7 +151,7 @@ class LoadTest(Record):
 
     @property
     def agent(self) -> str:
-        return f"workshop-loadtest/{self.stage} run/{self.run_id}"  # what configs/wrk/report.lua sends
+        return loadtest_agent(self.stage, self.run_id, self.by_catch_up)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -169,7 +172,7 @@ class CrashDrill(Record):
 
     @property
     def agent(self) -> str:
-        return crash_agent(self.victim, self.run_id)
+        return crash_agent(self.victim, self.run_id, self.by_catch_up)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -199,22 +202,36 @@ class FailoverDrill(Record):
     @property
     def agent(self) -> str:
         """What every write's User-Agent starts with (`failover_agent` adds the write's number)."""
-        return failover_agent(self.victim, self.run_id)
+        return failover_agent(self.victim, self.run_id, by_catch_up=self.by_catch_up)
 
 
-def crash_agent(victim: str, run_id: str) -> str:
+def _run_tag(run_id: str, by_catch_up: bool) -> str:
+    return f"run/{run_id}" + (" by/catch-up" if by_catch_up else "")
+
+
+def loadtest_agent(stage: str, run_id: str, by_catch_up: bool = False) -> str:
+    """The User-Agent of a load test's requests (configs/wrk/report.lua sends it).
+
+    >>> loadtest_agent("02-baseline", "0123", by_catch_up=True)
+    'workshop-loadtest/02-baseline run/0123 by/catch-up'
+    """
+    return f"workshop-loadtest/{stage} {_run_tag(run_id, by_catch_up)}"
+
+
+def crash_agent(victim: str, run_id: str, by_catch_up: bool = False) -> str:
     """The User-Agent of a crash drill's requests."""
-    return f"workshop-drill/crash-{victim} run/{run_id}"
+    return f"workshop-drill/crash-{victim} {_run_tag(run_id, by_catch_up)}"
 
 
-def failover_agent(victim: str, run_id: str, index: int | None = None) -> str:
+def failover_agent(victim: str, run_id: str, index: int | None = None, by_catch_up: bool = False) -> str:
     """The User-Agent of a failover drill's write number `index` (its marker's number): lb1's
     access log then shows which of the drill's writes the app acknowledged.
 
     >>> failover_agent("db1", "0123", 7)
     'workshop-drill/failover-db1 run/0123 write/0007'
     """
-    return f"workshop-drill/failover-{victim} run/{run_id}" + ("" if index is None else f" write/{index:04d}")
+    return f"workshop-drill/failover-{victim} {_run_tag(run_id, by_catch_up)}" + \
+        ("" if index is None else f" write/{index:04d}")
 
 
 #: Where the fabfile logs every deploy on a web server, one line each: DATE RELEASE_ID ACTION.

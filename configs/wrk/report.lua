@@ -1,10 +1,9 @@
 -- wrk script of the course's load tests: names the load in the servers' access
--- logs (User-Agent: stage and run id), asks for gzip as every browser does (without it,
+-- logs (User-Agent: stage, run id and whether catch-up ran it, made by
+-- workshop/records.py's loadtest_agent), asks for gzip as every browser does (without it,
 -- Varnish would inflate its stored gzip for every request: work no visitor causes) and
 -- prints one JSON line of results when the run ends.
-local stage = os.getenv("WORKSHOP_LOADTEST_STAGE") or "unnamed"
-local run = os.getenv("WORKSHOP_LOADTEST_RUN") or "unknown"
-wrk.headers["User-Agent"] = "workshop-loadtest/" .. stage .. " run/" .. run
+wrk.headers["User-Agent"] = os.getenv("WORKSHOP_LOADTEST_AGENT") or "workshop-loadtest/unnamed"
 wrk.headers["Accept-Encoding"] = "gzip"
 
 function done(summary, latency, requests)

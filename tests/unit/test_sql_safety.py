@@ -2,9 +2,11 @@
 secrets travel on stdin or in files, so a process list, a CommandResult or a RemoteError
 never holds them, and values with shell or SQL metacharacters reach psql as data."""
 
+import base64
 import hashlib
 import json
 import os
+import re
 import subprocess
 
 import invoke
@@ -16,6 +18,7 @@ from workshop.deploy import pgpool, postgres
 from workshop.errors import RemoteError
 from workshop.lab import Lab
 from workshop.remote import CommandResult, Remote
+from workshop.scram import scram_keys
 from workshop.sql import literal, superuser_psql
 from workshop.stack import InstanceRecord, Stack
 
@@ -115,15 +118,27 @@ def test_no_password_is_on_a_command_line(lab, deploy):
     assert secrets and host.commands
     for secret in secrets:
         assert not [command for command in host.commands if secret in command]
-        # Each one reached the machine, by stdin or in a file: the test sees where it went.
-        assert any(secret in text for text in host.inputs + list(host.files.values()))
+        # Each one reached the machine, by stdin or in a file, or only as the SCRAM secret of a
+        # role's password (PostgreSQL never needs the password itself): the test sees where it went.
+        assert any(secret in text for text in host.inputs + list(host.files.values())) or \
+            any(scram_secrets_of(secret, text) for text in host.inputs)
 
 
-def test_role_passwords_are_sql_literals_on_psqls_stdin(lab):
+def scram_secrets_of(password: str, text: str) -> list[str]:
+    """The SCRAM secrets in `text` that were made from `password`."""
+    found = re.finditer(r"SCRAM-SHA-256\$(\d+):([A-Za-z0-9+/=]+)\$([A-Za-z0-9+/=]+):([A-Za-z0-9+/=]+)", text)
+    return [match[0] for match in found
+            if scram_keys(password, base64.b64decode(match[2]), int(match[1]))
+            == (base64.b64decode(match[3]), base64.b64decode(match[4]))]
+
+
+def test_role_passwords_reach_psqls_stdin_only_as_scram_secrets(lab):
     host = RecordingHost("db1")
     postgres.create_app_database(host, "it's-a-secret")
     assert host.commands == [superuser_psql()]
-    assert "ALTER ROLE newsroom PASSWORD 'it''s-a-secret';" in host.inputs[0]
+    assert "it's-a-secret" not in host.inputs[0]
+    secret, = scram_secrets_of("it's-a-secret", host.inputs[0])
+    assert f"ALTER ROLE newsroom PASSWORD '{secret}';" in host.inputs[0]
 
 
 def test_pcp_conf_holds_the_md5_pg_md5_would_print(lab):

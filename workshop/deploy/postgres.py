@@ -15,6 +15,7 @@ import shlex
 from .. import configs, grading
 from ..lab import Instance, Lab
 from ..progress import Progress
+from ..scram import scram_secret
 from ..secrets import stack_secret
 from ..sql import literal, superuser_psql
 from .config_file import ConfigFile, put_config
@@ -87,12 +88,12 @@ def install_hba(db: Instance, hba: str) -> None:
 
 
 def role_sql(role: str, password: str, attributes: str = "LOGIN") -> str:
-    """psql input that creates `role` if it is missing and sets its password, hashed with SCRAM
-    (`role` and `attributes` are the code's own constants; the password is a quoted literal)."""
+    """psql input that creates `role` if it is missing and sets its password as a SCRAM secret
+    made here, so the password never reaches the server (`role` and `attributes` are the code's
+    own constants; the secret is a quoted literal)."""
     return f"""
-SET password_encryption = 'scram-sha-256';
 SELECT 'CREATE ROLE {role} {attributes}' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}')\\gexec
-ALTER ROLE {role} PASSWORD {literal(password)};
+ALTER ROLE {role} PASSWORD {literal(scram_secret(password))};
 """
 
 

@@ -198,14 +198,14 @@ class FakeTarget(Target):
                 return _answer(reply, path, kwargs)
         raise Unscripted(f"unscripted HTTP {method} {name}:{path}")
 
-    def recorded(self, kind, key: str, run: str):
+    def recorded(self, kind, key: str, run: str, own: bool = True):
         """The one seam for recorded results (load tests, drills): `recordings` by file name,
         written where the notebook's records would be and read back through the real
         records module, so its verdicts (missing, another stack's, damaged) are the ones tested."""
         self.records = RecordFolders(Path(self._record_folder.name), None)
         for name, content in self.recordings.items():
             (Path(self._record_folder.name) / name).write_text(jsonlib.dumps(content))
-        return super().recorded(kind, key, run)
+        return super().recorded(kind, key, run, own)
 
 
 class FakeClock:

@@ -95,3 +95,16 @@ def test_a_ratio_over_a_baseline_web1_never_saw_fails(healthy):
     healthy.recordings["loadtest-02-baseline.json"].update(run_id="c" * 32)
     assert_hint(run(healthy, CHAPTER, "throughput-ratio", throughput_ratio=30.1),
                 "web1's access log shows no request of the recorded load test for stage 02-baseline")
+
+
+def test_catch_ups_final_earns_no_marks_but_catch_ups_baseline_is_fine_to_compare_with(healthy):
+    healthy.recordings["loadtest-10-final.json"].update(by_catch_up=True)
+    for check_id in check_ids(CHAPTER):
+        assert_hint(run(healthy, CHAPTER, check_id, throughput_ratio=30.1),
+                    "the recorded load test for stage 10-final was run by `workshop catch-up`, which is for moving on")
+    healthy.recordings["loadtest-10-final.json"].update(by_catch_up=False)
+    healthy.recordings["loadtest-02-baseline.json"].update(by_catch_up=True)
+    healthy.on_ssh("web1", "newsroom-access.log*",
+                   access_log(f"workshop-loadtest/02-baseline run/{BASELINE['run_id']} by/catch-up", [200] * 3000))
+    for check_id in check_ids(CHAPTER):
+        assert run(healthy, CHAPTER, check_id, throughput_ratio=30.1).status == PASSED

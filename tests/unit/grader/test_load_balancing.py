@@ -135,3 +135,12 @@ def forged(**fields):
 def test_a_forged_crash_drill_fails_with_what_lb1_saw(healthy, forge, hint):
     forge(healthy)
     assert_hint(run(healthy, "05-load-balancing", "crash-survived"), hint)
+
+
+def test_catch_ups_crash_drill_earns_no_marks_nor_passes_for_the_students_once_edited(healthy):
+    healthy.recordings["crash-web1.json"].update(by_catch_up=True)
+    healthy.on_ssh("lb1", "/var/log/nginx/access.log*", access_log(f"{AGENT} by/catch-up", [200] * 300, seconds=8))
+    assert_hint(run(healthy, CHAPTER, "crash-survived"),
+                "the recorded crash drill for web1 was run by `workshop catch-up`, which is for moving on")
+    healthy.recordings["crash-web1.json"].update(by_catch_up=False)
+    assert_hint(run(healthy, CHAPTER, "crash-survived"), "lb1's access log shows no request of the recorded crash drill")

@@ -145,3 +145,16 @@ def forged(**fields):
 def test_a_forged_baseline_fails_with_what_the_server_saw(healthy, forge, hint):
     forge(healthy)
     assert_hint(run(healthy, CHAPTER, "baseline-load-test"), hint)
+
+
+def test_catch_ups_baseline_earns_no_marks_nor_passes_for_the_students_once_edited(healthy):
+    """Catch-up's run lets chapter 03 start; web1's log shows whose run it was, so flipping the
+    record's flag to pass it off as the student's own leaves a record no logged run matches."""
+    healthy.recordings["loadtest-02-baseline.json"].update(by_catch_up=True)
+    logged(healthy, 3003, agent=f"{AGENT} by/catch-up")
+    assert_hint(run(healthy, CHAPTER, "baseline-load-test"),
+                "the recorded load test for stage 02-baseline was run by `workshop catch-up`, which is for moving on, "
+                "not for marks: run it yourself")
+    healthy.recordings["loadtest-02-baseline.json"].update(by_catch_up=False)
+    assert_hint(run(healthy, CHAPTER, "baseline-load-test"),
+                "web1's access log shows no request of the recorded load test for stage 02-baseline")

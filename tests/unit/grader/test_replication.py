@@ -164,3 +164,14 @@ def test_a_record_that_hides_lost_writes_is_caught_by_lb1s_log(healthy):
     result = run(healthy, CHAPTER, "no-acknowledged-write-lost")
     assert_hint(result, "the record claims 0 acknowledged writes lost, but 4 that lb1 acknowledged are not on db2")
     assert_hint(result, f"4 writes the app acknowledged are not on db2 (e.g. {ACKNOWLEDGED[0]})")
+
+
+@pytest.mark.parametrize("check_id", ["standby-promoted", "writes-after-failover", "no-acknowledged-write-lost"])
+def test_catch_ups_failover_drill_earns_no_marks_nor_passes_for_the_students_once_edited(healthy, check_id):
+    healthy.recordings["failover-db1.json"].update(by_catch_up=True)
+    agents = [failover_agent("db1", RUN["run_id"], index, by_catch_up=True) for index in range(len(STATUSES))]
+    healthy.on_ssh("lb1", "/var/log/nginx/access.log*", access_log(agents, STATUSES, seconds=10))
+    assert_hint(run(healthy, CHAPTER, check_id),
+                "the recorded failover drill for db1 was run by `workshop catch-up`, which is for moving on")
+    healthy.recordings["failover-db1.json"].update(by_catch_up=False)
+    assert_hint(run(healthy, CHAPTER, check_id), "the record claims 300 writes, but lb1's access log shows 0 of its run")
