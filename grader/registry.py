@@ -15,6 +15,7 @@ from typing import Callable
 
 from workshop.errors import WorkshopError
 
+from .foundations import attribute_root_causes
 from .result import FAILED, NOT_RUN, PASSED, CheckResult, Verdict
 from .target import Target
 
@@ -30,19 +31,22 @@ class Check:
     probe: Callable[[Target, Verdict], None]
     answers: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
+    foundation: bool = False  # it probes a foundation itself (web1 running): never "not checked"
 
 
 CHECKS: dict[str, dict[str, Check]] = {}
 
 
 def check(chapter: str, check_id: str, title: str, points: int, answers: tuple[str, ...] = (),
-          timeout: float = DEFAULT_TIMEOUT):
+          timeout: float = DEFAULT_TIMEOUT, foundation: bool = False):
     """Register `probe(target, verdict)` as a check of `chapter`.
 
-    `answers` names notebook variables the check compares with what it probes.
+    `answers` names notebook variables the check compares with what it probes; `foundation`
+    marks a check that is itself about what the others stand on (grader/foundations.py).
     """
     def register(probe):
-        CHECKS.setdefault(chapter, {})[check_id] = Check(chapter, check_id, title, points, probe, answers, timeout)
+        CHECKS.setdefault(chapter, {})[check_id] = Check(chapter, check_id, title, points, probe, answers, timeout,
+                                                         foundation)
         return probe
     return register
 
@@ -88,4 +92,8 @@ def run_check(item: Check, target: Target, answers: dict | None = None) -> Check
 
 
 def run_checks(chapter: str, target: Target, ids: tuple[str, ...] = (), answers: dict | None = None) -> list[CheckResult]:
-    return [run_check(item, target, answers) for item in checks_for(chapter, ids)]
+    """Run the checks; failed ones that stand on a broken foundation say so instead (foundations.py)."""
+    items = checks_for(chapter, ids)
+    results = [run_check(item, target, answers) for item in items]
+    return attribute_root_causes(chapter, target, results,
+                                 frozenset(item.check_id for item in items if item.foundation))

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from .foundations import root_causes
 from .result import NOT_RUN, PASSED, CheckResult
 
 MARKS = {PASSED: "PASS", NOT_RUN: "----"}
@@ -25,6 +26,7 @@ def format_report(title: str, results: list[CheckResult], evidence: bool = True)
     earned = sum(r.points for r in results)
     possible = sum(r.max_points for r in results)
     lines = [f"{title}: {earned}/{possible} points"]
+    lines += [f"  root cause: {cause}" for cause in root_causes(results)]
     for result in results:
         lines.append(f"  [{MARKS.get(result.status, 'FAIL')}] {result.title} ({result.points}/{result.max_points})"
                      f" in {result.seconds:.1f} s")

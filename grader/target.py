@@ -51,6 +51,7 @@ class Target:
         self._hosts: dict[str, Host] = {}
         self._states: dict[str, str] | None = None
         self._abandoned = False
+        self.foundations: dict = {}  # what grader/foundations.py found, for this target's lifetime
 
     @classmethod
     def from_folder(cls, folder: str | Path) -> "Target":

@@ -49,6 +49,22 @@ def test_apache_serving_its_default_page_is_caught(folder, lab):
         web1.run("a2dissite -q 000-default && a2ensite -q newsroom && systemctl reload apache2")
 
 
+def test_a_vhost_that_stops_apache_is_the_root_cause_in_apaches_words(folder, lab):
+    """Edited by hand on web1 (no configtest) and restarted: Apache fails to start, and every check
+    of the chapter says so, quoting Apache's own error, instead of "nothing answers HTTP"."""
+    web1 = lab.instance("web1")
+    typo = apache.reference_vhost().replace("WSGIProcessGroup", "WSGIProcesGroup")
+    web1.put_text(apache.SITE.path, typo)
+    web1.run("systemctl restart apache2", check=False)
+    try:
+        hints = failing_hints(folder, CHAPTER, "apache-serves-app")
+        assert "not checked: apache2 on web1 is failed; its log says:" in hints and "WSGIProcesGroup" in hints
+        assert "nothing answers HTTP" not in hints
+    finally:
+        apache.configure_apache(web1, apache.reference_vhost(), restart=True)
+        web.wait_for_health(web1)
+
+
 def test_debug_on_is_caught(folder, lab):
     web1 = lab.instance("web1")
     web1.run(f"sed -i 's/^DJANGO_DEBUG=0/DJANGO_DEBUG=1/' {ENV_FILE} && systemctl restart apache2")

@@ -1,0 +1,104 @@
+"""The report leads with the root cause: when a chapter's machine is down or its service
+failed, the checks standing on it say "not checked: <cause>", quoting the service's own log,
+instead of each describing a symptom; on sound foundations a failed check keeps its own hint."""
+
+import pytest
+
+from grader.foundations import log_reason
+from grader.registry import run_checks
+from grader.report import format_report
+from grader.result import FAILED, NOT_RUN, PASSED
+from workshop.errors import WorkshopError
+from workshop.providers import RUNNING
+
+from .kit import FakeTarget
+
+APACHE_JOURNAL = """failed
+Starting apache2.service - The Apache HTTP Server...
+AH00526: Syntax error on line 3 of /etc/apache2/sites-enabled/newsroom.conf:
+Invalid command 'WSGIProcesGroup', perhaps misspelled or defined by a module not included in the server configuration
+Action 'start' failed.
+The Apache error log may have more information.
+apache2.service: Control process exited, code=exited, status=1/FAILURE
+Failed to start apache2.service - The Apache HTTP Server.
+"""
+
+
+def unreachable(command, *_):
+    raise WorkshopError("ssh: connection refused")
+
+
+def test_a_failed_apache_is_the_root_cause_of_every_failed_chapter_02_check(target):
+    target.on_ssh("web1", "systemctl is-active -q apache2", APACHE_JOURNAL)
+    results = run_checks("02-mod-wsgi", target)  # nothing else is scripted: every check fails
+    assert {result.status for result in results} == {NOT_RUN}
+    cause = ("apache2 on web1 is failed; its log says: \"AH00526: Syntax error on line 3 of "
+             "/etc/apache2/sites-enabled/newsroom.conf: Invalid command 'WSGIProcesGroup', perhaps misspelled or "
+             "defined by a module not included in the server configuration\" (journalctl -u apache2 on web1)")
+    assert all(result.hints == [f"not checked: {cause}"] for result in results)
+    report = format_report("Chapter 02-mod-wsgi", results).splitlines()
+    assert report[1] == f"  root cause: {cause}" and sum("root cause" in line for line in report) == 1
+
+
+def test_a_stopped_machine_is_named_and_its_own_check_keeps_its_hint(target):
+    target.states["web1"] = "stopped"
+    target.on_ssh("web1", "", unreachable)
+    results = {result.check_id: result for result in run_checks("01-getting-started", target)}
+    assert results["instance-running"].status == FAILED  # it is about the foundation itself
+    assert results["os-expected"].status == NOT_RUN
+    assert results["os-expected"].hints == ["not checked: web1 is stopped: start it with `workshop up web1`"]
+
+
+def test_a_machine_the_chapter_adds_but_the_stack_lacks_is_the_cause():
+    target = FakeTarget(("web1", "db1", "media1", "web2", "lb1"))
+    for name in target.stack.instances:
+        target.on_ssh(name, "systemctl is-active -q", "active\n")
+    results = run_checks("06-caching", target)
+    assert results and all(result.hints == ["not checked: the stack has no cache1 yet: the chapter that adds it "
+                                            "(or `workshop catch-up`) creates it"] for result in results)
+
+
+def test_on_sound_foundations_a_failed_check_keeps_its_own_hint(target):
+    target.on_ssh("web1", "systemctl is-active -q apache2", "active\n")
+    results = run_checks("02-mod-wsgi", target)
+    assert {result.status for result in results} == {FAILED}
+    assert not any(hint.startswith("not checked") for result in results for hint in result.hints)
+
+
+def test_a_service_that_is_not_installed_says_to_deploy_it(target):
+    target.on_ssh("web1", "systemctl is-active -q apache2", "missing\n")
+    [result] = run_checks("02-mod-wsgi", target, ("debug-off",))
+    assert result.hints == ["not checked: apache2 is not installed on web1: deploy it (the chapter's exercise, "
+                            "or `workshop catch-up`)"]
+
+
+def test_foundations_are_probed_only_when_a_check_failed(target, monkeypatch):
+    probed = []
+    monkeypatch.setattr("grader.foundations.machine_cause", lambda *args: probed.append(args))
+    monkeypatch.setattr("grader.registry.run_check", lambda item, target, answers=None: _passed(item))
+    assert all(result.status == PASSED for result in run_checks("02-mod-wsgi", target)) and probed == []
+
+
+def _passed(item):
+    from grader.result import CheckResult
+    return CheckResult(item.check_id, item.title, PASSED, item.points)
+
+
+@pytest.mark.parametrize("journal, reason", [
+    (APACHE_JOURNAL, "AH00526: Syntax error on line 3 of /etc/apache2/sites-enabled/newsroom.conf: Invalid command "
+                     "'WSGIProcesGroup', perhaps misspelled or defined by a module not included in the server "
+                     "configuration"),
+    ("failed\n2026-12-02 LOG:  could not bind IPv4 address \"10.0.0.41\": Cannot assign requested address\n"
+     "postgresql@15-main.service: Failed with result 'exit-code'.\n",
+     "2026-12-02 LOG:  could not bind IPv4 address \"10.0.0.41\": Cannot assign requested address"),
+    ("inactive\nStopped nginx.service - A high performance web server.\n", None),
+])
+def test_the_reason_is_the_services_own_line_not_systemds(journal, reason):
+    assert log_reason(journal.partition("\n")[2]) == reason
+
+
+def test_a_running_machine_that_does_not_answer_ssh_says_so(target):
+    assert target.states["web1"] == RUNNING
+    target.on_ssh("web1", "", unreachable)
+    [result] = run_checks("02-mod-wsgi", target, ("debug-off",))
+    assert result.hints == ["not checked: web1 does not answer SSH (ssh: connection refused)"]
