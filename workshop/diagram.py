@@ -207,13 +207,16 @@ def draw(picture: Picture) -> StackDiagram:
 
 def _tier_tops() -> dict[str, tuple[float, float]]:
     """Where each tier's name goes: above the middle of its topmost row of boxes."""
-    tops: dict[str, list[tuple[float, float]]] = {}
+    rows: dict[str, list[tuple[float, float]]] = {}
     for tier, _, x, y in PLACES.values():
         if tier:
-            tops.setdefault(tier, []).append((x, y))
-    return {tier: (sum(x for x, y in places if y == max(y for _, y in places)) /
-                   sum(1 for _, y in places if y == max(y for _, y in places)), max(y for _, y in places))
-            for tier, places in tops.items()}
+            rows.setdefault(tier, []).append((x, y))
+    tops = {}
+    for tier, places in rows.items():
+        top = max(y for _, y in places)
+        row = [x for x, y in places if y == top]
+        tops[tier] = (sum(row) / len(row), top)
+    return tops
 
 
 def _draw_box(axes, box: Box) -> FancyBboxPatch:
