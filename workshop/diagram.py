@@ -173,7 +173,7 @@ class StackDiagram:
         return self.png()
 
     def __repr__(self) -> str:
-        return f"<StackDiagram {self.picture.title}>"
+        return f"<StackDiagram {self.picture.title}; {self.picture.note}>"
 
 
 def draw(picture: Picture) -> StackDiagram:
