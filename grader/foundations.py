@@ -74,13 +74,16 @@ def machine_cause(target: Target, name: str, chapter: int) -> str | None:
     return f"{service} on {name} is {state.strip()}{said} (journalctl -u {service} on {name})"
 
 
-def root_cause(target: Target, chapter: str) -> str | None:
-    """The first foundation of `chapter` that does not hold, in the order the course builds them."""
+def root_cause(target: Target, chapter: str, machines: tuple[str, ...] | None = None) -> str | None:
+    """The first foundation of `chapter` that does not hold, in the order the course builds them:
+    of every machine the chapter has, or of `machines` only."""
     if target.stack is None:
         return None  # the checks say "no stack found" themselves
     number = find_chapter(chapter).number
     cache = target.foundations
     for name in machines_through(number):
+        if machines is not None and name not in machines:
+            continue
         key = (name, number >= SERVICE_FROM.get(name, 0))
         if key not in cache:
             try:
@@ -93,14 +96,17 @@ def root_cause(target: Target, chapter: str) -> str | None:
 
 
 def attribute_root_causes(chapter: str, target: Target, results: list[CheckResult],
-                          foundations: frozenset[str] = frozenset()) -> list[CheckResult]:
-    """Relabel the failed checks (other than `foundations`, the checks that probe a foundation
-    themselves) "not checked: <cause>" when a foundation of `chapter` does not hold."""
-    failed = [result for result in results if result.status == FAILED and result.check_id not in foundations]
-    cause = root_cause(target, chapter) if failed else None
-    if cause:
-        for result in failed:
-            result.status, result.hints = NOT_RUN, [NOT_CHECKED + cause]
+                          stands_on: dict[str, tuple[str, ...] | None] | None = None) -> list[CheckResult]:
+    """Relabel the failed checks "not checked: <cause>" when a foundation they stand on does not
+    hold. `stands_on` maps a check to the machines it stands on (None: all of the chapter's;
+    (): none, for a check that probes a foundation itself)."""
+    stands_on = stands_on or {}
+    for result in results:
+        machines = stands_on.get(result.check_id)
+        if result.status == FAILED and machines != ():
+            cause = root_cause(target, chapter, machines)
+            if cause:
+                result.status, result.hints = NOT_RUN, [NOT_CHECKED + cause]
     return results
 
 

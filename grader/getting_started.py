@@ -25,7 +25,7 @@ def os_release(target: Target, name: str) -> dict[str, str]:
     return {key: (shlex.split(value) or [""])[0] for key, value in pairs}
 
 
-@check(CHAPTER, "instance-running", "web1 is running and its SSH port answers", points=2, foundation=True)
+@check(CHAPTER, "instance-running", "web1 is running and its SSH port answers", points=2, stands_on=())
 def instance_running(target: Target, verdict: Verdict) -> None:
     record = target.record(FIRST_VM)
     state = target.state(FIRST_VM)
@@ -42,7 +42,7 @@ def instance_running(target: Target, verdict: Verdict) -> None:
                      "check `systemctl status ssh` inside it (workshop ssh web1)")
 
 
-@check(CHAPTER, "ssh-key-login", "SSH lets you in with your key, and only with a key", points=2, foundation=True)
+@check(CHAPTER, "ssh-key-login", "SSH lets you in with your key, and only with a key", points=2, stands_on=())
 def ssh_key_login(target: Target, verdict: Verdict) -> None:
     stack = target.require_stack()
     who = target.ssh(FIRST_VM, "id -un && hostname").stdout.split()

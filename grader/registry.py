@@ -31,22 +31,24 @@ class Check:
     probe: Callable[[Target, Verdict], None]
     answers: tuple[str, ...] = ()
     timeout: float = DEFAULT_TIMEOUT
-    foundation: bool = False  # it probes a foundation itself (web1 running): never "not checked"
+    #: The machines whose foundations it stands on (grader/foundations.py): None, every machine of
+    #: its chapter; () for a check that probes a foundation itself (web1 running), never "not checked".
+    stands_on: tuple[str, ...] | None = None
 
 
 CHECKS: dict[str, dict[str, Check]] = {}
 
 
 def check(chapter: str, check_id: str, title: str, points: int, answers: tuple[str, ...] = (),
-          timeout: float = DEFAULT_TIMEOUT, foundation: bool = False):
+          timeout: float = DEFAULT_TIMEOUT, stands_on: tuple[str, ...] | None = None):
     """Register `probe(target, verdict)` as a check of `chapter`.
 
-    `answers` names notebook variables the check compares with what it probes; `foundation`
-    marks a check that is itself about what the others stand on (grader/foundations.py).
+    `answers` names notebook variables the check compares with what it probes; `stands_on`,
+    the machines it needs up and serving (default: all of its chapter's; see Check).
     """
     def register(probe):
         CHECKS.setdefault(chapter, {})[check_id] = Check(chapter, check_id, title, points, probe, answers, timeout,
-                                                         foundation)
+                                                         stands_on)
         return probe
     return register
 
@@ -95,5 +97,4 @@ def run_checks(chapter: str, target: Target, ids: tuple[str, ...] = (), answers:
     """Run the checks; failed ones that stand on a broken foundation say so instead (foundations.py)."""
     items = checks_for(chapter, ids)
     results = [run_check(item, target, answers) for item in items]
-    return attribute_root_causes(chapter, target, results,
-                                 frozenset(item.check_id for item in items if item.foundation))
+    return attribute_root_causes(chapter, target, results, {item.check_id: item.stands_on for item in items})

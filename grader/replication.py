@@ -86,6 +86,38 @@ def has_markers(target: Target, host: str, values: list[str]) -> set[str]:
                                   host=host)}
 
 
+PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
+#: The drill's checks judge lb1's log and the survivor: the killed primary may be down until it rejoins.
+DRILL_STANDS_ON = (LB, "pgpool1")
+#: What a standby's WAL receiver logs when it cannot stream (PostgreSQL's words).
+_RECEIVER = re.compile(r"could not connect to the primary server.*|could not start WAL streaming.*"
+                       r"|replication slot \S+ does not exist.*")
+RECEIVER_FIXES = {
+    "password": "The password in the standby's primary_conninfo (or the postgres user's ~/.pgpass on it) is not "
+                "the replication user's: fix it there and reload (SELECT pg_reload_conf())",
+    "pg_hba": "The primary's pg_hba.conf has no replication line for the standby's address: add "
+              "`host replication replicator STANDBY_IP/32 scram-sha-256` and reload",
+    "slot": "The primary has no replication slot of that name: create it (pg_create_physical_replication_slot) "
+            "or fix primary_slot_name",
+}
+RECEIVER_FIX = "Fix what the log names in the standby's primary_conninfo, or on the primary (pg_hba.conf, slots)"
+
+
+def receiver_error(target: Target, standby: str) -> str | None:
+    """The standby's last WAL receiver error in its PostgreSQL log, or None."""
+    tail = target.ssh(standby, f"tail -n 400 {PG_LOG} 2>/dev/null || true").stdout
+    found = [match[0] for line in tail.splitlines() if (match := _RECEIVER.search(line))]
+    return found[-1][:400] if found else None
+
+
+def _receiver_failure(said: str) -> str | None:
+    if "password authentication failed" in said:
+        return "password"
+    if "no pg_hba.conf entry" in said:
+        return "pg_hba"
+    return "slot" if "replication slot" in said else None
+
+
 @check(CHAPTER, "standby-in-recovery", "db2 runs as a standby (in recovery) beside a primary", points=1)
 def standby_in_recovery(target: Target, verdict: Verdict) -> None:
     pair(target, verdict)
@@ -103,9 +135,14 @@ def streaming_with_slot(target: Target, verdict: Verdict) -> None:
                 host=primary)
     verdict.see(pg_stat_replication=senders, wal_receiver=receiver, active_slots=[row[0] for row in slots])
     if not any(row[0] == standby_ip and row[2] == "streaming" for row in senders):
-        verdict.fail(f"{standby} is in recovery but does not stream from {primary}: it replays only what it was "
-                     f"restored with. Give it primary_conninfo (host={target.record(primary).private_ip} "
-                     "user=replicator) — pg_basebackup -R writes it — and check pg_hba.conf's replication line")
+        said = receiver_error(target, standby)
+        if said:
+            verdict.fail(f"{standby} is in recovery but does not stream from {primary}; its log says: \"{said}\"."
+                         f" {RECEIVER_FIXES.get(_receiver_failure(said), RECEIVER_FIX)}")
+        else:
+            verdict.fail(f"{standby} is in recovery but does not stream from {primary}: it replays only what it was "
+                         f"restored with. Give it primary_conninfo (host={target.record(primary).private_ip} "
+                         "user=replicator) — pg_basebackup -R writes it — and check pg_hba.conf's replication line")
     elif not receiver or not receiver[0][2] or receiver[0][2] not in [row[0] for row in slots]:
         verdict.fail(f"{standby} streams without a replication slot: if it falls behind, {primary} may recycle WAL "
                      "it still needs. Create one (pg_create_physical_replication_slot) and clone with "
@@ -207,7 +244,8 @@ def witnessed_drill(target: Target, verdict: Verdict) -> WitnessedDrill:
     return WitnessedDrill(result, primary, statuses, on_primary)
 
 
-@check(CHAPTER, "standby-promoted", "when db1 died, pgpool promoted db2 and nothing else took writes", points=2)
+@check(CHAPTER, "standby-promoted", "when db1 died, pgpool promoted db2 and nothing else took writes", points=2,
+       stands_on=DRILL_STANDS_ON)
 def standby_promoted(target: Target, verdict: Verdict) -> None:
     witnessed = witnessed_drill(target, verdict)
     result = witnessed.record
@@ -229,7 +267,8 @@ def standby_promoted(target: Target, verdict: Verdict) -> None:
                      "drill again")
 
 
-@check(CHAPTER, "writes-after-failover", "the app writes again through pgpool after the failover", points=2)
+@check(CHAPTER, "writes-after-failover", "the app writes again through pgpool after the failover", points=2,
+       stands_on=DRILL_STANDS_ON)
 def writes_after_failover(target: Target, verdict: Verdict) -> None:
     witnessed = witnessed_drill(target, verdict)
     primary = witnessed.primary
@@ -250,7 +289,7 @@ def writes_after_failover(target: Target, verdict: Verdict) -> None:
 
 
 @check(CHAPTER, "no-acknowledged-write-lost", "every write the app acknowledged during the drill is on the primary",
-       points=2)
+       points=2, stands_on=DRILL_STANDS_ON)
 def no_acknowledged_write_lost(target: Target, verdict: Verdict) -> None:
     witnessed = witnessed_drill(target, verdict)
     if witnessed.primary is None:

@@ -113,16 +113,23 @@ def plot(results: dict[str, dict]):
     import matplotlib.pyplot as plt
 
     stages = list(results)
-    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
-    left.bar(stages, [results[s]["throughput_rps"] for s in stages], color="#3b7dd8")
+    throughputs = [results[s]["throughput_rps"] for s in stages]
+    figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
+    left.bar_label(left.bar(range(len(stages)), throughputs, color="#3b7dd8"), fmt="%.0f", fontsize=8)
     left.set_ylabel("requests per second")
     left.set_title("Throughput")
+    latencies = []
     for index, kind in enumerate(("p50", "p95", "p99")):
         offsets = [i + (index - 1) * 0.25 for i in range(len(stages))]
-        right.bar(offsets, [results[s]["latency_ms"][kind] for s in stages], width=0.25, label=kind)
-    right.set_xticks(range(len(stages)), stages)
+        latencies += [results[s]["latency_ms"][kind] for s in stages]
+        right.bar(offsets, latencies[-len(stages):], width=0.25, label=kind)
     right.set_ylabel("milliseconds")
     right.set_title("Latency")
     right.legend()
+    for axes, values in ((left, throughputs), (right, latencies)):
+        axes.set_xticks(range(len(stages)), stages, rotation=30, ha="right")  # seven names side by side
+        if min(values) > 0 and max(values) / min(values) > 20:
+            axes.set_yscale("log")  # the final is tens of times the baseline: a linear scale hides the rest
+            axes.set_ylabel(f"{axes.get_ylabel()} (log scale)")
     figure.tight_layout()
     return figure

@@ -1,7 +1,7 @@
 """Chapter 08 end to end on the shared course stack: the solutions autograde to full
 marks, the unmodified releases to zero, and each check catches its broken stack:
 reads never reaching the standby, a standby restored from a backup but not streaming,
-a failover that lost acknowledged writes."""
+a standby with the wrong replication password (the hint quotes its log), a failover that lost acknowledged writes."""
 
 from __future__ import annotations
 
@@ -9,9 +9,11 @@ import shutil
 
 import pytest
 
+from grader.replication import PG_LOG
 from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, reconfigure_pgpool
 from workshop.deploy import pgpool, replication
 from workshop.failover import cut_off, fail_over
+from workshop.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "08-replication"
@@ -41,6 +43,24 @@ def test_a_standby_restored_from_a_backup_but_not_streaming_is_caught(folder, la
             folder, CHAPTER, "streaming-with-slot")
         assert f"is not on {standby.name} after" in failing_hints(folder, CHAPTER, "fresh-write-on-standby")
     finally:
+        replication.ensure_standby(lab)
+
+
+def test_a_standby_with_the_wrong_replication_password_is_told_so_in_its_own_logs_words(folder, lab):
+    primary = replication.find_primary(lab)
+    standby = lab.instance("db1" if primary.name == "db2" else "db2")
+    pgpass = replication.PGPASS
+    standby.run(f"cp -p {pgpass} {pgpass}.kept && sed -i 's/:[^:]*$/:not-the-password/' {pgpass} "
+                "&& systemctl restart postgresql@15-main")
+    try:
+        assert wait_until(lambda: "password authentication failed" in standby.run(
+            f"tail -n 50 {PG_LOG}", readonly=True).stdout, 30, 1)
+        hints = failing_hints(folder, CHAPTER, "streaming-with-slot")
+        assert 'its log says: "could not connect to the primary server' in hints
+        assert 'password authentication failed for user "replicator"' in hints
+        assert "The password in the standby's primary_conninfo" in hints
+    finally:
+        standby.run(f"mv {pgpass}.kept {pgpass} && systemctl restart postgresql@15-main")
         replication.ensure_standby(lab)
 
 

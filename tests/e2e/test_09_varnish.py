@@ -12,6 +12,7 @@ import uuid
 import pytest
 import requests
 
+import grader
 from tests.e2e.coursework import assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured, failing_hints
 from workshop.deploy import varnish
 
@@ -30,6 +31,15 @@ def test_a_vcl_varnish_cannot_compile_leaves_the_running_one_active(folder, lab)
                              varnish.reference_vcl(lab) + "\nsub vcl_recv { no_such_function(); }\n",
                              "(?s)varnishd -C rejected the VCL; the previous configuration stays live:\n"
                              ".*no_such_function")
+
+
+def test_a_vcl_loaded_a_moment_ago_is_waited_for_not_blamed(folder, lab):
+    """A VCL just made active starts with its backend sick until the probe's window fills, and
+    Varnish answers 503 meanwhile: the check waits for it instead of blaming the backend address."""
+    varnish1 = lab.instance("varnish1")
+    name = f"fresh{uuid.uuid4().hex[:8]}"
+    varnish1.run(f"varnishadm vcl.load {name} {varnish.VCL} && varnishadm vcl.use {name}")
+    grader.assert_checks(CHAPTER, "varnish-in-front", folder=str(folder))
 
 
 def test_varnish_caching_posts_is_caught(folder, lab):

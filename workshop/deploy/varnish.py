@@ -11,6 +11,7 @@ from .. import configs, grading
 from ..errors import ConfigError
 from ..lab import Instance, Lab
 from ..progress import Progress
+from ..varnish_backends import ACTIVE_BACKEND_HEALTHY, PROBE_WAIT_S
 from ..waiting import wait_until
 from .config_file import ConfigFile, put_config
 
@@ -22,7 +23,6 @@ UNIT_DROPIN = "/etc/systemd/system/varnish.service.d/workshop.conf"
 GRACE = "6h"
 MEMORY_MB = 256
 MAX_OPEN_FILES = 4096
-PROBE_WAIT_S = 20
 
 
 def reference_vcl(lab: Lab, backend: str = "lb1", grace: str = GRACE) -> str:
@@ -60,9 +60,7 @@ def configure_varnish(varnish: Instance, vcl: str, progress: Progress | None = N
 def backend_healthy(varnish: Instance, timeout: float = PROBE_WAIT_S) -> bool:
     """Whether the active VCL's probe finds its backend healthy within `timeout`: a new VCL
     starts with no verdict, and Varnish answers 503 while its backend is not known healthy."""
-    command = ("active=$(varnishadm vcl.list | awk '$1 == \"active\" {print $NF}') && "
-               "varnishadm backend.list \"$active.*\" | grep -qw healthy")
-    return wait_until(lambda: varnish.run(command, readonly=True, check=False).ok, timeout, 0.5)
+    return wait_until(lambda: varnish.run(ACTIVE_BACKEND_HEALTHY, readonly=True, check=False).ok, timeout, 0.5)
 
 
 @grading.changes("deploy Varnish on {name}", fallback=grading.named_instance)

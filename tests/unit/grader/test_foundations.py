@@ -102,3 +102,15 @@ def test_a_running_machine_that_does_not_answer_ssh_says_so(target):
     target.on_ssh("web1", "", unreachable)
     [result] = run_checks("02-mod-wsgi", target, ("debug-off",))
     assert result.hints == ["not checked: web1 does not answer SSH (ssh: connection refused)"]
+
+
+def test_a_check_stands_only_on_the_machines_it_names(target):
+    """After a failover the killed primary is down until it rejoins: the drill's checks judge
+    lb1's log and the survivor, so a stopped db1 is not their root cause."""
+    target.states["db1"] = "stopped"
+    target.on_ssh("db1", "", unreachable)
+    for name in ("lb1", "pgpool1"):
+        target.on_ssh(name, "systemctl is-active -q", "active\n")
+    [drill, streaming] = run_checks("08-replication", target, ("no-acknowledged-write-lost", "streaming-with-slot"))
+    assert drill.status == FAILED and not drill.hints[0].startswith("not checked")
+    assert streaming.status == NOT_RUN and streaming.hints == ["not checked: db1 is stopped: start it with `workshop up db1`"]

@@ -68,6 +68,8 @@ def healthy(target, clock):
     target.on_ssh("db2", "pg_wal_lsn_diff", rows((128,)))
     target.on_ssh("db1", "FROM pg_stat_wal_receiver", rows(("streaming", DB2, "db1_slot")))
     target.on_ssh("db2", "FROM pg_replication_slots", rows(("db1_slot",)))
+    for server in ("db1", "db2"):
+        target.on_ssh(server, "postgresql-15-main.log", "LOG:  database system is ready to accept read-only connections\n")
     commits = iter(range(100, 10_000, 7))
     target.on_ssh("db1", "FROM pg_stat_database", lambda command: rows((next(commits),)))
     target.on_http("web1", "/api/markers/", respond(json=[]))
@@ -175,3 +177,21 @@ def test_catch_ups_failover_drill_earns_no_marks_nor_passes_for_the_students_onc
                 "the recorded failover drill for db1 was run by `workshop catch-up`, which is for moving on")
     healthy.recordings["failover-db1.json"].update(by_catch_up=False)
     assert_hint(run(healthy, CHAPTER, check_id), "the record claims 300 writes, but lb1's access log shows 0 of its run")
+
+
+@pytest.mark.parametrize("logged, fix", [
+    ('2026-12-02 10:00:01.123 UTC [812] FATAL:  could not connect to the primary server: connection to server at '
+     f'"{DB2}", port 5432 failed: FATAL:  password authentication failed for user "replicator"',
+     "The password in the standby's primary_conninfo"),
+    ('2026-12-02 10:00:01.123 UTC [812] FATAL:  could not connect to the primary server: connection to server at '
+     f'"{DB2}", port 5432 failed: FATAL:  no pg_hba.conf entry for replication connection from host "{DB1}", '
+     'user "replicator", no encryption', "The primary's pg_hba.conf has no replication line"),
+    ('2026-12-02 10:00:01.123 UTC [812] FATAL:  could not start WAL streaming: ERROR:  replication slot "db1_slot" '
+     'does not exist', "The primary has no replication slot of that name"),
+])
+def test_a_standby_that_cannot_stream_is_told_what_its_own_log_says(healthy, logged, fix):
+    healthy.on_ssh("db2", "FROM pg_stat_replication", "")
+    healthy.on_ssh("db1", "postgresql-15-main.log", f"2026-12-02 09:59:59 UTC [700] LOG:  started streaming\n{logged}\n")
+    result = run(healthy, CHAPTER, "streaming-with-slot")
+    assert_hint(result, "db1 is in recovery but does not stream from db2; its log says: \"" + logged[logged.index("could"):])
+    assert_hint(result, fix)

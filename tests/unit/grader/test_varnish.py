@@ -5,6 +5,8 @@ import pytest
 from grader.result import PASSED
 from grader.target import ProbeError
 
+from workshop.remote import CommandResult
+
 from .kit import assert_hint, check_ids, respond, run
 
 CHAPTER = "09-varnish"
@@ -57,3 +59,24 @@ def test_each_check_passes_with_varnish_in_front(healthy, check_id):
 def test_each_hint_names_the_fix(healthy, check_id, break_it, hint):
     break_it(healthy)
     assert_hint(run(healthy, CHAPTER, check_id), hint)
+
+
+def test_a_vcl_loaded_a_moment_ago_is_waited_for_not_blamed(healthy):
+    """Its probe has no verdict yet, so Varnish answers 503 and lb1 sees nothing; once the
+    probe finds lb1 healthy, the same probe passes."""
+    answers = iter([respond(503, headers=MISS), respond(headers=MISS)])
+    healthy.on_http("varnish1", "/", lambda path, kwargs: next(answers))
+    logged = iter(["0\n", "1\n"])
+    healthy.on_ssh("lb1", "grep -cF", lambda command: next(logged))
+    verdicts = iter([1, 1, 0])  # sick twice, then healthy
+    healthy.on_ssh("varnish1", "backend.list", lambda command: CommandResult(command, "", "", next(verdicts)))
+    result = run(healthy, CHAPTER, "varnish-in-front")
+    assert (result.status, result.hints) == (PASSED, [])
+
+
+def test_a_backend_that_stays_sick_is_named_as_such(healthy):
+    healthy.on_http("varnish1", "/", respond(503, headers=MISS))
+    healthy.on_ssh("lb1", "grep -cF", "0\n")
+    healthy.on_ssh("varnish1", "backend.list", CommandResult("backend.list", "", "", 1))
+    assert_hint(run(healthy, CHAPTER, "varnish-in-front"),
+                "varnish1's backend stayed sick for 20 s (varnishadm backend.list), so Varnish answers 503")
