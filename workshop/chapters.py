@@ -33,6 +33,8 @@ class Chapter:
     app_settings: str = ""
     #: The machines the chapter adds to the stack (workshop/topology.py names).
     machines: tuple[str, ...] = ()
+    #: The machines its checks judge when those are not the ones it adds (02 and 04 work on web1).
+    checks_machines: tuple[str, ...] = ()
 
     @property
     def id(self) -> str:
@@ -43,6 +45,12 @@ class Chapter:
     def name(self) -> str:
         """The chapter's code: grader/NAME.py, workshop.catchup.NAME, tests/e2e/test_NN_NAME.py."""
         return self.slug.replace("-", "_")
+
+    @property
+    def judged_machines(self) -> tuple[str, ...]:
+        """The machines the stack diagram colours by this chapter's checks (none for chapter 10:
+        its checks judge records of the whole stack)."""
+        return self.checks_machines or self.machines
 
     @property
     def lesson(self) -> Path:
@@ -76,9 +84,9 @@ class Chapter:
 
 CHAPTERS: tuple[Chapter, ...] = (
     Chapter(1, "getting-started", "Getting started: the deployment question", machines=("web1",)),
-    Chapter(2, "mod-wsgi", "The application server: mod_wsgi"),
+    Chapter(2, "mod-wsgi", "The application server: mod_wsgi", checks_machines=("web1",)),
     Chapter(3, "postgresql", "The database server: PostgreSQL", app_settings="database_on_db1", machines=("db1",)),
-    Chapter(4, "fabric", "Deploying with Fabric"),
+    Chapter(4, "fabric", "Deploying with Fabric", checks_machines=("web1",)),
     Chapter(5, "load-balancing", "Several web servers, one load balancer", app_settings="shared_media",
             machines=("media1", "web2", "lb1")),
     Chapter(6, "caching", "Two cache servers", app_settings="both_cache_servers", machines=("cache1", "cache2")),

@@ -3,6 +3,7 @@ after the class machines are gone.
 
     STACK-takehome/
         README.md                        the architecture: machines, roles, addresses, services, flow
+        stack.png                        the stack drawn: tiers, request path, each machine's checks
         configs/MACHINE/etc/...          every config file the course wrote on each machine
         fabfile.py                       the course's fabfile (and yours, if one is beside your notebooks)
         loadtests/*.json, loadtests.png  every recorded load test, plotted
@@ -11,7 +12,8 @@ after the class machines are gone.
 Config files are read over SSH, read-only: under the usual config folders,
 the files changed since the machine first booted (its SSH host key was
 made then), so package defaults nobody touched stay out. Secrets (passwords,
-keys) are redacted; pgpool's password files are left out.
+keys) are redacted; pgpool's password files are left out. The picture is the one
+`lab.diagram()` draws, its checks polled read-only at export time.
 
 Example::
 
@@ -37,6 +39,7 @@ from .stack import Stack
 
 #: The file that marks a folder as an export, so the next export may replace it.
 MARKER = ".workshop-takehome"
+DIAGRAM = "stack.png"
 CONFIG_GLOBS = [
     "/etc/apache2/sites-available/*", "/etc/apache2/conf-available/*", "/etc/apache2/envvars", "/etc/apache2/ports.conf",
     "/etc/nginx/nginx.conf", "/etc/nginx/sites-available/*", "/etc/nginx/conf.d/*",
@@ -125,6 +128,7 @@ def export_stack(lab: Lab, out: str | Path | None = None, as_zip: bool = False) 
     results = {record.stage: record.to_dict() for record in kept if isinstance(record, LoadTest)}
     _plot_loadtests(out, results)
     drills = sorted(record.file_name(record.key) for record in kept if not isinstance(record, LoadTest))
+    lab.diagram().save(out / DIAGRAM)
     (out / "README.md").write_text(architecture_readme(stack, machines, results, drills,
                                                       (out / "fabfile-yours.py").is_file()))
     if as_zip:
@@ -178,6 +182,9 @@ def architecture_readme(stack: Stack, machines: list[dict], results: dict[str, d
         "## Architecture",
         "",
         f"A request goes: browser -> {flow or '(no web tier yet)'}.",
+        "",
+        f"![the machines by tier, the request path, each machine coloured by its checks at export time]({DIAGRAM})",
+        "",
     ]
     if aside:
         lines.append(f"Beside that path: {'; '.join(aside)}.")

@@ -193,6 +193,15 @@ class Lab:
                          "public": "not in the descriptor (an interrupted `up`)"})
         return rows
 
+    def diagram(self, poll=None):
+        """A picture of this stack now: its machines by tier, the request path, each machine
+        coloured by its checks (workshop/diagram.py). The checks run read-only, a few chapters at
+        a time, unless `poll` (workshop.poll.poll_stack's result) is given. Shows inline in
+        Jupyter; `.save("stack.png")` writes it."""
+        from .diagram import of_lab  # matplotlib and the grader load only when a picture is asked for
+
+        return of_lab(self, poll)
+
     def serves(self, name: str, unit: str) -> bool:
         """Whether `name` runs with its systemd `unit` active: deployed for its role, not
         just started (catch-up starts a chapter's machines before it deploys them)."""

@@ -275,7 +275,8 @@ def test_export_takes_home_every_config_the_fabfile_load_tests_and_an_architectu
                  "configs/lb1/etc/nginx/sites-available/newsroom",
                  "configs/db1/etc/postgresql/15/main/pg_hba.conf",
                  "configs/db1/etc/postgresql/15/main/conf.d/workshop.conf",
-                 "fabfile.py", "loadtests/loadtest-02-baseline.json", "loadtests.png", "drills/crash-web1.json"):
+                 "fabfile.py", "loadtests/loadtest-02-baseline.json", "loadtests.png", "drills/crash-web1.json",
+                 "stack.png"):
         assert (out / path).is_file(), path
     assert "WSGIDaemonProcess" in (out / "configs/web1/etc/apache2/sites-available/newsroom.conf").read_text()
     stack = classroom.stack(carol)

@@ -1,7 +1,9 @@
-"""Every cell of every lesson notebook runs, on a real stack of its own."""
+"""Every cell of every lesson notebook runs, on a real stack of its own, and its last cell
+draws that stack (lab.diagram()) as an image."""
 
 from __future__ import annotations
 
+import base64
 import shutil
 
 import pytest
@@ -17,4 +19,8 @@ pytestmark = pytest.mark.e2e
 def test_every_cell_of_the_lesson_runs(lesson, tmp_path, stack_name):
     copy = tmp_path / lesson.name
     shutil.copy(lesson, copy)
-    execute_notebook(copy)  # raises CellExecutionError, with the cell and its traceback, if any cell fails
+    notebook = execute_notebook(copy)  # raises CellExecutionError, with the cell and its traceback, if any cell fails
+    drawn = [output for output in notebook.cells[-1].outputs if "image/png" in output.get("data", {})]
+    assert "lab.diagram()" in notebook.cells[-1].source and len(drawn) == 1, notebook.cells[-1].outputs
+    assert base64.b64decode(drawn[0]["data"]["image/png"]).startswith(b"\x89PNG")
+    assert f"Stack {stack_name}: " in drawn[0]["data"]["text/plain"]

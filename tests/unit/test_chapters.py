@@ -114,3 +114,15 @@ def test_every_machine_of_the_topology_is_added_by_exactly_one_chapter():
     added = machines_through(CHAPTERS[-1].number)
     assert sorted(added) == sorted(PLAN), "the last chapter's stack is the whole topology"
     assert len(added) == len(set(added)), f"a machine is added twice: {added}"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS, ids=lambda chapter: chapter.id)
+def test_the_machines_a_chapters_checks_judge_exist_by_its_end(chapter):
+    """The stack diagram colours these machines by the chapter's checks: a chapter cannot
+    judge a machine the stack does not have yet when the chapter is done."""
+    assert set(chapter.judged_machines) <= set(machines_through(chapter.number))
+
+
+def test_chapters_that_add_no_machine_judge_the_web_server_they_work_on():
+    assert [find_chapter(n).judged_machines for n in (2, 4, 5, 10)] == [("web1",), ("web1",),
+                                                                        ("media1", "web2", "lb1"), ()]

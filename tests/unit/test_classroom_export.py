@@ -29,6 +29,7 @@ def test_the_readme_draws_the_request_path_and_lists_machines_files_and_load_tes
     readme = architecture_readme(stack, machines, results, ["crash-web1.json"], own_fabfile=True)
     assert "A request goes: browser -> lb1 -> web2, web1 -> db1." in readme
     assert "Beside that path: media1 (media)." in readme
+    assert "coloured by its checks at export time](stack.png)" in readme
     assert "| lb1 | lb | 10.0.0.11 | 22 -> 127.0.0.1:40022, 80 -> 127.0.0.1:40080 | running | nginx |" in readme
     assert "- [lb1:/etc/nginx/sites-available/newsroom](configs/lb1/etc/nginx/sites-available/newsroom)" in readme
     assert "- media1: not read (Cannot reach media1 over SSH)" in readme

@@ -14,9 +14,10 @@ from tests.conftest import HOST_KEY
 from tests.unit.record_samples import crash_drill
 from workshop.classroom.layout import Classroom
 from grader.result import FAILED, CheckResult
-from workshop.classroom import live
-from workshop.classroom.live import NOT_POLLED, NOT_REACHED, UNREACHABLE, ReadOnlyTarget, chapter_plan, poll_class
-from workshop.classroom.liveserver import PAGE, LiveView, make_server
+from workshop import poll
+from workshop.classroom.live import chapter_plan, poll_class
+from workshop.poll import NOT_POLLED, NOT_REACHED, UNREACHABLE, ReadOnlyTarget
+from workshop.classroom.liveserver import PAGE, LiveView, make_server, student_diagram
 from workshop.classroom.reach import unreachable
 from workshop.records import CrashDrill, LoadTest, RecordFolders
 from workshop.stack import InstanceRecord, Stack
@@ -112,7 +113,7 @@ def test_the_page_and_the_latest_snapshot_are_served_with_the_token(served):
 
 
 @pytest.mark.parametrize("path", ["/", "/snapshot.json", "/snapshot.json?token=", "/snapshot.json?token=guess",
-                                  "/etc/passwd"])
+                                  "/etc/passwd", "/diagram/alice.png", "/diagram/alice.png?token=guess"])
 def test_a_request_without_the_token_is_refused_and_told_where_the_url_is(served, path):
     _, server = served
     with pytest.raises(urllib.error.HTTPError, match="403") as refused:
@@ -124,9 +125,10 @@ def test_a_request_without_the_token_is_refused_and_told_where_the_url_is(served
 def test_a_request_for_another_host_name_is_refused_even_with_the_token(served, host):
     """A DNS-rebinding page reaches 127.0.0.1 under its own name: its Host header gives it away."""
     _, server = served
-    with pytest.raises(urllib.error.HTTPError, match="403") as refused:
-        _get(server.url, host=host.format(port=server.server_address[1]))
-    assert b"wrong Host" in refused.value.read()
+    for path in ("/", "/diagram/alice.png"):
+        with pytest.raises(urllib.error.HTTPError, match="403") as refused:
+            _get(server.url.replace("/?", f"{path}?"), host=host.format(port=server.server_address[1]))
+        assert b"wrong Host" in refused.value.read()
 
 
 def test_a_request_without_a_host_header_is_refused(served):
@@ -148,8 +150,8 @@ def test_a_chapter_whose_machines_the_stack_lacks_is_not_reached_and_its_checks_
         ran.append(item.chapter)
         return CheckResult(item.check_id, item.title, FAILED, item.points, ["broken"])
 
-    monkeypatch.setattr(live, "unreachable", lambda stack: None)
-    monkeypatch.setattr(live, "run_check", failing)
+    monkeypatch.setattr(poll, "unreachable", lambda stack: None)
+    monkeypatch.setattr(poll, "run_check", failing)
     alice = poll_class(classroom, ["01-getting-started", "03-postgresql", "05-load-balancing"])["students"][0]
     assert set(ran) == {"01-getting-started"}
     assert {r["status"] for r in alice["results"]["01-getting-started"].values()} == {FAILED}
@@ -164,3 +166,27 @@ def test_the_page_draws_a_not_reached_cell_apart_from_a_failed_one():
     """Statuses of several words become one CSS class each (a first-space-only replace split them)."""
     assert 'r.status.replace(/ /g, "-")' in PAGE
     assert ".not-reached-yet {" in PAGE and ".failed {" in PAGE and "not reached yet" in PAGE
+
+
+def test_each_poll_draws_every_students_stack_and_the_page_serves_it_with_the_token(classroom):
+    """alice's stack does not answer (web1 drawn failed), bob has none (nothing drawn started);
+    the page shows one picture per student, an unknown student's picture is not found."""
+    view = LiveView(classroom, interval=30)
+    snapshot = view.poll()
+    assert set(view.diagrams) == {"alice", "bob"}
+    alice, bob = (student_diagram(row).picture for row in snapshot["students"])
+    assert alice.boxes["web1"].status == "failed" and alice.boxes["web1"].present
+    assert not any(box.present for name, box in bob.boxes.items() if name != "browser")
+    server = make_server(view, port=0)
+    threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+    try:
+        base, token = f"http://127.0.0.1:{server.server_address[1]}", f"?token={server.token}"
+        assert _get(f"{base}/diagram/alice.png{token}&at=1") == view.diagrams["alice"]
+        assert view.diagrams["alice"].startswith(b"\x89PNG")
+        for unknown in ("carol.png", "alice", "..%2Fsnapshot.json"):
+            with pytest.raises(urllib.error.HTTPError, match="404"):
+                _get(f"{base}/diagram/{unknown}{token}")
+        assert "/diagram/${encodeURIComponent(st.id)}.png${location.search}" in PAGE
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -2,8 +2,9 @@
 
 A background thread polls the class (live.poll_class) every `interval`
 seconds; the page fetches the latest snapshot every few seconds and redraws
-a chart (checks passed per student, by chapter) and a table (one coloured
-cell per check, its hint on hover). Standard library only, bound to
+a chart (checks passed per student, by chapter), a table (one coloured
+cell per check, its hint on hover) and each student's stack diagram (drawn
+once per poll, workshop/diagram.py). Standard library HTTP, bound to
 127.0.0.1: open it on the classroom machine or through an SSH tunnel.
 
 The page shows every student's stack and hints, so it answers only a
@@ -25,14 +26,24 @@ import json
 import secrets
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
+from .. import diagram
 from ..errors import WorkshopError
 from ..progress import Progress
 from .layout import Classroom
 from .live import poll_class
 
 PAGE_REFRESH_S = 5
+DIAGRAM_DPI = 60  # the page shows it small; a click opens it at that size
+
+
+def student_diagram(row: dict) -> diagram.StackDiagram:
+    """The stack diagram of one student's row of a poll (live.poll_student)."""
+    statuses = {chapter: {check_id: outcome["status"] for check_id, outcome in checks.items()}
+                for chapter, checks in row["results"].items()}
+    note = f"{row['name']} ({row['id']}): {row['problem'] or 'polled in %.1f s' % row['seconds']}"
+    return diagram.draw(diagram.describe(row["stack"], row["machines"], statuses, row["roles"], note))
 
 
 class LiveView:
@@ -44,12 +55,22 @@ class LiveView:
         self.interval = interval
         self.chapters = chapters
         self.snapshot = snapshot
+        self.diagrams: dict[str, bytes] = {}  # student id -> the PNG of their stack at the latest poll
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     def poll(self) -> dict:
-        self.snapshot = {**poll_class(self.classroom, self.chapters), "interval": self.interval}
+        snapshot = {**poll_class(self.classroom, self.chapters), "interval": self.interval}
+        self.diagrams = {row["id"]: student_diagram(row).png(dpi=DIAGRAM_DPI) for row in snapshot["students"]}
+        self.snapshot = snapshot
         return self.snapshot
+
+    def diagram_at(self, path: str) -> bytes | None:
+        """The PNG served at /diagram/ID.png (a student of the latest poll), None at any other path."""
+        folder, _, name = path.rpartition("/")
+        if folder != "/diagram" or not name.endswith(".png"):
+            return None
+        return self.diagrams.get(unquote(name.removesuffix(".png")))
 
     def start(self, progress: Progress | None = None) -> None:
         """Poll now and then every `interval` seconds, until stop()."""
@@ -83,7 +104,8 @@ class LiveServer(ThreadingHTTPServer):
 
 
 def make_server(view: LiveView, port: int = 8765, host: str = "127.0.0.1", token: str | None = None) -> LiveServer:
-    """An HTTP server for the page (/) and the snapshot (/snapshot.json); port 0 picks a free one.
+    """An HTTP server for the page (/), the snapshot (/snapshot.json) and each student's stack
+    diagram (/diagram/ID.png); port 0 picks a free one.
     Without `token`, a new random one: server.url carries it."""
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
@@ -99,6 +121,8 @@ def make_server(view: LiveView, port: int = 8765, host: str = "127.0.0.1", token
             elif url.path == "/snapshot.json":
                 body = json.dumps(view.snapshot or {"pending": True}).encode()
                 self._send(200, "application/json", body)
+            elif (png := view.diagram_at(url.path)) is not None:
+                self._send(200, "image/png", png)
             else:
                 self._send(404, "text/plain", b"not found\n")
 
@@ -151,6 +175,9 @@ PAGE = r"""<!doctype html>
  .not-polled { background: #e9dd8a; } .unreachable { background: #3a3f4b; }
  .legend { margin: 4px 0; } .legend b { font-weight: normal; white-space: nowrap; } .legend span { display: inline-block; width: 12px; height: 12px; border-radius: 3px; margin: 0 4px 0 12px; vertical-align: middle; }
  .problem { color: #a3302c; font-size: 12px; }
+ h2 { font-size: 16px; margin: 24px 0 8px; } #stacks { display: flex; flex-wrap: wrap; gap: 12px; }
+ #stacks figure { margin: 0; } #stacks img { width: 360px; border: 1px solid #c9ced8; border-radius: 4px; }
+ #stacks figcaption { font-size: 12px; color: #5b6475; }
 </style></head>
 <body>
 <h1 id="title">Class progress</h1>
@@ -159,8 +186,11 @@ PAGE = r"""<!doctype html>
 <svg id="chart" width="1000" height="40"></svg>
 <div class="legend"><span class="passed"></span>passed<span class="failed"></span>failed<span class="not-run"></span>needs the notebook<span class="not-reached-yet"></span>not reached yet<span class="not-polled"></span>not polled (writes)<span class="unreachable"></span>stack unreachable</div>
 <table id="grid"></table>
+<h2>Each student's stack</h2>
+<div id="stacks"></div>
 <script>
 const COLORS = ["#2e9e5b", "#3b7dd8", "#8e5bd8", "#d8843b", "#1aa3a3", "#c2417f", "#6b8e23", "#b8860b", "#4b5d9e", "#9e4b4b"];
+let drawnAt = null;
 function esc(s) { return String(s).replace(/[&<>"]/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;"}[c])); }
 function draw(s) {
   if (s.pending) return;
@@ -196,6 +226,14 @@ function draw(s) {
     }).join("")).join("") +
     `<td>${st.problem ? '<span class="problem">' + esc(st.problem) + "</span>" : st.passed + "/" + st.total}</td></tr>`).join("");
   document.getElementById("grid").innerHTML = head + rows;
+  if (drawnAt !== s.taken_at) {  // a new poll drew new pictures
+    drawnAt = s.taken_at;
+    document.getElementById("stacks").innerHTML = s.students.map(st => {
+      const src = esc(`/diagram/${encodeURIComponent(st.id)}.png${location.search}&at=${s.taken_at}`);
+      return `<figure><a href="${src}"><img src="${src}" alt="${esc(st.id)}'s stack" data-student="${esc(st.id)}"></a>` +
+        `<figcaption>${esc(st.id)}</figcaption></figure>`;
+    }).join("");
+  }
 }
 async function refresh() {
   try { draw(await (await fetch("/snapshot.json" + location.search, {cache: "no-store"})).json()); } catch (e) { document.getElementById("meta").textContent = "cannot reach the live server: " + e; }
