@@ -68,7 +68,7 @@ def fail_over(lab: Lab, victim: str = "db1", through: str = "lb1", requests_tota
 
 def _drill(lab: Lab, victim: str, through: str, requests_total: int, interval: float, kill_after: int,
            request_timeout: float, by_catch_up: bool = False) -> FailoverDrill:
-    stack, entry, run = lab.require_stack(), lab.instance(through), {**new_run(), "by_catch_up": by_catch_up}
+    stack, entry, run = lab.require_stack(), lab.instance(through), new_run(by_catch_up)
     survivor = lab.instance(next(name for name in DATABASE_SERVERS if name != victim))
     progress = Progress(f"failover drill: {victim}")
     prefix = f"failover-{run['run_id']}-"  # the run's markers, on the primary and in its logs

@@ -91,7 +91,7 @@ def crash_web_server(lab: Lab, victim: str = "web1", through: str = "lb1", reque
     `victim` (no shutdown: a crash) after `kill_after` of them; then start it again and
     measure how long until `through` routes to it again. Saves and returns the results.
     `by_catch_up`: catch-up's own drill, marked as catch-up's in the access logs."""
-    stack, lb, run = lab.require_stack(), lab.instance(through), {**new_run(), "by_catch_up": by_catch_up}
+    stack, lb, run = lab.require_stack(), lab.instance(through), new_run(by_catch_up)
     progress = Progress(f"crash drill: {victim}")
     progress.say(victim, f"{requests_total} requests through {through}, {interval * 1000:.0f} ms apart; "
                          f"killing {victim} after {kill_after}")

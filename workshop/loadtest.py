@@ -55,7 +55,7 @@ def run(lab: Lab, stage: str, target: Instance, profile: str = "baseline", port:
     url = target.url(chosen.path, port)
     progress = Progress(f"load test {stage}")
     progress.say(stage, f"wrk: {chosen.connections} connections for {chosen.duration_s}s against {url}")
-    started = {**new_run(), "by_catch_up": by_catch_up}
+    started = new_run(by_catch_up)
     completed = subprocess.run(
         ["wrk", f"-t{chosen.threads}", f"-c{chosen.connections}", f"-d{chosen.duration_s}s",
          f"--timeout={chosen.timeout_s}s", "-s", str(configs.path("wrk/report.lua")), url],

@@ -48,9 +48,9 @@ class NotRecordedProperly(NotRecorded):
 RUN_ID = re.compile(r"[0-9a-f]{32}")
 
 
-def new_run() -> dict:
-    """`started_at` and `run_id` of a run starting now (keyword arguments of a record)."""
-    return {"started_at": time.time(), "run_id": uuid.uuid4().hex}
+def new_run(by_catch_up: bool = False) -> dict:
+    """`started_at`, `run_id` and `by_catch_up` of a run starting now (keyword arguments of a record)."""
+    return {"started_at": time.time(), "run_id": uuid.uuid4().hex, "by_catch_up": by_catch_up}
 
 
 @dataclass(frozen=True, kw_only=True)
