@@ -253,6 +253,10 @@ class DeployAhead:
     machines: str
     deploy: Callable[[Lab, Progress, Chapter], object]
 
+    @property
+    def names(self) -> set[str]:
+        return set(self.machines.split(", "))
+
 
 #: What catch-up deploys ahead, from the start: never work a record needs on its chapter's
 #: state (02's baseline, 03's marker and restart, the drills), never a web server chapters
@@ -275,13 +279,13 @@ def _start_ahead(ahead: Ahead, lab: Lab, progress: Progress, target: Chapter) ->
     """Start the work of AHEAD whose machines the target has."""
     machines = machines_through(target.number)
     for work in AHEAD:
-        if set(work.machines.split(", ")) <= set(machines):
+        if work.names <= set(machines):
             progress.say(work.machines, "deploying ahead, while the chapters before it run")
             ahead.start(work.machines, work.deploy, lab, progress, target)
 
 
 def _runs_ahead(ahead: Ahead, name: str) -> bool:
-    return any(name in work.machines.split(", ") and ahead.started(work.machines) for work in AHEAD)
+    return any(name in work.names and ahead.started(work.machines) for work in AHEAD)
 
 
 def _raise_with_root_cause(lab: Lab, entry: Chapter, failure: WorkshopError) -> None:
