@@ -9,6 +9,7 @@ Example::
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -24,6 +25,10 @@ INSTALL_HINT = (
     "Install podman with `make setup` (it runs: apt-get install -y podman runc "
     "debootstrap uidmap slirp4netns), or set WORKSHOP_ENGINE=docker if you use Docker."
 )
+
+#: Stacks publish on loopback ports from here up to the kernel's ephemeral range.
+PUBLISH_PORT_FLOOR = 20000
+EPHEMERAL_RANGE = "/proc/sys/net/ipv4/ip_local_port_range"
 
 #: Flags every workshop container needs to run systemd as PID 1.
 #: podman: runc, because crun fails on hybrid cgroups ("cgroups in hybrid mode
@@ -129,13 +134,15 @@ class Engine:
         return ("--mac-address", mac)
 
     def publish_flags(self, ports: tuple[int, ...]) -> list[str]:
-        """`run` flags publishing `ports` on 127.0.0.1, at host ports a restart keeps.
+        """`run` flags publishing `ports` on 127.0.0.1, at host ports picked here.
 
-        podman picks a free host port once, at creation; docker picks anew at
-        every start, which would leave the stack's recorded SSH and HTTP ports
-        dead after a restart: so docker is given free ports picked here.
+        Left to itself, docker picks anew at every start (the stack's recorded
+        SSH and HTTP ports would be dead after a restart), and both engines pick
+        from the kernel's ephemeral range, where any outgoing connection of the
+        course's own SSH and HTTP clients can take the port between the pick and
+        the engine's bind ("address already in use"): see `free_ports`.
         """
-        host_ports = [""] * len(ports) if self.is_podman else free_ports(len(ports))
+        host_ports = free_ports(len(ports))
         return [arg for port, host in zip(ports, host_ports) for arg in ("--publish", f"127.0.0.1:{host}:{port}")]
 
     def exists(self, kind: str, name: str) -> bool:
@@ -170,13 +177,32 @@ class Engine:
 
 
 def free_ports(count: int) -> list[int]:
-    """`count` different TCP ports on 127.0.0.1 that nothing listens on now (the kernel's picks,
-    all held until the last is picked, so none comes twice)."""
+    """`count` different TCP ports on 127.0.0.1 that nothing is bound to now, from below the
+    kernel's ephemeral range, so no outgoing connection is handed one of them before the
+    engine binds it (all are held until the last is picked, so none comes twice)."""
+    candidates = list(range(PUBLISH_PORT_FLOOR, ephemeral_port_floor()))
+    random.shuffle(candidates)
+    picked = []
     with ExitStack() as held:
-        probes = [held.enter_context(socket.socket()) for _ in range(count)]
-        for probe in probes:
-            probe.bind(("127.0.0.1", 0))
-        return [probe.getsockname()[1] for probe in probes]
+        for port in candidates:
+            probe = held.enter_context(socket.socket())
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            picked.append(port)
+            if len(picked) == count:
+                return picked
+    raise EngineError(f"fewer than {count} free TCP ports on 127.0.0.1 between {PUBLISH_PORT_FLOOR} and the "
+                      "kernel's ephemeral range (net.ipv4.ip_local_port_range): remove old stacks (workshop down)")
+
+
+def ephemeral_port_floor() -> int:
+    """The lowest port the kernel hands to outgoing connections (32768 on Debian)."""
+    try:
+        return int(Path(EPHEMERAL_RANGE).read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def find_engine(preferred: str | None = None) -> Engine:

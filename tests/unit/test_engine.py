@@ -1,9 +1,11 @@
 """A missing or broken container engine gives a message that says what to do."""
 
 import os
+import socket
 
 import pytest
 
+from workshop import engine
 from workshop.engine import Engine, find_engine, free_ports
 from workshop.errors import EngineError
 
@@ -74,10 +76,22 @@ def test_inspect_leaves_out_what_vanished_and_keeps_what_the_engine_printed(tmp_
     assert engine.inspect("network", "ws-a", "ws-gone") == [{"Name": "ws-a"}]
 
 
-def test_podman_picks_host_ports_once_and_docker_is_given_free_ones_that_survive_a_restart():
-    assert Engine("podman").publish_flags((22, 80)) == ["--publish", "127.0.0.1::22", "--publish", "127.0.0.1::80"]
-    flags = Engine("docker").publish_flags((22, 80))
+@pytest.mark.parametrize("program", ["podman", "docker"])
+def test_both_engines_are_given_host_ports_below_the_ephemeral_range_so_no_client_socket_takes_one(program):
+    flags = Engine(program).publish_flags((22, 80))
     assert flags[::2] == ["--publish", "--publish"]
+    assert [flag.rsplit(":", 1)[1] for flag in flags[1::2]] == ["22", "80"]
     host_ports = [int(flag.split(":")[1]) for flag in flags[1::2]]
-    assert [flag.rsplit(":", 1)[1] for flag in flags[1::2]] == ["22", "80"] and all(p > 0 for p in host_ports)
+    assert all(engine.PUBLISH_PORT_FLOOR <= port < engine.ephemeral_port_floor() for port in host_ports)
     assert len(set(free_ports(50))) == 50
+
+
+def test_a_port_something_is_bound_to_is_never_picked_and_too_few_free_ports_say_what_to_do(monkeypatch):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        monkeypatch.setattr(engine, "PUBLISH_PORT_FLOOR", port)
+        monkeypatch.setattr(engine, "ephemeral_port_floor", lambda: port + 2)
+        assert free_ports(1) == [port + 1]
+        with pytest.raises(EngineError, match="fewer than 2 free TCP ports.*workshop down"):
+            free_ports(2)

@@ -1,7 +1,8 @@
 """Local provider naming and addressing: derived, stable, unique per stack."""
 
+from workshop.errors import EngineError
 from workshop.providers.local import (
-    SUBNET_POOL, LocalProvider, container_name, mac_address, network_name, routed_subnets,
+    PORT_TAKEN, SUBNET_POOL, LocalProvider, container_name, mac_address, network_name, routed_subnets,
 )
 from workshop.stack import Stack
 from workshop.topology import PLAN, spec
@@ -65,3 +66,38 @@ def test_a_new_stack_network_avoids_the_engine_s_networks_and_the_other_engine_s
     second = LocalProvider(NetworksEngine("192.168.0.0/24"))._free_subnet(stack)
     third = LocalProvider(NetworksEngine(str(second)))._free_subnet(stack)
     assert len({first, second, third}) == 3 and all(net.subnet_of(SUBNET_POOL) for net in (first, second, third))
+
+
+class PortRaceEngine:
+    """An engine whose first `run` loses a host port to another process, leaving a created container."""
+
+    def __init__(self):
+        self.calls = []
+
+    def run(self, *args, **kwargs):
+        self.calls.append(args[0])
+        if self.calls.count("run") == 1:
+            raise EngineError(f"`podman run ...` failed (exit 126):\nError: cannot listen on the TCP port: "
+                              f"listen tcp4 127.0.0.1:34149: bind: {PORT_TAKEN}")
+
+    def run_flags(self):
+        return ()
+
+    def mac_address_flags(self, mac):
+        return ()
+
+    def publish_flags(self, ports):
+        return ()
+
+    def exists(self, kind, name):
+        return True
+
+    def remove_container(self, name):
+        self.calls.append("rm")
+
+
+def test_a_host_port_taken_between_pick_and_bind_removes_the_dead_container_and_tries_new_ports():
+    stack = Stack("alice", "local", "root", "", network={"name": "ws-alice", "image": "img"})
+    engine = PortRaceEngine()
+    LocalProvider(engine)._create_container(stack, spec("web1"), "ws-alice-web1", "10.213.7.21")
+    assert engine.calls == ["run", "rm", "run"]

@@ -20,6 +20,8 @@ import socket
 import struct
 from pathlib import Path
 
+from tenacity import Retrying, retry_if_exception, stop_after_attempt
+
 from .. import engine_output
 from ..engine import Engine, find_engine
 from ..errors import EngineError, StackError
@@ -36,6 +38,9 @@ LABEL = "org.workshop.stack"
 #: engine's networks: podman and docker do not see each other's).
 SUBNET_POOL = ipaddress.ip_network("10.213.0.0/16")
 BOOT_TIMEOUT = 90
+#: What an engine says when a host port it was given is bound by then, and how often to pick again.
+PORT_TAKEN = "address already in use"
+PORT_ATTEMPTS = 3
 #: What `systemctl is-system-running --wait` answers once boot is over, well or not.
 SETTLED = ("running", "degraded", "maintenance", "stopping")
 
@@ -118,15 +123,7 @@ class LocalProvider(Provider):
             self.engine.run("start", container)
         else:
             progress.say(spec.name, f"creating {container} at {ip}")
-            self.engine.run(
-                "run", "--detach", *self.engine.run_flags(),
-                "--name", container, "--hostname", spec.name,
-                "--network", stack.network["name"], "--ip", ip, *self.engine.mac_address_flags(mac_address(ip)),
-                *self.engine.publish_flags(spec.ports),
-                "--label", f"{LABEL}={stack.name}", "--label", f"org.workshop.role={spec.role}",
-                "--label", f"org.workshop.instance={spec.name}",
-                stack.network["image"],
-            )
+            self._create_container(stack, spec, container, ip)
         self._wait_for_boot(container, spec.name, progress)
         self.engine.run("exec", "-i", container, "sh", "-c",
                         "install -d -m 700 /root/.ssh && cat > /root/.ssh/authorized_keys "
@@ -136,6 +133,28 @@ class LocalProvider(Provider):
             name=spec.name, role=spec.role, private_ip=ip, public_host="127.0.0.1",
             ports=self._published_ports(container), provider_id=container, host_key=host_key,
         )
+
+    def _create_container(self, stack: Stack, spec: InstanceSpec, container: str, ip: str) -> None:
+        """`run` the container; when another process bound a picked host port first, the
+        engine leaves a container that never started: remove it and try with new ports."""
+        def create() -> None:
+            try:
+                self.engine.run(
+                    "run", "--detach", *self.engine.run_flags(),
+                    "--name", container, "--hostname", spec.name,
+                    "--network", stack.network["name"], "--ip", ip, *self.engine.mac_address_flags(mac_address(ip)),
+                    *self.engine.publish_flags(spec.ports),
+                    "--label", f"{LABEL}={stack.name}", "--label", f"org.workshop.role={spec.role}",
+                    "--label", f"org.workshop.instance={spec.name}",
+                    stack.network["image"],
+                )
+            except EngineError as error:
+                if PORT_TAKEN in str(error) and self.engine.exists("container", container):
+                    self.engine.remove_container(container)
+                raise
+
+        Retrying(stop=stop_after_attempt(PORT_ATTEMPTS), reraise=True,
+                 retry=retry_if_exception(lambda error: PORT_TAKEN in str(error)))(create)
 
     def _wait_for_boot(self, container: str, name: str, progress: Progress) -> None:
         # Right after `run`, systemd may not answer on its bus yet: poll until it
