@@ -14,10 +14,12 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
+from workshop.pgpool_view import SHOW_POOL_NODES, parse_pool_nodes
 from workshop.records import FailoverDrill
 from workshop.sql import literal, superuser_psql
 from workshop.waiting import wait_until
 
+from .pgpool import POOLER, pgpool_settings
 from .postgresql import sql
 from .registry import check
 from .result import Verdict
@@ -28,6 +30,7 @@ SERVERS, WEB = ("db1", "db2"), "web1"
 DATABASE = "newsroom"
 MAX_LAG_BYTES = 1024 * 1024
 REPLICATION_WAIT, READS = 5.0, 20
+MAX_SR_CHECK_PERIOD, MAX_DELAY_THRESHOLD = 10, 16 * 1024 ** 2
 MIN_DRILL_REQUESTS, MIN_WRITES_AFTER_KILL = 200, 10
 RUN_DRILL = "workshop.failover.fail_over(lab, \"db1\", through=\"lb1\")"
 NGINX_LOGS, LB = "/var/log/nginx/access.log*", "lb1"
@@ -189,6 +192,59 @@ def reads_reach_standby(target: Target, verdict: Verdict) -> None:
     if after == before:
         verdict.fail(f"none of {READS} reads through the app reached {standby}: list both servers in pgpool.conf "
                      "(backend_hostname0/1) with load_balance_mode = on and a backend_weight for each")
+
+
+def pool_nodes(target: Target) -> dict[str, dict[str, str]]:
+    """pgpool1's own view of db1 and db2 (SHOW pool_nodes): status, role, select_cnt, replication_delay."""
+    result = target.ssh(POOLER, SHOW_POOL_NODES)
+    if not result.ok:
+        raise ProbeError(f"pgpool1 did not answer SHOW pool_nodes ({result.stderr.strip()[:200]}): is pgpool2 "
+                         "running there (systemctl status pgpool2), deployed with pgpool.configure_pgpool?")
+    return parse_pool_nodes(result.stdout, {target.record(name).private_ip: name for name in SERVERS})
+
+
+@check(CHAPTER, "lagging-standby-skipped", "pgpool sends no reads to a standby that falls behind", points=1)
+def lagging_standby_skipped(target: Target, verdict: Verdict) -> None:
+    """Pause the standby's replay, write more WAL on the primary than delay_threshold allows,
+    and count, in pgpool's own select_cnt, the app's reads it still sends the standby (replay
+    resumed afterwards, whatever happens)."""
+    primary, standby = pair(target, verdict)
+    settings = pgpool_settings(target)
+    threshold, period = int(settings.get("delay_threshold") or 0), int(settings.get("sr_check_period") or 10)
+    verdict.see(delay_threshold=threshold, sr_check_period=period)
+    if threshold <= 0:
+        verdict.fail("pgpool.conf sets no delay_threshold, so pgpool keeps sending reads to a standby however far "
+                     "behind it is (one that stopped streaming serves ever older rows): set delay_threshold = "
+                     "1048576 (bytes of WAL) and reload pgpool2")
+        return
+    if threshold > MAX_DELAY_THRESHOLD:
+        verdict.fail(f"delay_threshold = {threshold} lets a standby fall {threshold // 1024 ** 2} MB of WAL behind "
+                     f"before pgpool stops reading from it; set it at most {MAX_DELAY_THRESHOLD} (16 MB)")
+        return
+    if not 0 < period <= MAX_SR_CHECK_PERIOD:
+        verdict.fail(f"sr_check_period = {period}: pgpool measures the standby's delay only every sr_check_period "
+                     f"seconds (0: never); set it between 1 and {MAX_SR_CHECK_PERIOD}")
+        return
+    try:
+        sql(target, "SELECT pg_wal_replay_pause()", host=standby)
+        sql(target, f"SELECT pg_logical_emit_message(false, 'workshop-lag-probe', repeat('x', {threshold * 2}))",
+            host=primary)
+        time.sleep(2 * period + 1)  # pgpool's next two delay measurements see the standby behind
+        before = pool_nodes(target)
+        for _ in range(READS):
+            target.http(WEB, "/api/markers/")
+        after = pool_nodes(target)
+    finally:
+        sql(target, "SELECT pg_wal_replay_resume()", host=standby)
+    sent = {name: int(after[name]["select_cnt"]) - int(before[name]["select_cnt"]) for name in (primary, standby)}
+    verdict.see(reads_sent=READS, reads_pgpool_sent=sent, standby_delay_bytes=after[standby]["replication_delay"])
+    if sent[standby]:
+        verdict.fail(f"pgpool sent {sent[standby]} of the app's reads to {standby} while it was {threshold * 2} bytes "
+                     f"of WAL behind {primary}, over pgpool.conf's delay_threshold = {threshold}: is that the "
+                     "pgpool.conf pgpool1 runs (pgpool2 reloaded), and can sr_check_user log in to both servers?")
+    elif not sent[primary]:
+        verdict.fail(f"none of {READS} reads through the app on {WEB} reached pgpool's servers: does the app's "
+                     "DATABASE_URL point at pgpool1?")
 
 
 @dataclass(frozen=True)

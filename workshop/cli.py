@@ -82,7 +82,7 @@ def _print_status(lab: Lab) -> None:
         print(f"  {row['name']:<9} {row['role']:<8} {row['state']:<8} {row['private_ip']:<15} {row['public']}")
     broken = [row["name"] for row in rows if row["state"] != "running"]
     if broken:
-        print(f"\nThe stack is half up ({', '.join(broken)} not running): `workshop up {' '.join(broken)}` "
+        print(f"\nThe stack is half up ({', '.join(broken)} not running): `workshop up` "
               "resumes it, `workshop down` tears it all down.")
 
 
@@ -186,8 +186,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", default=default_stack_name(), help="stack name (default: %(default)s)")
     verbs = parser.add_subparsers(dest="verb", required=True, metavar="VERB")
 
-    up = verbs.add_parser("up", help="start instances (default web1), resuming a half-up stack")
-    up.add_argument("names", nargs="*", default=["web1"], help="instance names, e.g. web1 db1")
+    up = verbs.add_parser("up", help="start instances, resuming a half-up or stopped stack")
+    up.add_argument("names", nargs="*", default=[],
+                    help="instance names, e.g. web1 db1 (default: every one the stack has, or web1 on a new stack)")
     up.set_defaults(run=cmd_up)
 
     verbs.add_parser("status", help="show instances, states and endpoints").set_defaults(run=cmd_status)

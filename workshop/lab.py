@@ -236,10 +236,11 @@ class Lab:
     def up(self, *names: str) -> Instance | list[Instance]:
         """Start the named instances (resuming any that exist), all at once; idempotent.
         Instances already recorded and running are left as they are (one state query).
+        No names: every instance the stack has (after the host restarted), or web1 on a new stack.
 
         Returns the Instance, or a list of them when several names are given.
         """
-        names = names or ("web1",)
+        names = names or tuple(self.stack.instances if self.stack else ()) or ("web1",)
         for name in names:
             topology.spec(name)
         if grading.active():
@@ -273,11 +274,12 @@ class Lab:
                 self._write_known_hosts()
             self._wait_for_ssh(name, progress)
 
-        if self.provider.concurrent_creates:
-            on_each(names, start)
-        else:
-            for name in names:
-                start(name)
+        for wave in topology.boot_waves(names):
+            if self.provider.concurrent_creates:
+                on_each(wave, start)
+            else:
+                for name in wave:
+                    start(name)
         progress.done(f"{len(names)} instance(s) up")
 
     @grading.changes("lab.restart({name!r})", fallback=lambda self, name: self.instance(name))

@@ -45,3 +45,16 @@ def spec(name: str) -> InstanceSpec:
         return PLAN[name]
     except KeyError:
         raise UnknownNameError(f"No machine called {name} in the course; choose from: {', '.join(PLAN)}") from None
+
+
+#: Roles started before the rest when several machines start together (a stack coming back
+#: after the host restarted): pgpool must find its servers up, or it would take a primary
+#: still booting for a dead one and promote the standby.
+BOOTS_FIRST = ("db",)
+
+
+def boot_waves(names: list[str]) -> list[list[str]]:
+    """`names` in the order to start them: the database servers, then everything else."""
+    first = [name for name in names if spec(name).role in BOOTS_FIRST]
+    rest = [name for name in names if name not in first]
+    return [wave for wave in (first, rest) if wave]

@@ -1,6 +1,6 @@
 """Chapter 08 end to end on the shared course stack: the solutions autograde to full
 marks, the unmodified releases to zero, and each check catches its broken stack:
-reads never reaching the standby, a standby restored from a backup but not streaming,
+reads never reaching the standby, reads still reaching a standby that lags, a standby restored from a backup but not streaming,
 a standby with the wrong replication password (the hint quotes its log), a failover that lost acknowledged writes."""
 
 from __future__ import annotations
@@ -27,6 +27,16 @@ def test_reads_that_never_reach_the_standby_are_caught(folder, lab):
     reconfigure_pgpool(lab, conf=pgpool.reference_pgpool_conf(lab, backends=(replication.find_primary(lab).name,)))
     try:
         assert "none of 20 reads through the app reached" in failing_hints(folder, CHAPTER, "reads-reach-standby")
+    finally:
+        reconfigure_pgpool(lab)
+
+
+def test_a_pgpool_that_cannot_measure_the_standby_s_delay_and_reads_from_it_behind_is_caught(folder, lab):
+    """sr_check_user cannot log in: pgpool never sees the standby's delay, so a lagging standby keeps its reads."""
+    conf = pgpool.reference_pgpool_conf(lab, backends=("db1", "db2"))
+    reconfigure_pgpool(lab, conf=conf.replace(f"sr_check_user = '{pgpool.MONITOR_USER}'", "sr_check_user = 'nobody'"))
+    try:
+        assert "of the app's reads to" in failing_hints(folder, CHAPTER, "lagging-standby-skipped")
     finally:
         reconfigure_pgpool(lab)
 

@@ -19,6 +19,7 @@ class RecordingProvider(Provider):
     def __init__(self, concurrent: bool, expected: int = 1):
         self.concurrent_creates = concurrent
         self.created: list[str] = []
+        self.stopped: set[str] = set()
         self.state_queries = 0
         self.together = threading.Barrier(expected, timeout=5)
 
@@ -73,3 +74,28 @@ def test_instances_recorded_and_running_are_left_alone_after_one_state_query(lab
     lab.up("web1", "db1")
     assert provider.created == ["web1", "db1"]
     assert provider.state_queries == queries + 2
+
+
+class StoppedAfterHostRestart(RecordingProvider):
+    """Every recorded instance is stopped (the host restarted); records the order of the starts."""
+
+    def states(self, stack):
+        self.state_queries += 1
+        return {name: ("stopped" if name in self.stopped else RUNNING) for name in self.created}
+
+
+def test_up_without_names_resumes_every_instance_the_stack_has_database_servers_first(lab_with):
+    provider = StoppedAfterHostRestart(concurrent=False)
+    lab = lab_with(provider)
+    lab.up("pgpool1", "web1")
+    lab.up("db2", "db1")
+    assert list(lab.stack.instances) == ["pgpool1", "web1", "db2", "db1"]
+    provider.stopped, provider.created = set(provider.created), []
+    lab.up()
+    assert provider.created[:2] == ["db2", "db1"] and sorted(provider.created[2:]) == ["pgpool1", "web1"]
+
+
+def test_up_without_names_on_a_new_stack_starts_web1(lab_with):
+    provider = RecordingProvider(concurrent=False)
+    lab_with(provider).up()
+    assert provider.created == ["web1"]

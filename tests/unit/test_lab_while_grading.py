@@ -95,6 +95,7 @@ CHANGING = [
     (replication.deploy_standby, lambda lab: (lab,), "db2"),
     (replication.set_synchronous, lambda lab: (lab.instance("db1"), "db2"), None),
     (replication.rejoin_as_standby, lambda lab: (lab, "db1", "db2"), "db1"),
+    (replication.planned_restart, lambda lab: (lab, "db1"), "db1"),
     (media.ensure_bucket, lambda lab: (lab, lab.instance("media1")), None),
     (media.deploy_media_server, lambda lab: (lab,), "media1"),
     (web.install_app, lambda lab: (lab, lab.instance("web1")), False),

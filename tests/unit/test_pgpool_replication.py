@@ -58,6 +58,12 @@ class TestPgpoolConf:
         assert settings["backend_application_name1"] == "db2" and settings["backend_flag1"] == "ALLOW_TO_FAILOVER"
         assert settings["load_balance_mode"] == "on" and settings["failover_command"].startswith("/etc/pgpool2/failover.sh")
 
+    def test_a_lagging_standby_loses_its_reads_and_a_detached_one_comes_back_by_itself(self, lab):
+        settings = _settings(pgpool.reference_pgpool_conf(lab, backends=("db1", "db2")))
+        assert settings["delay_threshold"] == str(pgpool.WATCHING.delay_threshold) == "1048576"
+        assert (settings["auto_failback"], settings["auto_failback_interval"]) == ("on", "10")
+        assert settings["failover_on_backend_error"] == "on" and settings["sr_check_period"] == "2"
+
     def test_the_pool_size_is_what_was_asked(self, lab):
         settings = _settings(pgpool.reference_pgpool_conf(lab, size=PoolSize(16, 1)))
         assert (settings["num_init_children"], settings["max_pool"]) == ("16", "1")

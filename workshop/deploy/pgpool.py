@@ -15,11 +15,13 @@ pool_passwd holds it AES-encrypted with a key only pgpool's user can read.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass
 
 from .. import configs, grading
 from ..errors import ConfigError, StackError
 from ..lab import Instance, Lab
+from ..pgpool_view import PORT, PROBE_PGPASS, SHOW_POOL_NODES, parse_pool_nodes
 from ..progress import Progress
 from ..providers import RUNNING
 from ..secrets import stack_secret
@@ -27,17 +29,27 @@ from ..waiting import wait_until
 from .postgres import (APP_CLIENTS, DATABASE, MONITOR_USER, REPLICATION_USER, USER, app_password, install_hba, psql,
                        reference_hba, role_sql)
 
-PORT = 5432
 PCP_PORT = 9898
 PCP_USER = "pcpadmin"
 CONFIG_DIR = "/etc/pgpool2"
 HOME = "/var/lib/postgresql"  # the postgres user's: pgpool runs as postgres
 KEY_FILE = f"{HOME}/.pgpoolkey"
-#: The app's password for the login probe through pgpool: psql reads it here, not from its command line.
-PROBE_PGPASS = "/root/.workshop-newsroom.pgpass"
 STATUS_FILE = "/var/log/postgresql/pgpool_status"
 DATABASE_SERVERS = ("db1", "db2")
 READY_TIMEOUT = 30
+#: Marks the line failover_held adds to pgpool.conf, and removes again.
+HELD = "# held for a planned restart"
+
+
+@dataclass(frozen=True)
+class Watching:
+    """When pgpool takes a detached standby back, and when it stops reading from a lagging one."""
+
+    auto_failback_interval: int = 10
+    delay_threshold: int = 1024 * 1024  # bytes of WAL the standby's replay may trail the primary by
+
+
+WATCHING = Watching()
 
 
 @dataclass(frozen=True)
@@ -88,7 +100,7 @@ def reference_pgpool_conf(lab: Lab, name: str = "pgpool1", backends: tuple[str, 
     return configs.render("pgpool/pgpool.conf.j2", name=name, port=PORT,
                           backends=[{"name": b, "address": lab.planned_ip(b)} for b in backends],
                           num_init_children=size.num_init_children, max_pool=size.max_pool,
-                          load_balance=len(backends) > 1, monitor_user=MONITOR_USER)
+                          load_balance=len(backends) > 1, monitor_user=MONITOR_USER, **asdict(WATCHING))
 
 
 def reference_pool_hba(lab: Lab, name: str = "pgpool1", clients: tuple[str, ...] = APP_CLIENTS) -> str:
@@ -126,6 +138,33 @@ def running(lab: Lab, names: tuple[str, ...]) -> tuple[str, ...]:
     """Those of `names` whose machine runs (a killed primary stays down until it rejoins)."""
     states = lab.provider.states(lab.require_stack())
     return tuple(name for name in names if states.get(name) == RUNNING)
+
+
+def pool_nodes(pgpool: Instance) -> dict[str, dict[str, str]]:
+    """{server name: its row of `SHOW pool_nodes`}: pgpool's own view of its servers now
+    (status up/down, role, select_cnt, replication_delay, ...); {} when pgpool does not answer."""
+    result = pgpool.run(SHOW_POOL_NODES, readonly=True, check=False, timeout=15)
+    if result.exit_code != 0:
+        return {}
+    return parse_pool_nodes(result.stdout, {pgpool.lab.planned_ip(name): name for name in DATABASE_SERVERS})
+
+
+@contextmanager
+def failover_held(lab: Lab, server: str, name: str = "pgpool1"):
+    """Inside, pgpool does not fail `server` over, however its sessions or health checks fail
+    (backend_flag DISALLOW_TO_FAILOVER, appended to the pgpool.conf it runs and reloaded):
+    for a planned restart of the primary, which would otherwise promote the standby."""
+    pgpool = lab.instance(name)
+    node = pool_nodes(pgpool).get(server, {}).get("node_id")
+    if node is None:
+        raise StackError(f"pgpool on {name} does not list {server} (SHOW pool_nodes): "
+                         "is pgpool2 running there, with both database servers in pgpool.conf?")
+    pgpool.run(f"echo \"backend_flag{node} = 'DISALLOW_TO_FAILOVER'  {HELD}\" >> {CONFIG_DIR}/pgpool.conf "
+               "&& systemctl reload pgpool2")
+    try:
+        yield
+    finally:
+        pgpool.run(f"sed -i '/{HELD}$/d' {CONFIG_DIR}/pgpool.conf && systemctl reload pgpool2")
 
 
 def pooled(lab: Lab, name: str = "pgpool1") -> bool:

@@ -19,13 +19,14 @@ from ..lab import Instance, Lab
 from ..progress import Progress
 from ..sql import literal
 from ..waiting import wait_until
-from .pgpool import (CONFIG_DIR, DATABASE_SERVERS, PCP_PORT, PCP_USER, database_hba, find_primary, prepare_primary,
-                     replication_password, running)
+from .pgpool import (CONFIG_DIR, DATABASE_SERVERS, PCP_PORT, PCP_USER, database_hba, failover_held, find_primary,
+                     is_primary, prepare_primary, replication_password, running)
 from .postgres import CLUSTER, REPLICATION_USER, configure_postgres, psql
 
 DATA_DIR = "/var/lib/postgresql/15/main"
 PGPASS = "/var/lib/postgresql/.pgpass"
 STREAMING_TIMEOUT = 30
+RESTART_TIMEOUT = 60
 
 
 def slot_name(standby: str) -> str:
@@ -119,4 +120,26 @@ def rejoin_as_standby(lab: Lab, name: str, primary: str, progress: Progress | No
     progress = progress or Progress(f"rejoin {name}")
     _follow(lab, name, lab.instance(primary), progress)
     progress.done(f"{name} streams from {primary} and is back in pgpool")
+    return lab.instance(name)
+
+
+@grading.changes("restart {name} as planned", fallback=grading.named_instance)
+def planned_restart(lab: Lab, name: str, machine: bool = False, progress: Progress | None = None) -> Instance:
+    """Restart PostgreSQL on `name` (with `machine`, the whole machine) without a failover:
+    pgpool holds its failover for `name` until it answers again. A restart is over in a
+    second or two; unplanned, pgpool would take the primary for dead and promote the
+    standby. A standby needs no hold (pgpool detaches it and takes it back once it streams
+    again), but is held as well: the same procedure for both."""
+    progress = progress or Progress(f"planned restart of {name}")
+    with failover_held(lab, name):
+        progress.say(name, "pgpool holds its failover; restarting " + ("the machine" if machine else "PostgreSQL"))
+        if machine:
+            lab.restart(name)
+        else:
+            lab.instance(name).run("systemctl restart postgresql@15-main")
+        if wait_until(lambda: is_primary(lab.instance(name)), RESTART_TIMEOUT, 0.5,
+                      done=lambda answer: answer is not None) is None:
+            raise StackError(f"PostgreSQL on {name} does not answer {RESTART_TIMEOUT}s after its restart: "
+                             f"journalctl -u postgresql@15-main on {name}")
+    progress.done(f"{name} answers again; pgpool never failed it over")
     return lab.instance(name)

@@ -55,6 +55,44 @@ class Markers:
                       if value in self.rows[name]])
 
 
+PGPOOL_CONF = "sr_check_period = 2\ndelay_threshold = 1048576\nload_balance_mode = on\n"
+
+
+class Replay:
+    """db1's replay, which the lag probe pauses, and the app's reads: each one is a transaction
+    on db1 and a select pgpool counts for it (SHOW pool_nodes), except while db1 is paused
+    behind when pgpool `honours_delay`; then pgpool sends it to db2."""
+
+    def __init__(self, target, honours_delay=True):
+        self.commits, self.paused, self.honours_delay, self.calls = 100, False, honours_delay, []
+        self.selects = {"db1": 66, "db2": 180}
+        target.on_ssh("db1", "pg_wal_replay_pause", lambda command: self.pause(True))
+        target.on_ssh("db1", "pg_wal_replay_resume", lambda command: self.pause(False))
+        target.on_ssh("db2", "pg_logical_emit_message", rows(("0/5000000",)))
+        target.on_ssh("db1", "FROM pg_stat_database", lambda command: rows((self.commits,)))
+        target.on_ssh("pgpool1", "SHOW pool_nodes", lambda command: self.pool_nodes())
+        target.on_http("web1", "/api/markers/", self.read)
+
+    def pause(self, paused):
+        self.paused = paused
+        self.calls.append("pause" if paused else "resume")
+        return ""
+
+    def read(self, path, kwargs):
+        if self.paused and self.honours_delay:
+            self.selects["db2"] += 1
+        else:
+            self.commits += 1
+            self.selects["db1"] += 1
+        return respond(json=[])
+
+    def pool_nodes(self):
+        delay = 2_097_152 if self.paused and self.honours_delay else 0
+        return ("node_id,hostname,port,status,role,select_cnt,replication_delay\n"
+                f"0,{DB1},5432,up,standby,{self.selects['db1']},{delay}\n"
+                f"1,{DB2},5432,up,primary,{self.selects['db2']},0\n")
+
+
 def roles(target, db1="t", db2="f"):
     """What pg_is_in_recovery() answers on each server (t: standby, f: primary)."""
     target.on_ssh("db1", "pg_is_in_recovery", f"{db1}\n")
@@ -70,9 +108,8 @@ def healthy(target, clock):
     target.on_ssh("db2", "FROM pg_replication_slots", rows(("db1_slot",)))
     for server in ("db1", "db2"):
         target.on_ssh(server, "postgresql-15-main.log", "LOG:  database system is ready to accept read-only connections\n")
-    commits = iter(range(100, 10_000, 7))
-    target.on_ssh("db1", "FROM pg_stat_database", lambda command: rows((next(commits),)))
-    target.on_http("web1", "/api/markers/", respond(json=[]))
+    Replay(target)
+    target.facts("pgpool1").files["/etc/pgpool2/pgpool.conf"] = PGPOOL_CONF
     target.on_ssh("db2", "pg_walfile_name", rows(("00000002",)))
     Markers(target)
     target.recordings["failover-db1.json"] = dict(DRILL)
@@ -111,6 +148,23 @@ def drill(**fields):
      "is not on db1 after 5s: db1 is not receiving db2's WAL"),
     ("reads-reach-standby", lambda t: t.on_ssh("db1", "FROM pg_stat_database", rows((100,))),
      "none of 20 reads through the app reached db1"),
+    ("lagging-standby-skipped", lambda t: Replay(t, honours_delay=False),
+     "pgpool sent 20 of the app's reads to db1 while it was 2097152 bytes of WAL behind db2, over pgpool.conf's "
+     "delay_threshold = 1048576"),
+    ("lagging-standby-skipped", lambda t: t.on_ssh("pgpool1", "SHOW pool_nodes", Replay(t).pool_nodes()),
+     "none of 20 reads through the app on web1 reached pgpool's servers"),
+    ("lagging-standby-skipped", lambda t: t.on_ssh("pgpool1", "SHOW pool_nodes", "", exit_code=2,
+                                                   stderr="psql: error: connection refused"),
+     "pgpool1 did not answer SHOW pool_nodes (psql: error: connection refused)"),
+    ("lagging-standby-skipped", lambda t: t.facts("pgpool1").files.update(
+        {"/etc/pgpool2/pgpool.conf": PGPOOL_CONF.replace("delay_threshold = 1048576", "delay_threshold = 104857600")}),
+     "delay_threshold = 104857600 lets a standby fall 100 MB of WAL behind"),
+    ("lagging-standby-skipped", lambda t: t.facts("pgpool1").files.update(
+        {"/etc/pgpool2/pgpool.conf": PGPOOL_CONF.replace("delay_threshold = 1048576", "delay_threshold = 0")}),
+     "pgpool.conf sets no delay_threshold"),
+    ("lagging-standby-skipped", lambda t: t.facts("pgpool1").files.update(
+        {"/etc/pgpool2/pgpool.conf": PGPOOL_CONF.replace("sr_check_period = 2", "sr_check_period = 0")}),
+     "sr_check_period = 0"),
     ("standby-promoted", lambda t: t.recordings.clear(), "no failover drill recorded"),
     ("standby-promoted", drill(stack="other"), "the recorded failover drill for db1 ran against stack other, not units"),
     ("standby-promoted", lambda t: roles(t, db1="f", db2="f"), "db1 and db2 are both primaries (split brain)"),
@@ -195,3 +249,10 @@ def test_a_standby_that_cannot_stream_is_told_what_its_own_log_says(healthy, log
     result = run(healthy, CHAPTER, "streaming-with-slot")
     assert_hint(result, "db1 is in recovery but does not stream from db2; its log says: \"" + logged[logged.index("could"):])
     assert_hint(result, fix)
+
+
+def test_the_lag_probe_resumes_the_standby_s_replay_even_when_its_reads_fail(healthy):
+    replay = Replay(healthy)
+    healthy.on_http("web1", "/api/markers/", lambda path, kwargs: (_ for _ in ()).throw(ConnectionError("down")))
+    result = run(healthy, CHAPTER, "lagging-standby-skipped")
+    assert result.status != PASSED and replay.calls == ["pause", "resume"]

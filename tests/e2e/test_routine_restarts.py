@@ -1,0 +1,45 @@
+"""Routine operations on the shared course stack, once it has been through every chapter:
+each restart of the fault battery (workshop/faults.py) leaves the site serving again by
+itself, with pgpool's servers all up and no acknowledged write lost; afterwards every check
+of every chapter worked through on the stack passes again, with no hand repair (the final
+load test is run again first: varnish1's restart reset the counters that vouch for it, as
+its hint says).
+
+Runs after test_full_course (file order), so the graded submission is not disturbed."""
+
+from __future__ import annotations
+
+import pytest
+
+import grader
+from workshop.faults import FAULTS, TABLE_HEADER, run_battery
+from workshop import loadtest
+from workshop.lab import open_lab
+
+pytestmark = pytest.mark.e2e
+CHAPTER = "10-final-load-test"
+
+
+@pytest.fixture(scope="module")
+def battery(lab):
+    results = run_battery(lab)
+    print("\n" + TABLE_HEADER + "\n" + "\n".join(result.row() for result in results))
+    return results
+
+
+@pytest.mark.parametrize("fault", [fault.name for fault in FAULTS])
+def test_the_site_serves_again_by_itself_with_every_database_server_up_and_no_write_lost(battery, fault):
+    result = next(result for result in battery if result.fault == fault)
+    assert result.serving_again_s is not None, f"{fault}: the site did not serve again within the probe"
+    assert result.all_up_s is not None, f"{fault}: pgpool did not have both servers up again"
+    assert result.acknowledged > 0 and result.lost == 0, result
+
+
+def test_afterwards_every_check_of_every_worked_chapter_passes(battery, lab, worked_folders):
+    if not worked_folders:
+        pytest.skip("no chapter was worked through on the shared stack in this session (run the whole e2e suite)")
+    if CHAPTER in worked_folders:
+        loadtest.run(open_lab(lab.stack.name, folder=worked_folders[CHAPTER]), "10-final", lab.instance("varnish1"))
+    for chapter, folder in worked_folders.items():
+        ids = [item.check_id for item in grader.checks_for(chapter) if not item.answers]
+        grader.assert_checks(chapter, *ids, folder=str(folder))
