@@ -18,6 +18,7 @@ import shlex
 
 from workshop.chapters import find_chapter, machines_through
 from workshop.errors import WorkshopError
+from workshop.pgpool_view import PCP_NODES, parse_pcp_nodes
 from workshop.topology import spec
 
 from .result import FAILED, NOT_RUN, CheckResult
@@ -65,6 +66,8 @@ def machine_cause(target: Target, name: str, chapter: int) -> str | None:
             return f"{name} is {state}: start it with `workshop up {name}`"
         return f"{name} does not answer SSH ({exc})"
     state, _, journal = output.partition("\n")
+    if service is not None and state.strip() == "active" and spec(name).role == "pgpool":
+        return pool_cause(target, name)
     if service is None or state.strip() == "active":
         return None
     if state.strip() == "missing":
@@ -72,6 +75,24 @@ def machine_cause(target: Target, name: str, chapter: int) -> str | None:
     reason = log_reason(journal)
     said = f"; its log says: \"{reason}\"" if reason else ""
     return f"{service} on {name} is {state.strip()}{said} (journalctl -u {service} on {name})"
+
+
+def pool_cause(target: Target, pgpool: str) -> str | None:
+    """pgpool runs, but has no primary it considers up (pcp_node_info: SHOW pool_nodes needs a
+    session, which pgpool then refuses): every write fails, whatever the checks standing on it
+    probe. None when it has one, or cannot be asked."""
+    result = target.ssh(pgpool, PCP_NODES)
+    if not result.ok:
+        return None
+    stack = target.require_stack()
+    nodes = parse_pcp_nodes(result.stdout, {record.private_ip: name for name, record in stack.instances.items()})
+    if not nodes or any(row.get("status") in ("up", "waiting") and row.get("role") == "primary"
+                        for row in nodes.values()):
+        return None
+    seen = ", ".join(f"{name} {row.get('status')} ({row.get('role')})" for name, row in nodes.items())
+    return (f"pgpool on {pgpool} has no primary up (pcp_node_info: {seen}): every write through it fails. "
+            f"Once the primary answers again, `pcp_attach_node -w -h localhost -U pcpadmin -n NODE` on {pgpool} "
+            "gives it back (or `workshop catch-up`)")
 
 
 def root_cause(target: Target, chapter: str, machines: tuple[str, ...] | None = None) -> str | None:

@@ -35,7 +35,8 @@ from .deploy.app import app_environment, environment_in_place
 from .deploy.media import deploy_media_server
 from .deploy.memcached import deploy_cache_servers
 from .deploy.nginx import configure_nginx, deploy_load_balancer, reference_lb_config, sync_static
-from .deploy.pgpool import DATABASE_SERVERS, database_hba, deploy_pgpool, pooled, restrict_to_pooler, running
+from .deploy.pgpool import (DATABASE_SERVERS, database_hba, deploy_pgpool, pooled, reattach_servers,
+                            restrict_to_pooler, running)
 from .deploy.postgres import APP_CLIENTS, database_url, deploy_database_server, install_hba
 from .deploy.releases import deploy_releases
 from .deploy.replication import ensure_standby
@@ -307,6 +308,13 @@ def _raise_with_root_cause(lab: Lab, entry: Chapter, failure: WorkshopError) -> 
 
 
 @grading.changes("catch up to chapter {chapter}")
+def _repair_database_tier(lab: Lab, progress: Progress) -> None:
+    """Before any web server is redeployed (each waits for its app to reach the database):
+    pgpool, if it serves, gets back the servers it holds down though they answer again."""
+    if "pgpool1" in lab.require_stack().instances and pooled(lab):
+        reattach_servers(lab, lab.instance("pgpool1"), progress)
+
+
 def catch_up(lab: Lab, chapter: int | str) -> None:
     """Run the reference deploy of every chapter up to and including `chapter`."""
     reached = chapters_through(chapter)
@@ -315,6 +323,7 @@ def catch_up(lab: Lab, chapter: int | str) -> None:
     machines = machines_through(target.number)
     progress.say(target.id, f"starting {', '.join(machines)}")
     lab.up(*machines)
+    _repair_database_tier(lab, progress)
     if any(name in WEB_SERVERS for name in machines):
         build_wheelhouse(progress)  # once, before the web servers' packages install at once
     with Ahead() as ahead:

@@ -1,6 +1,7 @@
 """Routine operations on the shared course stack, once it has been through every chapter:
 each restart of the fault battery (workshop/faults.py) leaves the site serving again by
-itself, with pgpool's servers all up and no acknowledged write lost; afterwards every check
+itself, with pgpool's servers all up and no acknowledged write lost; pgpool holding both
+servers down is reported as the root cause, and catch-up repairs it; afterwards every check
 of every chapter worked through on the stack passes again, with no hand repair (the final
 load test is run again first: varnish1's restart reset the counters that vouch for it, as
 its hint says).
@@ -12,8 +13,11 @@ from __future__ import annotations
 import pytest
 
 import grader
-from workshop.faults import FAULTS, TABLE_HEADER, run_battery
+from tests.e2e.coursework import failing_hints
 from workshop import loadtest
+from workshop.catchup import catch_up
+from workshop.deploy import pgpool
+from workshop.faults import FAULTS, TABLE_HEADER, run_battery
 from workshop.lab import open_lab
 
 pytestmark = pytest.mark.e2e
@@ -33,6 +37,22 @@ def test_the_site_serves_again_by_itself_with_every_database_server_up_and_no_wr
     assert result.serving_again_s is not None, f"{fault}: the site did not serve again within the probe"
     assert result.all_up_s is not None, f"{fault}: pgpool did not have both servers up again"
     assert result.acknowledged > 0 and result.lost == 0, result
+
+
+def test_pgpool_holding_both_servers_down_is_the_root_cause_and_catch_up_repairs_it(battery, lab, tmp_path):
+    """The state two blunt restarts left behind before auto_failback: pgpool running with both
+    servers marked down, though both answer (the standby detached first, so detaching the
+    primary promotes nobody)."""
+    pooler = lab.instance("pgpool1")
+    nodes = pgpool.pcp_nodes(pooler)
+    for role in ("standby", "primary"):
+        node = next(node for node in nodes.values() if node["role"] == role)
+        pooler.run(f"pcp_detach_node -w -h localhost -p {pgpool.PCP_PORT} -U {pgpool.PCP_USER} -n {node['node_id']}")
+    assert {node["status"] for node in pgpool.pcp_nodes(pooler).values()} == {"down"}
+    hints = failing_hints(lab.folder, "07-pgpool", "app-through-pgpool")
+    assert "not checked: pgpool on pgpool1 has no primary up (pcp_node_info: db1 down" in hints
+    catch_up(open_lab(lab.stack.name, folder=tmp_path), 10)
+    assert {node["status"] for node in pgpool.pcp_nodes(pooler).values()} <= {"up", "waiting"}
 
 
 def test_afterwards_every_check_of_every_worked_chapter_passes(battery, lab, worked_folders):

@@ -1,8 +1,7 @@
-"""The fault battery's arithmetic (workshop/faults.py) and pgpool's view it reads, without machines."""
+"""The fault battery's arithmetic (workshop/faults.py), without machines."""
 
 from workshop.failure import Sample
 from workshop.faults import TABLE_HEADER, FaultResult, _serving_again, _settled
-from workshop.pgpool_view import parse_pool_nodes
 
 
 def samples(statuses, interval=0.1, latency=0.01):
@@ -28,10 +27,3 @@ def test_a_result_is_a_row_of_the_docs_table():
     row = FaultResult("pgpool2 on pgpool1", 120, 3, 0.52, None, 60, 0).row()
     assert row == "| pgpool2 on pgpool1 | 120 | 3 | 0.5 s | never | 0 of 60 |"
     assert TABLE_HEADER.splitlines()[0].count("|") == row.count("|")
-
-
-def test_pool_nodes_are_keyed_by_server_name():
-    text = ("node_id,hostname,port,status,pg_status,lb_weight,role,select_cnt,replication_delay\n"
-            "0,10.213.9.41,5432,down,up,0.5,standby,66,0\n1,10.213.9.42,5432,up,up,0.5,primary,180,0\n")
-    nodes = parse_pool_nodes(text, {"10.213.9.41": "db1", "10.213.9.42": "db2"})
-    assert (nodes["db1"]["status"], nodes["db2"]["role"], nodes["db2"]["select_cnt"]) == ("down", "primary", "180")

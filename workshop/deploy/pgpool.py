@@ -21,7 +21,8 @@ from dataclasses import asdict, dataclass
 from .. import configs, grading
 from ..errors import ConfigError, StackError
 from ..lab import Instance, Lab
-from ..pgpool_view import PORT, PROBE_PGPASS, SHOW_POOL_NODES, parse_pool_nodes
+from ..pgpool_view import (PCP_NODES, PCP_PORT, PCP_USER, PORT, PROBE_PGPASS, SHOW_POOL_NODES, parse_pcp_nodes,
+                           parse_pool_nodes)
 from ..progress import Progress
 from ..providers import RUNNING
 from ..secrets import stack_secret
@@ -29,8 +30,6 @@ from ..waiting import wait_until
 from .postgres import (APP_CLIENTS, DATABASE, MONITOR_USER, REPLICATION_USER, USER, app_password, install_hba, psql,
                        reference_hba, role_sql)
 
-PCP_PORT = 9898
-PCP_USER = "pcpadmin"
 CONFIG_DIR = "/etc/pgpool2"
 HOME = "/var/lib/postgresql"  # the postgres user's: pgpool runs as postgres
 KEY_FILE = f"{HOME}/.pgpoolkey"
@@ -149,15 +148,43 @@ def pool_nodes(pgpool: Instance) -> dict[str, dict[str, str]]:
     return parse_pool_nodes(result.stdout, {pgpool.lab.planned_ip(name): name for name in DATABASE_SERVERS})
 
 
+def pcp_nodes(pgpool: Instance) -> dict[str, dict[str, str]]:
+    """{server name: node_id, status, role, ...} from pgpool's admin port: answers even when
+    pgpool has every server marked down (and accepts no session); {} when pcp does not answer."""
+    result = pgpool.run(PCP_NODES, readonly=True, check=False, timeout=15)
+    if result.exit_code != 0:
+        return {}
+    return parse_pcp_nodes(result.stdout, {pgpool.lab.planned_ip(name): name for name in DATABASE_SERVERS})
+
+
+def reattach_servers(lab: Lab, pgpool: Instance, progress: Progress) -> list[str]:
+    """Give pgpool back the servers it keeps marked down although they answer again: the
+    primary, if it is the only one, and standbys (a standby attached before it streams only
+    lags, and delay_threshold keeps reads off it). A second primary is left out: it must
+    be cloned again (rejoin_as_standby), never attached. Returns the names attached."""
+    attached = []
+    answers = {name: is_primary(lab.instance(name)) for name in running(lab, DATABASE_SERVERS)}
+    primaries = [name for name, primary in answers.items() if primary]
+    for name, node in pcp_nodes(pgpool).items():
+        if node.get("status") != "down" or answers.get(name) is None:
+            continue
+        if answers[name] and primaries != [name]:
+            continue
+        progress.say(pgpool.name, f"pgpool had {name} marked down though it answers: attaching it again")
+        pgpool.run(f"pcp_attach_node -h localhost -p {PCP_PORT} -U {PCP_USER} -w -n {node['node_id']}")
+        attached.append(name)
+    return attached
+
+
 @contextmanager
 def failover_held(lab: Lab, server: str, name: str = "pgpool1"):
     """Inside, pgpool does not fail `server` over, however its sessions or health checks fail
     (backend_flag DISALLOW_TO_FAILOVER, appended to the pgpool.conf it runs and reloaded):
     for a planned restart of the primary, which would otherwise promote the standby."""
     pgpool = lab.instance(name)
-    node = pool_nodes(pgpool).get(server, {}).get("node_id")
+    node = pcp_nodes(pgpool).get(server, {}).get("node_id")
     if node is None:
-        raise StackError(f"pgpool on {name} does not list {server} (SHOW pool_nodes): "
+        raise StackError(f"pgpool on {name} does not list {server} (pcp_node_info): "
                          "is pgpool2 running there, with both database servers in pgpool.conf?")
     pgpool.run(f"echo \"backend_flag{node} = 'DISALLOW_TO_FAILOVER'  {HELD}\" >> {CONFIG_DIR}/pgpool.conf "
                "&& systemctl reload pgpool2")
@@ -215,6 +242,8 @@ def configure_pgpool(lab: Lab, pgpool: Instance, conf: str, pool_hba: str, progr
         # stay out); a new list of servers starts from a clean slate.
         forget = backends_before != "".join(f"{line}\n" for line in conf.splitlines() if line.startswith("backend_hostname"))
         pgpool.run(f"systemctl stop pgpool2 {'&& rm -f ' + STATUS_FILE if forget else ''} && systemctl start pgpool2")
+    else:
+        reattach_servers(lab, pgpool, progress)
     wait_for_pgpool(lab, pgpool)
 
 

@@ -114,3 +114,44 @@ def test_a_check_stands_only_on_the_machines_it_names(target):
     [drill, streaming] = run_checks("08-replication", target, ("no-acknowledged-write-lost", "streaming-with-slot"))
     assert drill.status == FAILED and not drill.hints[0].startswith("not checked")
     assert streaming.status == NOT_RUN and streaming.hints == ["not checked: db1 is stopped: start it with `workshop up db1`"]
+
+
+PCP_NODE = """Hostname               : {host}
+Port                   : 5432
+Status                 : {code}
+Weight                 : 0.500000
+Status Name            : {status}
+Backend Status Name    : up
+Role                   : {role}
+Backend Role           : {role}
+Replication Delay      : 0
+Replication State      : {state}
+Replication Sync State : {sync}
+Last Status Change     : 2026-12-02 13:51:57
+"""
+
+
+def pcp_nodes(target, status0, status1):
+    """pcp_node_info --all --verbose on pgpool1: db1 the primary, db2 its standby."""
+    code = {"up": 2, "down": 3}
+    return "\n".join([
+        PCP_NODE.format(host=target.record("db1").private_ip, code=code[status0], status=status0, role="primary",
+                        state="", sync=""),
+        PCP_NODE.format(host=target.record("db2").private_ip, code=code[status1], status=status1, role="standby",
+                        state="streaming", sync="async")])
+
+
+@pytest.mark.parametrize("status0, status1, cause", [
+    ("down", "down", "pgpool on pgpool1 has no primary up (pcp_node_info: db1 down (primary), db2 down (standby))"),
+    ("up", "down", None),
+])
+def test_pgpool_with_its_primary_marked_down_is_the_root_cause_of_chapter_08(target, status0, status1, cause):
+    for name in target.stack.instances:
+        target.on_ssh(name, "systemctl is-active -q", "active\n")
+    target.on_ssh("pgpool1", "pcp_node_info", pcp_nodes(target, status0, status1))
+    hints = [hint for result in run_checks("08-replication", target) for hint in result.hints]
+    if cause:
+        assert hints and all(hint.startswith(f"not checked: {cause}") for hint in hints)
+        assert "pcp_attach_node -w -h localhost -U pcpadmin -n NODE" in hints[0]
+    else:
+        assert hints and not any(hint.startswith("not checked") for hint in hints)
