@@ -307,7 +307,6 @@ def _raise_with_root_cause(lab: Lab, entry: Chapter, failure: WorkshopError) -> 
                      f"again (it resumes where it stopped).\nWhat the step said: {failure}") from failure
 
 
-@grading.changes("catch up to chapter {chapter}")
 def _repair_database_tier(lab: Lab, progress: Progress) -> None:
     """Before any web server is redeployed (each waits for its app to reach the database):
     pgpool, if it serves, gets back the servers it holds down though they answer again."""
@@ -315,6 +314,7 @@ def _repair_database_tier(lab: Lab, progress: Progress) -> None:
         reattach_servers(lab, lab.instance("pgpool1"), progress)
 
 
+@grading.changes("catch up to chapter {chapter}")
 def catch_up(lab: Lab, chapter: int | str) -> None:
     """Run the reference deploy of every chapter up to and including `chapter`."""
     reached = chapters_through(chapter)
