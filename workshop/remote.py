@@ -25,6 +25,7 @@ from .stack import InstanceRecord, Stack
 
 CONNECT_TIMEOUT = 10
 #: How a connection that cannot reach its machine fails (paramiko, sockets).
+CHANNEL_TIMEOUT, KEEPALIVE_S = 30, 15
 UNREACHABLE = (OSError, EOFError, socket.timeout, paramiko.SSHException)
 
 
@@ -92,13 +93,24 @@ class Remote:
             self._connection = connection
         return self._connection
 
+    def _opened(self) -> Connection:
+        """The connection, open, with a bound on opening a channel on it (paramiko waits up to an
+        hour for a peer that vanished without closing the TCP connection) and keepalives, so
+        such a connection counts as stale and is reopened instead of hanging its caller."""
+        connection = self.connection
+        if not connection.is_connected:
+            connection.open()
+            connection.transport.channel_timeout = CHANNEL_TIMEOUT
+            connection.transport.set_keepalive(KEEPALIVE_S)
+        return connection
+
     def run(self, command: str, timeout: float = 120, check: bool = False, env: dict | None = None,
             stdin: str | None = None) -> CommandResult:
         """Run `command` with bash, `stdin` as its input; raise RemoteError if unreachable
         (or if it fails and `check`). Secrets go in `stdin`: errors and CommandResult quote
         the command only, and only the command shows in the machine's process list."""
         try:
-            result = self._reopening_stale(lambda: self.connection.run(
+            result = self._reopening_stale(lambda: self._opened().run(
                 command, hide=True, warn=True, timeout=timeout, env=env or {},
                 in_stream=False if stdin is None else _WholeInput(stdin)))
         except paramiko.BadHostKeyException as exc:
@@ -127,7 +139,7 @@ class Remote:
         def copy():
             if hasattr(local, "seek"):
                 local.seek(0)
-            self.connection.put(local, remote)
+            self._opened().put(local, remote)
 
         try:
             self._reopening_stale(copy)
