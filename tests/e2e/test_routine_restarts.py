@@ -39,15 +39,15 @@ def test_the_site_serves_again_by_itself_with_every_database_server_up_and_no_wr
     assert result.acknowledged > 0 and result.lost == 0, result
 
 
-def test_pgpool_holding_both_servers_down_is_the_root_cause_and_catch_up_repairs_it(battery, lab, tmp_path):
+def test_pgpool_holding_both_servers_down_is_the_root_cause_and_catch_up_repairs_it(lab, tmp_path):
     """The state two blunt restarts left behind before auto_failback: pgpool running with both
-    servers marked down, though both answer (the standby detached first, so detaching the
-    primary promotes nobody)."""
+    servers marked down, though both answer. Both are detached in one command, the standby
+    first: detaching the primary then promotes nobody, and auto_failback (which needs a
+    primary up) has no time to attach the standby in between."""
     pooler = lab.instance("pgpool1")
-    nodes = pgpool.pcp_nodes(pooler)
-    for role in ("standby", "primary"):
-        node = next(node for node in nodes.values() if node["role"] == role)
-        pooler.run(f"pcp_detach_node -w -h localhost -p {pgpool.PCP_PORT} -U {pgpool.PCP_USER} -n {node['node_id']}")
+    nodes = {node["role"]: node["node_id"] for node in pgpool.pcp_nodes(pooler).values()}
+    detach = f"pcp_detach_node -w -h localhost -p {pgpool.PCP_PORT} -U {pgpool.PCP_USER} -n"
+    pooler.run(f"{detach} {nodes['standby']} && {detach} {nodes['primary']}")
     assert {node["status"] for node in pgpool.pcp_nodes(pooler).values()} == {"down"}
     hints = failing_hints(lab.folder, "07-pgpool", "app-through-pgpool")
     assert "not checked: pgpool on pgpool1 has no primary up (pcp_node_info: db1 down" in hints

@@ -165,7 +165,8 @@ def reattach_servers(lab: Lab, pgpool: Instance, progress: Progress) -> list[str
     attached = []
     answers = {name: is_primary(lab.instance(name)) for name in running(lab, DATABASE_SERVERS)}
     primaries = [name for name, primary in answers.items() if primary]
-    for name, node in pcp_nodes(pgpool).items():
+    # The primary first: with only a standby up, pgpool searches for a primary and attaches nothing else meanwhile.
+    for name, node in sorted(pcp_nodes(pgpool).items(), key=lambda item: not answers.get(item[0])):
         if node.get("status") != "down" or answers.get(name) is None:
             continue
         if answers[name] and primaries != [name]:
