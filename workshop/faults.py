@@ -213,7 +213,7 @@ class PoolWatch(threading.Thread):
         while not self.halt.is_set():
             asked = time.monotonic() - self.began
             try:
-                nodes = pool_nodes(self.lab.instance("pgpool1"))
+                nodes = pool_nodes(self.lab, self.lab.instance("pgpool1"))
             except WorkshopError:  # pgpool1 itself is restarting
                 nodes = {}
             self.last_answer = bool(nodes) and all(row["status"] in ("up", "waiting") for row in nodes.values())

@@ -45,14 +45,14 @@ def test_pgpool_holding_both_servers_down_is_the_root_cause_and_catch_up_repairs
     first: detaching the primary then promotes nobody, and auto_failback (which needs a
     primary up) has no time to attach the standby in between."""
     pooler = lab.instance("pgpool1")
-    nodes = {node["role"]: node["node_id"] for node in pgpool.pcp_nodes(pooler).values()}
+    nodes = {node["role"]: node["node_id"] for node in pgpool.pcp_nodes(lab, pooler).values()}
     detach = f"pcp_detach_node -w -h localhost -p {pgpool.PCP_PORT} -U {pgpool.PCP_USER} -n"
     pooler.run(f"{detach} {nodes['standby']} && {detach} {nodes['primary']}")
-    assert {node["status"] for node in pgpool.pcp_nodes(pooler).values()} == {"down"}
+    assert {node["status"] for node in pgpool.pcp_nodes(lab, pooler).values()} == {"down"}
     hints = failing_hints(lab.folder, "07-pgpool", "app-through-pgpool")
     assert "not checked: pgpool on pgpool1 has no primary up (pcp_node_info: db1 down" in hints
     catch_up(open_lab(lab.stack.name, folder=tmp_path), 10)
-    assert {node["status"] for node in pgpool.pcp_nodes(pooler).values()} <= {"up", "waiting"}
+    assert {node["status"] for node in pgpool.pcp_nodes(lab, pooler).values()} <= {"up", "waiting"}
 
 
 def test_afterwards_every_check_of_every_worked_chapter_passes(battery, lab, worked_folders):

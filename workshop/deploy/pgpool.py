@@ -139,22 +139,22 @@ def running(lab: Lab, names: tuple[str, ...]) -> tuple[str, ...]:
     return tuple(name for name in names if states.get(name) == RUNNING)
 
 
-def pool_nodes(pgpool: Instance) -> dict[str, dict[str, str]]:
+def pool_nodes(lab: Lab, pgpool: Instance) -> dict[str, dict[str, str]]:
     """{server name: its row of `SHOW pool_nodes`}: pgpool's own view of its servers now
     (status up/down, role, select_cnt, replication_delay, ...); {} when pgpool does not answer."""
     result = pgpool.run(SHOW_POOL_NODES, readonly=True, check=False, timeout=15)
     if result.exit_code != 0:
         return {}
-    return parse_pool_nodes(result.stdout, {pgpool.lab.planned_ip(name): name for name in DATABASE_SERVERS})
+    return parse_pool_nodes(result.stdout, {lab.planned_ip(name): name for name in DATABASE_SERVERS})
 
 
-def pcp_nodes(pgpool: Instance) -> dict[str, dict[str, str]]:
+def pcp_nodes(lab: Lab, pgpool: Instance) -> dict[str, dict[str, str]]:
     """{server name: node_id, status, role, ...} from pgpool's admin port: answers even when
     pgpool has every server marked down (and accepts no session); {} when pcp does not answer."""
     result = pgpool.run(PCP_NODES, readonly=True, check=False, timeout=15)
     if result.exit_code != 0:
         return {}
-    return parse_pcp_nodes(result.stdout, {pgpool.lab.planned_ip(name): name for name in DATABASE_SERVERS})
+    return parse_pcp_nodes(result.stdout, {lab.planned_ip(name): name for name in DATABASE_SERVERS})
 
 
 def reattach_servers(lab: Lab, pgpool: Instance, progress: Progress) -> list[str]:
@@ -166,7 +166,7 @@ def reattach_servers(lab: Lab, pgpool: Instance, progress: Progress) -> list[str
     answers = {name: is_primary(lab.instance(name)) for name in running(lab, DATABASE_SERVERS)}
     primaries = [name for name, primary in answers.items() if primary]
     # The primary first: with only a standby up, pgpool searches for a primary and attaches nothing else meanwhile.
-    for name, node in sorted(pcp_nodes(pgpool).items(), key=lambda item: not answers.get(item[0])):
+    for name, node in sorted(pcp_nodes(lab, pgpool).items(), key=lambda item: not answers.get(item[0])):
         if node.get("status") != "down" or answers.get(name) is None:
             continue
         if answers[name] and primaries != [name]:
@@ -183,7 +183,7 @@ def failover_held(lab: Lab, server: str, name: str = "pgpool1"):
     (backend_flag DISALLOW_TO_FAILOVER, appended to the pgpool.conf it runs and reloaded):
     for a planned restart of the primary, which would otherwise promote the standby."""
     pgpool = lab.instance(name)
-    node = pcp_nodes(pgpool).get(server, {}).get("node_id")
+    node = pcp_nodes(lab, pgpool).get(server, {}).get("node_id")
     if node is None:
         raise StackError(f"pgpool on {name} does not list {server} (pcp_node_info): "
                          "is pgpool2 running there, with both database servers in pgpool.conf?")
