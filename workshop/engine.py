@@ -185,11 +185,13 @@ def free_ports(count: int) -> list[int]:
     picked = []
     with ExitStack() as held:
         for port in candidates:
-            probe = held.enter_context(socket.socket())
+            probe = socket.socket()
             try:
                 probe.bind(("127.0.0.1", port))
             except OSError:
+                probe.close()
                 continue
+            held.enter_context(probe)
             picked.append(port)
             if len(picked) == count:
                 return picked
