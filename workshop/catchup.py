@@ -35,7 +35,7 @@ from .deploy.app import app_environment, environment_in_place
 from .deploy.media import deploy_media_server
 from .deploy.memcached import deploy_cache_servers
 from .deploy.nginx import configure_nginx, deploy_load_balancer, reference_lb_config, sync_static
-from .deploy.pgpool import (DATABASE_SERVERS, database_hba, deploy_pgpool, pooled, reattach_servers,
+from .deploy.pgpool import (DATABASE_SERVERS, database_hba, deploy_pgpool, is_primary, pooled, reattach_servers,
                             restrict_to_pooler, running)
 from .deploy.postgres import APP_CLIENTS, database_url, deploy_database_server, install_hba
 from .deploy.releases import deploy_releases
@@ -131,9 +131,8 @@ def mod_wsgi(lab: Lab, progress: Progress, target: Chapter) -> None:
 
 def postgresql(lab: Lab, progress: Progress, target: Chapter) -> None:
     """db1 serving the app's data; web1 redeployed in place only when it is not using db1 yet.
-    Nothing once pgpool serves: chapters 07-08 own the database tier from then on (db1
-    admits the app from pgpool only, and may be a standby after a failover)."""
-    if pooled(lab):
+    Nothing once chapters 07-08 own the database tier."""
+    if _tier_past_chapter_03(lab):
         return
     _deployed("db1", lambda: deploy_database_server(lab, "db1", progress))
     web1 = lab.instance("web1")
@@ -141,6 +140,16 @@ def postgresql(lab: Lab, progress: Progress, target: Chapter) -> None:
         web1 = deploy_web_server(lab, "web1", progress, database_url=database_url(lab))
     if create_marker(web1, "before-restart") is not None:
         lab.restart("web1")
+
+
+def _tier_past_chapter_03(lab: Lab) -> bool:
+    """Whether chapters 07-08 own the database tier: pgpool serves (db1 admits the app from
+    pgpool only), or db1 is a standby after a failover, though pgpool may be down just now.
+    Chapter 03's deploy would rewrite a server it no longer owns; a standby refuses it anyway
+    ("cannot execute ALTER ROLE in a read-only transaction")."""
+    if pooled(lab):
+        return True
+    return "db1" in running(lab, ("db1",)) and is_primary(lab.instance("db1")) is False
 
 
 def _database_host(web) -> str | None:
@@ -267,7 +276,7 @@ class DeployAhead:
 #: writing, so none of its writes before the kill would land.
 #: Chapter 05's web2 migrates db1 before web1 does in chapter 03: a no-op for web1 then.
 AHEAD = (
-    DeployAhead("db1", lambda lab, progress, target: None if pooled(lab) else
+    DeployAhead("db1", lambda lab, progress, target: None if _tier_past_chapter_03(lab) else
                 deploy_database_server(lab, "db1", progress)),
     DeployAhead("media1", lambda lab, progress, target: deploy_media_server(lab, "media1", progress)),
     DeployAhead("cache1, cache2", lambda lab, progress, target: deploy_cache_servers(lab, progress=progress)),
