@@ -34,21 +34,25 @@ class Check:
     #: The machines whose foundations it stands on (grader/foundations.py): None, every machine of
     #: its chapter; () for a check that probes a foundation itself (web1 running), never "not checked".
     stands_on: tuple[str, ...] | None = None
+    #: The health foundations it judges itself (foundations.HEALTH: "streaming", "varnish-backend"):
+    #: their failure gets the check's own, more specific hint, never "not checked".
+    judges: tuple[str, ...] = ()
 
 
 CHECKS: dict[str, dict[str, Check]] = {}
 
 
 def check(chapter: str, check_id: str, title: str, points: int, answers: tuple[str, ...] = (),
-          timeout: float = DEFAULT_TIMEOUT, stands_on: tuple[str, ...] | None = None):
+          timeout: float = DEFAULT_TIMEOUT, stands_on: tuple[str, ...] | None = None, judges: tuple[str, ...] = ()):
     """Register `probe(target, verdict)` as a check of `chapter`.
 
     `answers` names notebook variables the check compares with what it probes; `stands_on`,
-    the machines it needs up and serving (default: all of its chapter's; see Check).
+    the machines it needs up and serving (default: all of its chapter's); `judges`, the health
+    foundations it probes itself (see Check).
     """
     def register(probe):
         CHECKS.setdefault(chapter, {})[check_id] = Check(chapter, check_id, title, points, probe, answers, timeout,
-                                                         stands_on)
+                                                         stands_on, judges)
         return probe
     return register
 
@@ -97,4 +101,4 @@ def run_checks(chapter: str, target: Target, ids: tuple[str, ...] = (), answers:
     """Run the checks; failed ones that stand on a broken foundation say so instead (foundations.py)."""
     items = checks_for(chapter, ids)
     results = [run_check(item, target, answers) for item in items]
-    return attribute_root_causes(chapter, target, results, {item.check_id: item.stands_on for item in items})
+    return attribute_root_causes(chapter, target, results, {item.check_id: item for item in items})

@@ -24,6 +24,7 @@ from .postgresql import sql
 from .registry import check
 from .result import Verdict
 from .target import ProbeError, Target
+from .wal_receiver import not_streaming
 
 CHAPTER = "08-replication"
 SERVERS, WEB = ("db1", "db2"), "web1"
@@ -89,36 +90,8 @@ def has_markers(target: Target, host: str, values: list[str]) -> set[str]:
                                   host=host)}
 
 
-PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
 #: The drill's checks judge lb1's log and the survivor: the killed primary may be down until it rejoins.
 DRILL_STANDS_ON = (LB, "pgpool1")
-#: What a standby's WAL receiver logs when it cannot stream (PostgreSQL's words).
-_RECEIVER = re.compile(r"could not connect to the primary server.*|could not start WAL streaming.*"
-                       r"|replication slot \S+ does not exist.*")
-RECEIVER_FIXES = {
-    "password": "The password in the standby's primary_conninfo (or the postgres user's ~/.pgpass on it) is not "
-                "the replication user's: fix it there and reload (SELECT pg_reload_conf())",
-    "pg_hba": "The primary's pg_hba.conf has no replication line for the standby's address: add "
-              "`host replication replicator STANDBY_IP/32 scram-sha-256` and reload",
-    "slot": "The primary has no replication slot of that name: create it (pg_create_physical_replication_slot) "
-            "or fix primary_slot_name",
-}
-RECEIVER_FIX = "Fix what the log names in the standby's primary_conninfo, or on the primary (pg_hba.conf, slots)"
-
-
-def receiver_error(target: Target, standby: str) -> str | None:
-    """The standby's last WAL receiver error in its PostgreSQL log, or None."""
-    tail = target.ssh(standby, f"tail -n 400 {PG_LOG} 2>/dev/null || true").stdout
-    found = [match[0] for line in tail.splitlines() if (match := _RECEIVER.search(line))]
-    return found[-1][:400] if found else None
-
-
-def _receiver_failure(said: str) -> str | None:
-    if "password authentication failed" in said:
-        return "password"
-    if "no pg_hba.conf entry" in said:
-        return "pg_hba"
-    return "slot" if "replication slot" in said else None
 
 
 @check(CHAPTER, "standby-in-recovery", "db2 runs as a standby (in recovery) beside a primary", points=1)
@@ -127,7 +100,7 @@ def standby_in_recovery(target: Target, verdict: Verdict) -> None:
 
 
 @check(CHAPTER, "streaming-with-slot", "the standby streams WAL from the primary through a replication slot",
-       points=2)
+       points=2, judges=("streaming",))
 def streaming_with_slot(target: Target, verdict: Verdict) -> None:
     primary, standby = pair(target, verdict)
     standby_ip = target.record(standby).private_ip
@@ -138,14 +111,7 @@ def streaming_with_slot(target: Target, verdict: Verdict) -> None:
                 host=primary)
     verdict.see(pg_stat_replication=senders, wal_receiver=receiver, active_slots=[row[0] for row in slots])
     if not any(row[0] == standby_ip and row[2] == "streaming" for row in senders):
-        said = receiver_error(target, standby)
-        if said:
-            verdict.fail(f"{standby} is in recovery but does not stream from {primary}; its log says: \"{said}\"."
-                         f" {RECEIVER_FIXES.get(_receiver_failure(said), RECEIVER_FIX)}")
-        else:
-            verdict.fail(f"{standby} is in recovery but does not stream from {primary}: it replays only what it was "
-                         f"restored with. Give it primary_conninfo (host={target.record(primary).private_ip} "
-                         "user=replicator) — pg_basebackup -R writes it — and check pg_hba.conf's replication line")
+        verdict.fail(not_streaming(target, standby, primary, target.record(primary).private_ip))
     elif not receiver or not receiver[0][2] or receiver[0][2] not in [row[0] for row in slots]:
         verdict.fail(f"{standby} streams without a replication slot: if it falls behind, {primary} may recycle WAL "
                      "it still needs. Create one (pg_create_physical_replication_slot) and clone with "

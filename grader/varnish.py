@@ -9,9 +9,7 @@ import shlex
 import time
 import uuid
 
-from workshop.varnish_backends import ACTIVE_BACKEND_HEALTHY, PROBE_WAIT_S
-from workshop.waiting import wait_until
-
+from .foundations import backend_cause
 from .registry import check
 from .result import Verdict
 from .target import ProbeError, Target
@@ -39,21 +37,15 @@ def relayed(target: Target) -> tuple:
     return response, target.count_in_logs(LB, f"probe={probe}", "/var/log/nginx/access.log")
 
 
-def backend_turns_healthy(target: Target) -> bool:
-    """Whether the active VCL's probe finds its backend healthy within PROBE_WAIT_S (a VCL
-    loaded a moment ago answers 503 until then)."""
-    return wait_until(lambda: target.ssh(VARNISH, ACTIVE_BACKEND_HEALTHY).ok, PROBE_WAIT_S, 0.5)
-
-
-@check(CHAPTER, "varnish-in-front", "varnish1 answers on port 80 and relays to lb1", points=1)
+@check(CHAPTER, "varnish-in-front", "varnish1 answers on port 80 and relays to lb1", points=1,
+       judges=("varnish-backend",))
 def varnish_in_front(target: Target, verdict: Verdict) -> None:
     response, seen_by_lb = relayed(target)
     if response.status_code == 503 and "X-Varnish" in response.headers and not seen_by_lb:
-        if not backend_turns_healthy(target):
+        sick = backend_cause(target, VARNISH)  # waits for a VCL loaded a moment ago to find its backend
+        if sick:
             verdict.see(status=503, backend="sick")
-            verdict.fail(f"varnish1's backend stayed sick for {PROBE_WAIT_S} s (varnishadm backend.list), so Varnish "
-                         "answers 503: its health probe gets no good answer from the VCL's backend, which must be "
-                         "lb1's private address, port 80, with a probe URL lb1 answers with 200 (/health/)")
+            verdict.fail(sick)
             return
         response, seen_by_lb = relayed(target)  # healthy now: the VCL had just been loaded
     verdict.see(status=response.status_code, x_varnish=response.headers.get("X-Varnish"),

@@ -1,6 +1,7 @@
 """Chapter 09 end to end on the shared course stack: the solution autogrades to full
 marks, the unmodified release to zero, and each check catches its broken stack:
-Varnish caching POSTs or admin pages, Varnish bypassing the load balancer, no grace;
+Varnish caching POSTs or admin pages, Varnish bypassing the load balancer or with a
+backend that stays sick, no grace;
 and grace serves a stale page while the load balancer is down."""
 
 from __future__ import annotations
@@ -61,6 +62,16 @@ def test_varnish_caching_admin_pages_is_caught(folder, lab):
 def test_varnish_bypassing_the_load_balancer_is_caught(folder, lab):
     with _vcl(lab, varnish.reference_vcl(lab, backend="web1")):
         assert "never reached lb1" in failing_hints(folder, CHAPTER, "varnish-in-front")
+
+
+def test_a_backend_that_stays_sick_is_named_as_such(folder, lab):
+    """A VCL whose backend is a port lb1 does not listen on: Varnish answers every miss 503, and the
+    check says the backend stayed sick past the probe's window (not that the address is wrong)."""
+    wrong_port = varnish.reference_vcl(lab).replace('.port = "80";', '.port = "81";')
+    assert wrong_port != varnish.reference_vcl(lab)
+    with _vcl(lab, wrong_port):
+        assert "the active VCL on varnish1 has had no healthy backend for 20 s" in failing_hints(
+            folder, CHAPTER, "varnish-in-front")
 
 
 def test_varnish_without_grace_is_caught(folder, lab):

@@ -10,8 +10,9 @@ from grader.report import format_report
 from grader.result import FAILED, NOT_RUN, PASSED
 from workshop.errors import WorkshopError
 from workshop.providers import RUNNING
+from workshop.remote import CommandResult
 
-from .kit import FakeTarget
+from .kit import FakeTarget, respond
 
 APACHE_JOURNAL = """failed
 Starting apache2.service - The Apache HTTP Server...
@@ -155,3 +156,64 @@ def test_pgpool_with_its_primary_marked_down_is_the_root_cause_of_chapter_08(tar
         assert "pcp_attach_node -w -h localhost -U pcpadmin -n NODE" in hints[0]
     else:
         assert hints and not any(hint.startswith("not checked") for hint in hints)
+
+
+PASSWORD_FAILED = ('2026-12-03 12:00:01 UTC [811] FATAL:  could not connect to the primary server: connection to '
+                   'server at "10.0.0.41", port 5432 failed: FATAL:  password authentication failed for user '
+                   '"replicator"\n')
+
+
+@pytest.fixture
+def all_active(target, clock):
+    for name in target.stack.instances:
+        target.on_ssh(name, "systemctl is-active -q", "active\n")
+    target.on_ssh("varnish1", "backend.list", "")
+    return target
+
+
+def test_a_standby_that_does_not_stream_is_the_root_cause_of_chapter_08_in_its_log_s_words(all_active):
+    all_active.on_ssh("db1", "pg_stat_wal_receiver", "f\n")
+    all_active.on_ssh("db2", "pg_stat_wal_receiver", "t\n")
+    all_active.on_ssh("db2", "tail -n 400", PASSWORD_FAILED)
+    results = {result.check_id: result for result in run_checks("08-replication", all_active)}
+    cause = results["small-lag"].hints[0]
+    assert results["small-lag"].status == NOT_RUN and cause.startswith(
+        "not checked: db2 is in recovery but does not stream from the primary; its log says: \"could not connect")
+    assert 'password authentication failed for user "replicator"' in cause
+    assert "The password in the standby's primary_conninfo" in cause
+    # the check that judges streaming itself keeps its own, more specific verdict
+    assert not results["streaming-with-slot"].hints[0].startswith("not checked")
+
+
+def test_a_standby_that_connects_within_seconds_of_its_restart_is_no_root_cause(all_active):
+    said = iter(["t\n", "t\n", "f\n"])
+    all_active.on_ssh("db1", "pg_stat_wal_receiver", "f\n")
+    all_active.on_ssh("db2", "pg_stat_wal_receiver", lambda command: next(said))
+    [result] = run_checks("08-replication", all_active, ("small-lag",))
+    assert not result.hints[0].startswith("not checked")
+
+
+def test_later_chapters_do_not_stand_on_the_standby_streaming(all_active):
+    all_active.on_ssh("db2", "pg_stat_wal_receiver", "t\n")
+    all_active.on_ssh("db2", "tail -n 400", PASSWORD_FAILED)
+    hints = [hint for result in run_checks("09-varnish", all_active) for hint in result.hints]
+    assert hints and not any("does not stream" in hint for hint in hints)
+
+
+def test_a_sick_varnish_backend_is_the_root_cause_of_chapter_09_and_its_own_check_says_so(all_active):
+    all_active.on_ssh("varnish1", "backend.list", CommandResult("backend.list", "", "", 1))
+    all_active.on_http("varnish1", "/", respond(503, headers={"X-Varnish": "32771"}))
+    all_active.on_ssh("lb1", "grep -cF", "0\n")
+    results = {result.check_id: result for result in run_checks("09-varnish", all_active)}
+    sick = ("the active VCL on varnish1 has had no healthy backend for 20 s (varnishadm backend.list on varnish1), "
+            "so every cache miss is answered 503")
+    assert results["anonymous-pages-hit"].status == NOT_RUN
+    assert results["anonymous-pages-hit"].hints[0].startswith("not checked: " + sick)
+    assert results["varnish-in-front"].status == FAILED and results["varnish-in-front"].hints[0].startswith(sick)
+
+
+def test_a_freshly_loaded_vcl_whose_backend_turns_healthy_is_no_root_cause(all_active):
+    verdicts = iter([1, 1, 0])  # sick twice, then healthy
+    all_active.on_ssh("varnish1", "backend.list", lambda command: CommandResult(command, "", "", next(verdicts)))
+    [result] = run_checks("09-varnish", all_active, ("anonymous-pages-hit",))
+    assert result.status == FAILED and not result.hints[0].startswith("not checked")

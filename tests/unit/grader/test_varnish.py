@@ -79,4 +79,5 @@ def test_a_backend_that_stays_sick_is_named_as_such(healthy):
     healthy.on_ssh("lb1", "grep -cF", "0\n")
     healthy.on_ssh("varnish1", "backend.list", CommandResult("backend.list", "", "", 1))
     assert_hint(run(healthy, CHAPTER, "varnish-in-front"),
-                "varnish1's backend stayed sick for 20 s (varnishadm backend.list), so Varnish answers 503")
+                "the active VCL on varnish1 has had no healthy backend for 20 s (varnishadm backend.list on varnish1), "
+                "so every cache miss is answered 503")
