@@ -1,7 +1,8 @@
 """Routine operations on the shared course stack, once it has been through every chapter:
 each restart of the fault battery (workshop/faults.py) leaves the site serving again by
 itself, with pgpool's servers all up and no acknowledged write lost; pgpool holding both
-servers down is reported as the root cause, and catch-up repairs it; afterwards every check
+servers down is reported as the root cause, and catch-up repairs it, as it repairs a standby
+that does not stream and a sick Varnish backend, each named first; afterwards every check
 of every chapter worked through on the stack passes again, with no hand repair (the final
 load test is run again first: varnish1's restart reset the counters that vouch for it, as
 its hint says).
@@ -18,7 +19,7 @@ import grader
 from tests.e2e.coursework import failing_hints
 from workshop import loadtest
 from workshop.catchup import catch_up
-from workshop.deploy import pgpool
+from workshop.deploy import pgpool, replication, varnish
 from workshop.faults import FAULTS, TABLE_HEADER, run_battery
 from workshop.lab import open_lab
 
@@ -57,6 +58,28 @@ def test_pgpool_holding_both_servers_down_is_the_root_cause_and_catch_up_repairs
     finally:  # whatever failed above, the stack the next test shares is repaired
         catch_up(open_lab(lab.stack.name, folder=tmp_path), 10)
     assert {node["status"] for node in pgpool.pcp_nodes(lab, pooler).values()} <= {"up", "waiting"}
+
+
+def test_a_standby_that_does_not_stream_and_a_sick_varnish_backend_are_named_and_catch_up_repairs_them(lab, tmp_path):
+    """The standby loses its primary_conninfo (it stays in recovery, replaying nothing new) and
+    varnish1 gets a VCL whose backend port lb1 does not listen on: chapter 08's report leads
+    with the standby in its own state, chapter 09's check names the sick backend, and one
+    catch-up brings back streaming and a healthy backend."""
+    primary = replication.find_primary(lab)
+    standby = lab.instance("db1" if primary.name == "db2" else "db2")
+    varnish1 = lab.instance("varnish1")
+    standby.run(f"sed -i '/primary_conninfo/d' {replication.DATA_DIR}/postgresql.auto.conf "
+                "&& systemctl restart postgresql@15-main")
+    varnish.configure_varnish(varnish1, varnish.reference_vcl(lab).replace('.port = "80";', '.port = "81";'))
+    try:
+        hints = failing_hints(lab.folder, "08-replication", "fresh-write-on-standby")
+        assert f"not checked: {standby.name} is in recovery but does not stream from the primary" in hints, hints
+        hints = failing_hints(lab.folder, "09-varnish", "varnish-in-front")
+        assert "the active VCL on varnish1 has had no healthy backend for 20 s" in hints, hints
+    finally:
+        catch_up(open_lab(lab.stack.name, folder=tmp_path), 10)
+    assert replication.streams_from(standby, replication.find_primary(lab))
+    assert varnish.backend_healthy(varnish1)
 
 
 def test_afterwards_every_check_of_every_worked_chapter_passes(battery, lab, worked_folders):

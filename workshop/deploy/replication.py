@@ -106,6 +106,7 @@ def _follow(lab: Lab, name: str, primary: Instance, progress: Progress, pooler: 
                                  f"pcp_attach_node -h localhost -p {PCP_PORT} -U {PCP_USER} -w -n {node}; fi")
 
 
+@grading.changes("make {primary.name}'s commits wait for {standby}")
 def set_synchronous(primary: Instance, standby: str | None) -> None:
     """Make commits on `primary` wait until `standby` has flushed them (None: asynchronous again)."""
     if primary.update_text(f"{CLUSTER}/conf.d/synchronous.conf", f"synchronous_standby_names = '{standby or ''}'\n",
