@@ -14,8 +14,9 @@ import time
 
 import pytest
 
-from tests.e2e.coursework import grade, grade_unmodified_release, max_points, work_through, instructors_record
+from tests.e2e.coursework import grade_unmodified_release, max_points, work_through, instructors_record
 from workshop.chapters import chapter_ids
+from workshop.classroom.autograde import GRADED, grade_class
 from workshop.course import Course
 
 pytestmark = pytest.mark.e2e
@@ -37,12 +38,19 @@ def submission(course_stack, worked_folders, tmp_path_factory) -> dict:
 
 
 def test_the_whole_submission_autogrades_to_full_marks(submission, tmp_path):
+    """Graded as `workshop class grade` grades a class: two chapters at a time, on the
+    instructor's record of the stack."""
     course = Course(tmp_path / "course")
     course.release()
+    for chapter, folder in submission.items():
+        course.submit(chapter, "alice", folder)
+    record = instructors_record()
     started = time.monotonic()
-    scores = {chapter: grade(course, chapter, "alice", folder, instructors_record()) for chapter, folder in submission.items()}
-    print(f"\nautograded the whole submission in {time.monotonic() - started:.0f} s")
-    assert scores == {chapter: (max_points(chapter), max_points(chapter)) for chapter in chapter_ids()}
+    grades = grade_class(course, chapter_ids(), ["alice"], workers=2,
+                         records={"alice": record.path})
+    print(f"\nautograded the whole submission in {time.monotonic() - started:.0f} s, 2 chapters at a time")
+    assert {g.assignment: (g.status, g.score, g.max_score, g.detail) for g in grades} == {
+        chapter: (GRADED, max_points(chapter), max_points(chapter), "") for chapter in chapter_ids()}
 
 
 def test_the_unmodified_releases_autograde_to_zero(tmp_path):

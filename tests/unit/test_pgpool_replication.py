@@ -152,3 +152,61 @@ class TestWhileGrading:
         assert replication_experiment(graded_lab, synchronous=True) is None
         printed = capsys.readouterr().out.splitlines()
         assert len(printed) >= 9 and all("grading never changes the stack" in line for line in printed)
+
+
+class TestReattachServers:
+    """Catch-up's repair of pgpool holding servers down though they answer (issue: both detached)."""
+
+    class Pooler:
+        name = "pgpool1"
+
+        def __init__(self):
+            self.commands = []
+
+        def run(self, command, **kwargs):
+            self.commands.append(command)
+
+    @pytest.fixture
+    def pooler(self, lab, monkeypatch):
+        from tests.unit.grader.kit import FakeClock
+        import time
+        clock = FakeClock()
+        monkeypatch.setattr(time, "monotonic", clock.monotonic)
+        monkeypatch.setattr(time, "sleep", clock.sleep)
+        monkeypatch.setattr(pgpool, "running", lambda lab, names: names)
+        monkeypatch.setattr(pgpool, "is_primary", lambda db: db.name == "db2")
+        monkeypatch.setattr(Lab, "instance", lambda self, name: type("Db", (), {"name": name})())
+        monkeypatch.setattr(pgpool, "wait_for_pgpool", lambda lab, pooler: pooler.commands.append("waited"))
+        return self.Pooler()
+
+    def nodes(self, monkeypatch, after_attach_role):
+        """Both servers down as pgpool says; once attached, db2 shows as `after_attach_role`."""
+        def pcp_nodes(lab, pooler):
+            attached = any("pcp_attach_node" in command for command in pooler.commands)
+            return {"db1": {"node_id": "0", "status": "waiting" if attached else "down", "role": "standby"},
+                    "db2": {"node_id": "1", "status": "waiting" if attached else "down",
+                            "role": after_attach_role if attached else "standby"}}
+        monkeypatch.setattr(pgpool, "pcp_nodes", pcp_nodes)
+
+    def test_the_primary_is_attached_first_and_a_pgpool_that_finds_it_is_left_running(self, lab, pooler, monkeypatch):
+        self.nodes(monkeypatch, "primary")
+        assert pgpool.reattach_servers(lab, pooler, _Quiet()) == ["db2", "db1"]
+        assert not any("pgpool_status" in command for command in pooler.commands)
+
+    def test_a_pgpool_that_sees_no_primary_after_attaching_restarts_without_its_saved_status(self, lab, pooler,
+                                                                                               monkeypatch):
+        self.nodes(monkeypatch, "standby")
+        pgpool.reattach_servers(lab, pooler, _Quiet())
+        assert pooler.commands[-2:] == [f"systemctl stop pgpool2 && rm -f {pgpool.STATUS_FILE} && systemctl start pgpool2",
+                                        "waited"]
+
+    def test_two_primaries_are_never_let_in_by_a_fresh_start(self, lab, pooler, monkeypatch):
+        monkeypatch.setattr(pgpool, "is_primary", lambda db: True)
+        self.nodes(monkeypatch, "standby")
+        assert pgpool.reattach_servers(lab, pooler, _Quiet()) == []
+        assert pooler.commands == []
+
+
+class _Quiet:
+    def say(self, *args):
+        pass

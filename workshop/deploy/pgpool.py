@@ -34,6 +34,8 @@ CONFIG_DIR = "/etc/pgpool2"
 HOME = "/var/lib/postgresql"  # the postgres user's: pgpool runs as postgres
 KEY_FILE = f"{HOME}/.pgpoolkey"
 STATUS_FILE = "/var/log/postgresql/pgpool_status"
+#: How long pgpool may take to find the primary among servers attached back.
+PRIMARY_FOUND_S = 10
 DATABASE_SERVERS = ("db1", "db2")
 READY_TIMEOUT = 30
 #: Marks the line failover_held adds to pgpool.conf, and removes again.
@@ -174,7 +176,21 @@ def reattach_servers(lab: Lab, pgpool: Instance, progress: Progress) -> list[str
         progress.say(pgpool.name, f"pgpool had {name} marked down though it answers: attaching it again")
         pgpool.run(f"pcp_attach_node -h localhost -p {PCP_PORT} -U {PCP_USER} -w -n {node['node_id']}")
         attached.append(name)
+    if attached and len(primaries) == 1 and not wait_until(lambda: holds_primary_up(lab, pgpool), PRIMARY_FOUND_S, 0.5):
+        # Attached back with no primary known (both were detached), pgpool can keep every server a
+        # standby; started without pgpool_status it asks each server its role afresh. Safe with one
+        # primary answering: nothing pgpool_status kept out (a second primary) is left to let in.
+        progress.say(pgpool.name, f"pgpool sees no primary after attaching {', '.join(attached)}: restarting it "
+                                  "without its saved node status, so it asks each server its role")
+        pgpool.run(f"systemctl stop pgpool2 && rm -f {STATUS_FILE} && systemctl start pgpool2")
+        wait_for_pgpool(lab, pgpool)
     return attached
+
+
+def holds_primary_up(lab: Lab, pgpool: Instance) -> bool:
+    """Whether pgpool has a server it takes for the primary up (or about to be: waiting)."""
+    return any(node.get("role") == "primary" and node.get("status") in ("up", "waiting")
+               for node in pcp_nodes(lab, pgpool).values())
 
 
 @contextmanager
