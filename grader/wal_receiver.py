@@ -12,6 +12,8 @@ PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
 #: What a standby's WAL receiver logs when it cannot stream (PostgreSQL's words).
 _RECEIVER = re.compile(r"could not connect to the primary server.*|could not start WAL streaming.*"
                        r"|replication slot \S+ does not exist.*")
+#: What PostgreSQL logs first at each start.
+_STARTED = "starting PostgreSQL"
 RECEIVER_FIXES = {
     "password": "The password in the standby's primary_conninfo (or the postgres user's ~/.pgpass on it) is not "
                 "the replication user's: fix it there and reload (SELECT pg_reload_conf())",
@@ -24,9 +26,11 @@ RECEIVER_FIX = "Fix what the log names in the standby's primary_conninfo, or on 
 
 
 def receiver_error(target: Target, standby: str) -> str | None:
-    """The standby's last WAL receiver error in its PostgreSQL log, or None."""
-    tail = target.ssh(standby, f"tail -n 400 {PG_LOG} 2>/dev/null || true").stdout
-    found = [match[0] for line in tail.splitlines() if (match := _RECEIVER.search(line))]
+    """The standby's last WAL receiver error in its PostgreSQL log since the server last started
+    (an error from before then says nothing of the configuration it runs now), or None."""
+    lines = target.ssh(standby, f"tail -n 400 {PG_LOG} 2>/dev/null || true").stdout.splitlines()
+    starts = [index for index, line in enumerate(lines) if _STARTED in line]
+    found = [match[0] for line in lines[starts[-1] if starts else 0:] if (match := _RECEIVER.search(line))]
     return found[-1][:400] if found else None
 
 

@@ -217,3 +217,15 @@ def test_a_freshly_loaded_vcl_whose_backend_turns_healthy_is_no_root_cause(all_a
     all_active.on_ssh("varnish1", "backend.list", lambda command: CommandResult(command, "", "", next(verdicts)))
     [result] = run_checks("09-varnish", all_active, ("anonymous-pages-hit",))
     assert result.status == FAILED and not result.hints[0].startswith("not checked")
+
+
+def test_a_receiver_error_from_before_the_standby_last_started_is_not_quoted(all_active):
+    """A standby restarted without primary_conninfo logs no receiver error: an older one (the
+    primary's restart, an hour ago) would send the student after the wrong fix."""
+    all_active.on_ssh("db1", "pg_stat_wal_receiver", "f\n")
+    all_active.on_ssh("db2", "pg_stat_wal_receiver", "t\n")
+    all_active.on_ssh("db2", "tail -n 400", PASSWORD_FAILED + "2026-12-03 13:00:00 UTC [900] LOG:  starting PostgreSQL "
+                                            "15.14 (Debian 15.14-0+deb12u1) on x86_64-pc-linux-gnu\n")
+    [result] = run_checks("08-replication", all_active, ("small-lag",))
+    assert result.hints[0].startswith("not checked: db2 is in recovery but does not stream from the primary: it "
+                                      "replays only what it was restored with. Give it primary_conninfo")
