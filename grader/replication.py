@@ -329,3 +329,35 @@ def no_acknowledged_write_lost(target: Target, verdict: Verdict) -> None:
         verdict.fail(f"{len(missing)} writes the app acknowledged are not on {witnessed.primary} (e.g. {missing[0]}): "
                      "the standby was behind when the primary died. Make sure it streams (lag near 0) before the "
                      "drill, or make replication synchronous (synchronous_standby_names)")
+
+
+#: How long pgpool's auto_failback may take to attach a standby that streams again (sr_check_period and more).
+REATTACH_WAIT_S = 15
+
+
+@check(CHAPTER, "pair-whole-again", "after the drill the old primary is back as a standby, and pgpool has both",
+       points=2, stands_on=DRILL_STANDS_ON)
+def pair_whole_again(target: Target, verdict: Verdict) -> None:
+    found = roles(target)
+    verdict.see(roles=found)
+    down = [name for name, role in found.items() if role == "down"]
+    primaries = [name for name, role in found.items() if role == "primary"]
+    if down and len(primaries) == 1:
+        raise ProbeError(f"{down[0]} is not back since the drill killed it: starting it is not enough (it would come "
+                         f"back a primary of its own). Clone {primaries[0]} into it and give it back to pgpool: "
+                         f"replication.rejoin_as_standby(lab, \"{down[0]}\", primary=\"{primaries[0]}\")")
+    primary, standby = pair(target, verdict)
+    receiver = sql(target, "SELECT status, sender_host FROM pg_stat_wal_receiver", host=standby)
+    verdict.see(wal_receiver=receiver)
+    if not receiver or receiver[0][:2] != ["streaming", target.record(primary).private_ip]:
+        raise ProbeError(not_streaming(target, standby, primary, target.record(primary).private_ip))
+    attached = wait_until(lambda: all(node.get("status") in ("up", "waiting") for node in pool_nodes(target).values()),
+                          REATTACH_WAIT_S, 1)
+    nodes = pool_nodes(target)
+    verdict.see(pool_nodes={name: node.get("status") for name, node in nodes.items()})
+    if not attached:
+        held = [name for name, node in nodes.items() if node.get("status") not in ("up", "waiting")]
+        verdict.fail(f"pgpool still holds {', '.join(held)} down (SHOW pool_nodes on pgpool1), so no read goes there "
+                     f"and it cannot take over next time: attach it again with `pcp_attach_node -w -h localhost -U "
+                     "pcpadmin -n NODE` on pgpool1 (rejoin_as_standby does it)")
+

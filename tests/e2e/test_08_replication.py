@@ -1,7 +1,8 @@
 """Chapter 08 end to end on the shared course stack: the solutions autograde to full
 marks, the unmodified releases to zero, and each check catches its broken stack:
 reads never reaching the standby, reads still reaching a standby that lags, a standby restored from a backup but not streaming,
-a standby with the wrong replication password (the hint quotes its log), a failover that lost acknowledged writes."""
+a standby with the wrong replication password (the hint quotes its log), an old primary left down after the
+drill, a failover that lost acknowledged writes."""
 
 from __future__ import annotations
 
@@ -73,6 +74,20 @@ def test_a_standby_with_the_wrong_replication_password_is_told_so_in_its_own_log
         assert "The password in the standby's primary_conninfo" in hints
     finally:
         standby.run(f"mv {pgpass}.kept {pgpass} && systemctl restart postgresql@15-main")
+        replication.ensure_standby(lab)
+
+
+def test_an_old_primary_left_down_after_the_drill_is_caught(folder, lab):
+    """08b's Task 2 skipped: the server that is not the primary stays down, and the pair check
+    says how to bring it back (not only that a standby is missing)."""
+    primary = replication.find_primary(lab)
+    standby = lab.instance("db1" if primary.name == "db2" else "db2")
+    standby.run("systemctl stop postgresql@15-main")
+    try:
+        assert f"{standby.name} is not back since the drill killed it" in failing_hints(
+            folder, CHAPTER, "pair-whole-again")
+    finally:
+        standby.run("systemctl start postgresql@15-main")
         replication.ensure_standby(lab)
 
 

@@ -183,6 +183,15 @@ def drill(**fields):
     ("no-acknowledged-write-lost", lambda t: logged(t, [500] * 300), "lb1 acknowledged none of the drill's writes"),
     ("no-acknowledged-write-lost", lambda t: (lost(t, 3), t.recordings["failover-db1.json"].update(lost=3)),
      f"3 writes the app acknowledged are not on db2 (e.g. {ACKNOWLEDGED[0]})"),
+    ("pair-whole-again", lambda t: t.states.update(db1="stopped"),
+     "db1 is not back since the drill killed it: starting it is not enough (it would come back a primary of its "
+     "own). Clone db2 into it and give it back to pgpool: replication.rejoin_as_standby(lab, \"db1\", primary=\"db2\")"),
+    ("pair-whole-again", lambda t: roles(t, db1="f", db2="f"), "db1 and db2 are both primaries (split brain)"),
+    ("pair-whole-again", lambda t: t.on_ssh("db1", "FROM pg_stat_wal_receiver", ""),
+     "db1 is in recovery but does not stream from db2: it replays only what it was restored with"),
+    ("pair-whole-again", lambda t: t.on_ssh("pgpool1", "SHOW pool_nodes", Replay(t).pool_nodes().replace(
+        f"0,{DB1},5432,up,", f"0,{DB1},5432,down,")),
+     "pgpool still holds db1 down (SHOW pool_nodes on pgpool1), so no read goes there and it cannot take over"),
 ])
 def test_each_hint_names_the_fix(healthy, check_id, break_it, hint):
     break_it(healthy)
