@@ -1,9 +1,10 @@
 """What a chapter's checks stand on (its machines up, their services active, and the health
 of the three services others depend on: pgpool holding a primary up, chapter 08's standby
-streaming, Varnish's backend healthy), probed when a check failed, so that the report leads with the root cause and the checks standing on it say
-"not checked: <cause>" instead of describing a symptom (a stopped Apache makes every chapter 02
-check fail, each in its own words). Where a service stopped with an error, the cause quotes the
-service's own log line (journalctl).
+streaming, Varnish's backend healthy), probed when a check failed, so that the report leads
+with the root cause and the checks standing on it say "not checked: <cause>" instead of
+describing a symptom (a stopped Apache makes every chapter 02 check fail, each in its own
+words). Where a service stopped with an error, the cause quotes the service's own log line
+(journalctl).
 
 Example::
 
@@ -40,7 +41,7 @@ SERVICE_FROM = {"web1": 2}
 STREAMING_CHAPTER = 8
 #: A standby just (re)started connects to its primary within this.
 STANDBY_CONNECT_S = 5
-#: Exits 0 unless the server is in recovery and receives no WAL.
+#: 't' when the server is in recovery and receives no WAL.
 NOT_STREAMING = ("SELECT pg_is_in_recovery() AND NOT EXISTS "
                  "(SELECT 1 FROM pg_stat_wal_receiver WHERE status = 'streaming')")
 #: Lines of a service's journal that say why it stopped (the service's words, not systemd's).

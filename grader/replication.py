@@ -33,6 +33,8 @@ MAX_LAG_BYTES = 1024 * 1024
 REPLICATION_WAIT, READS = 5.0, 20
 MAX_SR_CHECK_PERIOD, MAX_DELAY_THRESHOLD = 10, 16 * 1024 ** 2
 MIN_DRILL_REQUESTS, MIN_WRITES_AFTER_KILL = 200, 10
+#: How long pgpool's auto_failback may take to attach a standby that streams again (sr_check_period and more).
+REATTACH_WAIT_S = 15
 RUN_DRILL = "workshop.failover.fail_over(lab, \"db1\", through=\"lb1\")"
 NGINX_LOGS, LB = "/var/log/nginx/access.log*", "lb1"
 ACKNOWLEDGED = 201  # what the app answers a write it committed
@@ -52,10 +54,11 @@ def roles(target: Target) -> dict[str, str]:
     return {name: said.get(name, "down") for name in SERVERS}
 
 
-def pair(target: Target, verdict: Verdict) -> tuple[str, str]:
-    """(primary, standby) names, or a ProbeError naming what is wrong with the pair."""
+def pair(target: Target, verdict: Verdict, found: dict[str, str] | None = None) -> tuple[str, str]:
+    """(primary, standby) names, or a ProbeError naming what is wrong with the pair; `found`:
+    the roles the caller asked for already."""
     target.record("db2")
-    found = roles(target)
+    found = roles(target) if found is None else found
     verdict.see(roles=found)
     primaries = [name for name, role in found.items() if role == "primary"]
     standbys = [name for name, role in found.items() if role == "standby"]
@@ -331,33 +334,28 @@ def no_acknowledged_write_lost(target: Target, verdict: Verdict) -> None:
                      "drill, or make replication synchronous (synchronous_standby_names)")
 
 
-#: How long pgpool's auto_failback may take to attach a standby that streams again (sr_check_period and more).
-REATTACH_WAIT_S = 15
-
 
 @check(CHAPTER, "pair-whole-again", "after the drill the old primary is back as a standby, and pgpool has both",
        points=2, stands_on=DRILL_STANDS_ON)
 def pair_whole_again(target: Target, verdict: Verdict) -> None:
     found = roles(target)
-    verdict.see(roles=found)
     down = [name for name, role in found.items() if role == "down"]
     primaries = [name for name, role in found.items() if role == "primary"]
     if down and len(primaries) == 1:
+        verdict.see(roles=found)
         raise ProbeError(f"{down[0]} is not back since the drill killed it: starting it is not enough (it would come "
                          f"back a primary of its own). Clone {primaries[0]} into it and give it back to pgpool: "
                          f"replication.rejoin_as_standby(lab, \"{down[0]}\", primary=\"{primaries[0]}\")")
-    primary, standby = pair(target, verdict)
+    primary, standby = pair(target, verdict, found)
     receiver = sql(target, "SELECT status, sender_host FROM pg_stat_wal_receiver", host=standby)
     verdict.see(wal_receiver=receiver)
     if not receiver or receiver[0][:2] != ["streaming", target.record(primary).private_ip]:
         raise ProbeError(not_streaming(target, standby, primary, target.record(primary).private_ip))
-    attached = wait_until(lambda: all(node.get("status") in ("up", "waiting") for node in pool_nodes(target).values()),
-                          REATTACH_WAIT_S, 1)
-    nodes = pool_nodes(target)
+    nodes = wait_until(lambda: pool_nodes(target), REATTACH_WAIT_S, 1,
+                       done=lambda nodes: all(node.get("status") in ("up", "waiting") for node in nodes.values()))
     verdict.see(pool_nodes={name: node.get("status") for name, node in nodes.items()})
-    if not attached:
-        held = [name for name, node in nodes.items() if node.get("status") not in ("up", "waiting")]
+    held = [name for name, node in nodes.items() if node.get("status") not in ("up", "waiting")]
+    if held:
         verdict.fail(f"pgpool still holds {', '.join(held)} down (SHOW pool_nodes on pgpool1), so no read goes there "
                      f"and it cannot take over next time: attach it again with `pcp_attach_node -w -h localhost -U "
                      "pcpadmin -n NODE` on pgpool1 (rejoin_as_standby does it)")
-

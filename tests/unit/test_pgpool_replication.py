@@ -2,9 +2,12 @@
 pg_hba configurations, how a failover drill's unavailability window is measured,
 and that every helper that changes the stack does nothing while nbgrader grades."""
 
+import time
+
 import pytest
 
 from tests.conftest import HOST_KEY
+from tests.unit.grader.kit import FakeClock
 from tests.unit.record_samples import failover_drill
 
 from workshop.deploy import pgpool, replication
@@ -13,6 +16,7 @@ from workshop.errors import ConfigError
 from workshop.failover import cut_off, fail_over, replication_experiment, unavailable_window
 from workshop.failure import Sample
 from workshop.lab import Lab, open_lab
+from workshop.progress import Progress
 from workshop.records import RecordFolders
 from workshop.stack import InstanceRecord, Stack
 
@@ -168,8 +172,6 @@ class TestReattachServers:
 
     @pytest.fixture
     def pooler(self, lab, monkeypatch):
-        from tests.unit.grader.kit import FakeClock
-        import time
         clock = FakeClock()
         monkeypatch.setattr(time, "monotonic", clock.monotonic)
         monkeypatch.setattr(time, "sleep", clock.sleep)
@@ -190,23 +192,18 @@ class TestReattachServers:
 
     def test_the_primary_is_attached_first_and_a_pgpool_that_finds_it_is_left_running(self, lab, pooler, monkeypatch):
         self.nodes(monkeypatch, "primary")
-        assert pgpool.reattach_servers(lab, pooler, _Quiet()) == ["db2", "db1"]
+        assert pgpool.reattach_servers(lab, pooler, Progress("repair", quiet=True)) == ["db2", "db1"]
         assert not any("pgpool_status" in command for command in pooler.commands)
 
     def test_a_pgpool_that_sees_no_primary_after_attaching_restarts_without_its_saved_status(self, lab, pooler,
                                                                                                monkeypatch):
         self.nodes(monkeypatch, "standby")
-        pgpool.reattach_servers(lab, pooler, _Quiet())
+        pgpool.reattach_servers(lab, pooler, Progress("repair", quiet=True))
         assert pooler.commands[-2:] == [f"systemctl stop pgpool2 && rm -f {pgpool.STATUS_FILE} && systemctl start pgpool2",
                                         "waited"]
 
     def test_two_primaries_are_never_let_in_by_a_fresh_start(self, lab, pooler, monkeypatch):
         monkeypatch.setattr(pgpool, "is_primary", lambda db: True)
         self.nodes(monkeypatch, "standby")
-        assert pgpool.reattach_servers(lab, pooler, _Quiet()) == []
+        assert pgpool.reattach_servers(lab, pooler, Progress("repair", quiet=True)) == []
         assert pooler.commands == []
-
-
-class _Quiet:
-    def say(self, *args):
-        pass
