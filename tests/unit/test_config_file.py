@@ -146,8 +146,21 @@ def test_pg_hba_fails_with_psqls_error_when_postgresql_does_not_answer(tmp_path,
 def test_memcached_fails_with_its_journal_when_it_does_not_stay_up(tmp_path, monkeypatch):
     journal = "memcached[311]: unrecognized option '--no-such-option'"
     code, output = run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, journalctl=f"echo \"{journal}\"",
-                             systemctl='[ "$1" != is-active ]')
+                             systemctl='[ "$1" != is-active ]', ss="true")
     assert code != 0 and output == journal
+
+
+def test_memcached_fails_when_it_exits_before_it_listens(tmp_path, monkeypatch):
+    """A bind that fails (an -l address the machine lacks) can come after any fixed wait on a
+    loaded machine: memcached is active, does not listen yet, then exits."""
+    polls = tmp_path / "polls"
+    polls.write_text("0")
+    exits_on_third_poll = (f'[ "$1" = show ] && echo 100; [ "$1" != is-active ] && exit 0; '
+                           f'n=$(( $(cat {polls}) + 1 )); echo $n > {polls}; [ $n -lt 3 ]')
+    code, output = run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, ss="true",
+                             journalctl="echo 'failed to listen on TCP port 11211: Cannot assign requested address'",
+                             systemctl=exits_on_third_poll)
+    assert code != 0 and output == "failed to listen on TCP port 11211: Cannot assign requested address"
 
 
 def test_memcached_fails_when_systemd_had_to_start_it_again(tmp_path, monkeypatch):
@@ -155,10 +168,10 @@ def test_memcached_fails_when_systemd_had_to_start_it_again(tmp_path, monkeypatc
     counter.write_text("100")
     restarting = f'[ "$1" = show ] && {{ cat {counter}; echo $(( $(cat {counter}) + 1 )) > {counter}; }}; true'
     code, output = run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, journalctl="echo 'Scheduled restart job'",
-                             systemctl=restarting)
+                             systemctl=restarting, ss="echo LISTEN")
     assert code != 0 and output == "Scheduled restart job"
 
 
 def test_memcached_passes_when_it_stays_up(tmp_path, monkeypatch):
     assert run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, journalctl="echo unexpected",
-                     systemctl='[ "$1" = show ] && echo 100; true') == (0, "")
+                     systemctl='[ "$1" = show ] && echo 100; true', ss="echo LISTEN") == (0, "")

@@ -17,12 +17,19 @@ from .config_file import ConfigFile, put_config
 from .settings import CACHE_SERVERS
 
 CONFIG = "/etc/memcached.conf"
-# memcached has no config checker: a configuration is good if memcached starts with it
-# and is still the same process half a second later (systemd restarts it when it exits).
+# memcached has no config checker: a configuration is good if memcached starts with it, listens
+# on its port (it binds every -l address before it serves, and exits if one fails) and is still
+# the same process half a second later (systemd restarts it when it exits). A fixed wait alone
+# passed a configuration whose bind had not failed yet on a loaded machine. (`ss -p` cannot name
+# memcached's sockets: its unit sandboxes it.)
 MAIN_PID = "systemctl show -p MainPID --value memcached"
-CONFIG_FILE = ConfigFile(CONFIG, check=f"systemctl enable -q memcached && systemctl restart memcached "
-                                       f"&& started=$({MAIN_PID}) && sleep 0.5 && systemctl is-active -q memcached "
-                                       f"&& [ \"$({MAIN_PID})\" = \"$started\" ] "
+PORT = f"port=$(sed -n 's/^-p[[:space:]]*\\([0-9]*\\).*/\\1/p' {CONFIG} 2>/dev/null | tail -n 1)"
+LISTENING = "ss -Hltn \"sport = :${port:-11211}\" | grep -q ."
+STARTED = (f"{PORT} && started=$({MAIN_PID}) && for i in $(seq 50); do {LISTENING} && break; "
+           "systemctl is-active -q memcached || break; sleep 0.2; done")
+CONFIG_FILE = ConfigFile(CONFIG, check=f"systemctl enable -q memcached && systemctl restart memcached && {STARTED} "
+                                       f"&& sleep 0.5 && systemctl is-active -q memcached "
+                                       f"&& [ \"$({MAIN_PID})\" = \"$started\" ] && {LISTENING} "
                                        "|| { journalctl -u memcached -n 15 --no-pager; false; }",
                          rejected="memcached did not start with the new configuration",
                          restore="systemctl restart memcached", service="memcached")
