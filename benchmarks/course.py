@@ -5,8 +5,7 @@
 - memory of the full stack, idle, and each instance's share;
 - throughput of the final stack over the chapter 02 baseline, from catch-up's own short
   runs (the "catch-up" profile: the baseline's load for 5 s; benchmarks.front_door
-  measures the full profile);
-- the database failover drill of chapter 08: unavailability window, acknowledged rows lost.
+  measures the full profile).
 
 Run: .venv/bin/python -m benchmarks.course   (creates and removes a uniquely named stack)
 The autograde time of a whole submission is printed by
@@ -26,11 +25,9 @@ from workshop import loadtest
 from workshop.catchup import catch_up
 from workshop.chapters import CHAPTERS
 from workshop.engine import find_engine
-from workshop.failure import recorded_drill
 from workshop.image import ensure_image
 from workshop.lab import open_lab
 from workshop.providers.local import container_name
-from workshop.records import FailoverDrill
 
 SETTLE_S = 20
 LAST = CHAPTERS[-1]
@@ -56,7 +53,6 @@ def main() -> None:
             repeat_s = time.monotonic() - started - catch_up_s
             memory = stack_memory_mb(engine, [container_name(lab.stack, name) for name in lab.stack.instances])
             results = loadtest.recorded(lab)
-            failover = recorded_drill(lab, FailoverDrill, "db1")
         finally:
             lab.down()
     baseline, final = results[loadtest.BASELINE_STAGE], results["10-final"]
@@ -69,10 +65,6 @@ def main() -> None:
     print(f"throughput ({baseline['profile']['name']} profile, {baseline['profile']['duration_s']} s): baseline {baseline['throughput_rps']:.0f} req/s (p95 {baseline['latency_ms']['p95']:.0f} ms), "
           f"final {final['throughput_rps']:.0f} req/s (p95 {final['latency_ms']['p95']:.1f} ms): "
           f"ratio {loadtest.throughput_ratio(results, '10-final'):.1f}x")
-    if failover:
-        print(f"failover drill: unavailable {failover['unavailable_s']:.2f} s, acknowledged rows lost {failover['lost']}")
-    else:
-        print("failover drill: not recorded by catch-up")
 
 
 if __name__ == "__main__":

@@ -244,9 +244,10 @@ class WitnessedDrill:
         return sum(1 for index in self.acknowledged if index > start)
 
 
-def witnessed_drill(target: Target, verdict: Verdict) -> WitnessedDrill:
-    """The recorded drill, re-read from lb1's access log and the current primary; a ProbeError
-    if they show no sign of it (another stack's drill, an edited record)."""
+def witnessed_drill(target: Target, verdict: Verdict, found: dict[str, str] | None = None) -> WitnessedDrill:
+    """The recorded drill, re-read from lb1's access log and the current primary (`found`: the
+    servers' roles, when already asked); a ProbeError if they show no sign of it (another
+    stack's drill, an edited record, catch-up's)."""
     result = target.recorded(FailoverDrill, "db1", RUN_DRILL)
     if result.marker_prefix != f"failover-{result.run_id}-":
         raise ProbeError(f"the recorded failover drill's markers ({result.marker_prefix}...) are not its run's "
@@ -254,7 +255,7 @@ def witnessed_drill(target: Target, verdict: Verdict) -> WitnessedDrill:
     seen = target.logged_run(LB, result, NGINX_LOGS, prefix=True)
     statuses = {int(line.agent[len(result.agent) + len(" write/"):]): line.status for line in seen.lines
                 if re.fullmatch(r" write/\d{4}", line.agent[len(result.agent):])}
-    primary = next((name for name, role in roles(target).items() if role == "primary"), None)
+    primary = next((name for name, role in (found or roles(target)).items() if role == "primary"), None)
     query = f"SELECT value FROM articles_marker WHERE starts_with(value, {literal(result.marker_prefix)})"
     values = [] if primary is None else [row[0] for row in sql(target, query, DATABASE, host=primary)]
     on_primary = frozenset(int(value[len(result.marker_prefix):]) for value in values
@@ -339,6 +340,7 @@ def no_acknowledged_write_lost(target: Target, verdict: Verdict) -> None:
        points=2, stands_on=DRILL_STANDS_ON)
 def pair_whole_again(target: Target, verdict: Verdict) -> None:
     found = roles(target)
+    witnessed_drill(target, verdict, found)  # the student's own drill: a pair that never failed over earns nothing
     down = [name for name, role in found.items() if role == "down"]
     primaries = [name for name, role in found.items() if role == "primary"]
     if down and len(primaries) == 1:

@@ -8,11 +8,14 @@ Fast enough to use in class: every machine the target chapter needs starts at on
 the web servers get their packages at once, the machines of one chapter are deployed
 concurrently where they do not depend on each other, machines no earlier chapter
 touches are deployed ahead, while the chapters before theirs run (AHEAD), and
-catch-up's own load tests and drills are short (the "catch-up" profile; the fewest
-requests the checks accept): they exist so the next chapter can start, are marked as
+catch-up's own load tests are short (the "catch-up" profile, as long as the checks
+accept): they exist so the next chapters have figures to compare with, are marked as
 catch-up's (in the servers' logs too) and earn no marks; a student's own runs replace
-them. A load test or drill runs on a quiet stack: what runs ahead is waited for first,
-so its figures are the stack's, not the machine's spare cores'.
+them. A load test runs on a quiet stack: what runs ahead is waited for first, so its
+figures are the stack's, not the machine's spare cores'. Catch-up runs no drill: 05's
+crash leaves the stack as it found it and 08's failover only swaps the database
+servers' roles, so neither is needed to move on, and a drill's record is only worth
+marks when the student ran it.
 
 Example::
 
@@ -44,19 +47,13 @@ from .deploy.settings import reference_settings
 from .deploy.varnish import deploy_varnish
 from .deploy.web import deploy_release_web_server, deploy_web_server, install_python
 from .deploy.wheelhouse import build_wheelhouse
-from .failover import fail_over
-from .failure import crash_web_server
 from .lab import Lab
 from .errors import StackError, WorkshopError
 from .progress import Progress
 from .providers import RUNNING
-from .records import CrashDrill, FailoverDrill, LoadTest, NotRecorded, Record, RecordFolders
+from .records import LoadTest, NotRecorded, Record, RecordFolders
 
 WEB_SERVERS = ("web1", "web2")
-#: Catch-up's drills: the fewest requests the checks accept (tests/unit/test_catchup_runs.py), sent
-#: as fast as the stack answers.
-CRASH_DRILL = {"requests_total": 200, "interval": 0.005, "kill_after": 50}
-FAILOVER_DRILL = {"requests_total": 200, "interval": 0.005, "kill_after": 60}
 T = TypeVar("T")
 
 
@@ -93,7 +90,7 @@ def _deployed(name: str, deploy: Callable[[], T]) -> T:
 
 
 def _quiet() -> None:
-    """Before a load test or a drill: nothing else runs on the stack or the host."""
+    """Before a load test: nothing else runs on the stack or the host."""
     _ahead().wait()
 
 
@@ -166,14 +163,11 @@ def fabric(lab: Lab, progress: Progress, target: Chapter) -> None:
 
 
 def load_balancing(lab: Lab, progress: Progress, target: Chapter) -> None:
-    """media1 for shared media, web1 and web2 on releases with it, lb1 in front; a crash drill."""
+    """media1 for shared media, web1 and web2 on releases with it, lb1 in front."""
     _deployed("media1", lambda: deploy_media_server(lab, "media1", progress))
     _ahead().wait("web2, lb1")
     _deploy_web_servers(lab, progress, 5, target)
     deploy_load_balancer(lab, "lb1", WEB_SERVERS, progress)
-    if not _recorded(lab, CrashDrill, "web1"):
-        _quiet()
-        crash_web_server(lab, "web1", through="lb1", by_catch_up=True, **CRASH_DRILL)
 
 
 def caching(lab: Lab, progress: Progress, target: Chapter) -> None:
@@ -206,16 +200,12 @@ def _pair_deployed(lab: Lab) -> bool:
 
 
 def replication(lab: Lab, progress: Progress, target: Chapter) -> None:
-    """A streaming standby of the primary, pgpool balancing reads over both; the failover
-    drill once, after which the old primary rejoins as a standby."""
+    """A streaming standby of the primary (a primary the student's drill left down rejoins
+    as one), pgpool balancing reads over both."""
     ensure_standby(lab, progress)
     if not _RUN.get().pgpool_over_pair:
         deploy_pgpool(lab, "pgpool1", DATABASE_SERVERS, progress)
         restrict_to_pooler(lab, DATABASE_SERVERS)
-    if not _recorded(lab, FailoverDrill, "db1"):
-        _quiet()
-        fail_over(lab, "db1", through="lb1", by_catch_up=True, **FAILOVER_DRILL)
-        ensure_standby(lab, progress)
 
 
 def varnish(lab: Lab, progress: Progress, target: Chapter) -> None:
@@ -269,11 +259,10 @@ class DeployAhead:
 
 
 #: What catch-up deploys ahead, from the start: never work a record needs on its chapter's
-#: state (02's baseline, 03's marker and restart, the drills), never a web server chapters
-#: 02-04 use, never a machine that sends requests to the others once it runs: varnish1's
-#: health probes through lb1 would meet chapter 07's Apache restarts, and nginx would take
-#: both web servers out of rotation for 5 s (max_fails=1) just as 08's failover drill starts
-#: writing, so none of its writes before the kill would land.
+#: state (02's baseline, 03's marker and restart), never a web server chapters 02-04 use,
+#: never a machine that sends requests to the others once it runs: varnish1's health probes
+#: through lb1 would meet chapter 07's Apache restarts, and nginx would take both web servers
+#: out of rotation for 5 s (max_fails=1), failing whatever goes through lb1 next.
 #: Chapter 05's web2 migrates db1 before web1 does in chapter 03: a no-op for web1 then.
 AHEAD = (
     DeployAhead("db1", lambda lab, progress, target: None if _tier_past_chapter_03(lab) else

@@ -32,7 +32,6 @@ from .waiting import wait_until
 
 PROMOTION_TIMEOUT = 30
 CUT_OFF_TIMEOUT = 10
-REPLAY_TIMEOUT = 30
 
 
 def unavailable_window(samples: list[Sample], ok: int = 201) -> float | None:
@@ -51,24 +50,20 @@ def unavailable_window(samples: list[Sample], ok: int = 201) -> float | None:
 @grading.changes("fail over from {victim}",
                  fallback=lambda lab, victim, **_: recorded_drill(lab, FailoverDrill, victim))
 def fail_over(lab: Lab, victim: str = "db1", through: str = "lb1", requests_total: int = 300,
-              interval: float = 0.02, kill_after: int = 100, by_catch_up: bool = False) -> dict | None:
+              interval: float = 0.02, kill_after: int = 100) -> dict | None:
     """Create `requests_total` marker rows through `through`, `interval` s apart, and kill
     `victim` (the primary) after `kill_after` of them; wait for pgpool to promote the
     other server; count acknowledged markers it does not have. Saves and returns the results.
-
-    `by_catch_up`: catch-up's own drill, which exists so the next chapter can start. It is
-    marked as catch-up's in lb1's log, and its writes pause before the kill until the
-    standby has replayed all of them, so asynchronous replication's lag loses none. A
-    student's drill races the kill, as the lesson has it."""
-    result = _drill(lab, victim, through, requests_total, interval, kill_after, request_timeout=5.0,
-                    by_catch_up=by_catch_up)
+    The writes race the kill, as the lesson has it: with asynchronous replication the last
+    commits acknowledged before it may not have reached the standby."""
+    result = _drill(lab, victim, through, requests_total, interval, kill_after, request_timeout=5.0)
     RecordFolders.of(lab).save(result)
     return result.to_dict()
 
 
 def _drill(lab: Lab, victim: str, through: str, requests_total: int, interval: float, kill_after: int,
-           request_timeout: float, by_catch_up: bool = False) -> FailoverDrill:
-    stack, entry, run = lab.require_stack(), lab.instance(through), new_run(by_catch_up)
+           request_timeout: float) -> FailoverDrill:
+    stack, entry, run = lab.require_stack(), lab.instance(through), new_run()
     survivor = lab.instance(next(name for name in DATABASE_SERVERS if name != victim))
     progress = Progress(f"failover drill: {victim}")
     prefix = f"failover-{run['run_id']}-"  # the run's markers, on the primary and in its logs
@@ -77,11 +72,10 @@ def _drill(lab: Lab, victim: str, through: str, requests_total: int, interval: f
 
     def write(index: int) -> requests.Response:
         return requests.post(entry.url("/api/markers/"), data={"value": f"{prefix}{index:04d}"},
-                             headers={"User-Agent": failover_agent(victim, run["run_id"], index, by_catch_up)},
+                             headers={"User-Agent": failover_agent(victim, run["run_id"], index)},
                              timeout=request_timeout)
 
-    settle = (lambda: wait_for_replay(lab.instance(victim), survivor, progress)) if by_catch_up else None
-    samples, killed_at = probe_during_kill(lab, victim, write, requests_total, interval, kill_after, settle=settle)
+    samples, killed_at = probe_during_kill(lab, victim, write, requests_total, interval, kill_after)
     acknowledged = [f"{prefix}{sample.index:04d}" for sample in samples if sample.status == 201]
     promoted = _wait_until_primary(survivor)
     present = set(psql(survivor, f"SELECT value FROM articles_marker WHERE starts_with(value, {literal(prefix)})",
@@ -101,20 +95,6 @@ def _drill(lab: Lab, victim: str, through: str, requests_total: int, interval: f
     progress.done(f"{result.failed} failed writes, {len(lost)} acknowledged writes lost; writes resumed after "
                   f"{'%.2f s' % window if window is not None else 'never (within the drill)'}")
     return result
-
-
-def wait_for_replay(primary: Instance, standby: Instance, progress: Progress, timeout: float = REPLAY_TIMEOUT) -> None:
-    """Until `standby` has replayed the WAL `primary` has written so far (call it with the
-    writes paused): every commit the primary acknowledged is then on the standby too."""
-    written = psql(primary, "SELECT pg_current_wal_lsn()", readonly=True).stdout.strip()
-    query = f"SELECT pg_last_wal_replay_lsn() >= {literal(written)}::pg_lsn"
-    replayed = wait_until(lambda: psql(standby, query, readonly=True).stdout.strip(), timeout, 0.1,
-                          done=lambda answer: answer == "t")
-    if replayed != "t":
-        raise StackError(f"{standby.name} has not replayed {primary.name}'s WAL up to {written} after {timeout:.0f}s: "
-                         f"see pg_stat_replication on {primary.name} and journalctl -u postgresql@15-main on "
-                         f"{standby.name}")
-    progress.say(standby.name, f"has replayed {primary.name}'s WAL up to {written}")
 
 
 def _wait_until_primary(db: Instance, timeout: float = PROMOTION_TIMEOUT) -> bool:

@@ -41,14 +41,10 @@ class Sample:
 
 
 def probe_during_kill(lab: Lab, victim: str, send: Callable[[int], requests.Response], requests_total: int,
-                      interval: float, kill_after: int, time_limit: float = DRILL_TIME_LIMIT,
-                      settle: Callable[[], None] | None = None) -> tuple[list[Sample], float]:
+                      interval: float, kill_after: int, time_limit: float = DRILL_TIME_LIMIT) -> tuple[list[Sample], float]:
     """Call `send(index)` (one HTTP request) `requests_total` times, `interval` s apart,
     for at most `time_limit` s; kill `victim` (no shutdown: a crash) as request
-    `kill_after` is sent. Returns the samples and when the victim was dead (s).
-
-    With `settle`, the requests pause at the kill instead of racing it: `settle()` runs
-    with no request in flight, then the victim dies, then the requests go on."""
+    `kill_after` is sent. Returns the samples and when the victim was dead (s)."""
     stack = lab.require_stack()
     samples, killed = [], {}
 
@@ -57,17 +53,10 @@ def probe_during_kill(lab: Lab, victim: str, send: Callable[[int], requests.Resp
         lab.forget_connections(victim)
         killed["at"] = time.monotonic() - began
 
-    def crash() -> None:
-        if settle is not None:
-            settle()
-        killer.start()
-        if settle is not None:
-            killer.join()
-
     began, killer = time.monotonic(), threading.Thread(target=kill)
     for index in range(requests_total):
         if index == kill_after:
-            crash()
+            killer.start()
         sent = time.monotonic()
         if sent - began > time_limit:
             break
@@ -79,23 +68,22 @@ def probe_during_kill(lab: Lab, victim: str, send: Callable[[int], requests.Resp
         samples.append(Sample(index, sent - began, status, served_by, time.monotonic() - sent))
         time.sleep(interval)
     if killer.ident is None:  # the time limit came first: the crash still happens
-        crash()
+        killer.start()
     killer.join()
     return samples, killed["at"]
 
 
 @grading.changes("crash {victim}", fallback=lambda lab, victim, **_: recorded_drill(lab, CrashDrill, victim))
 def crash_web_server(lab: Lab, victim: str = "web1", through: str = "lb1", requests_total: int = 300,
-                     interval: float = 0.02, kill_after: int = 60, by_catch_up: bool = False) -> dict | None:
+                     interval: float = 0.02, kill_after: int = 60) -> dict | None:
     """Send `requests_total` GETs of /health/ through `through`, `interval` s apart; kill
     `victim` (no shutdown: a crash) after `kill_after` of them; then start it again and
-    measure how long until `through` routes to it again. Saves and returns the results.
-    `by_catch_up`: catch-up's own drill, marked as catch-up's in the access logs."""
-    stack, lb, run = lab.require_stack(), lab.instance(through), new_run(by_catch_up)
+    measure how long until `through` routes to it again. Saves and returns the results."""
+    stack, lb, run = lab.require_stack(), lab.instance(through), new_run()
     progress = Progress(f"crash drill: {victim}")
     progress.say(victim, f"{requests_total} requests through {through}, {interval * 1000:.0f} ms apart; "
                          f"killing {victim} after {kill_after}")
-    tagged = {"User-Agent": crash_agent(victim, run["run_id"], by_catch_up)}  # the run, in access logs
+    tagged = {"User-Agent": crash_agent(victim, run["run_id"])}  # the run, in access logs
     samples, _ = probe_during_kill(
         lab, victim, lambda index: requests.get(lb.url("/health/"), timeout=5, headers=tagged),
         requests_total, interval, kill_after)

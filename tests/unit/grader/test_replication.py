@@ -18,6 +18,8 @@ DB1, DB2 = PRIVATE_IPS["db1"], PRIVATE_IPS["db2"]
 STATUSES = [201] * 100 + [500] * 40 + [201] * 160
 RUN = failover_drill("units").to_dict()
 ACKNOWLEDGED = [f"{RUN['marker_prefix']}{index:04d}" for index, status in enumerate(STATUSES) if status == 201]
+#: The checks that read the recorded drill, each re-reading it from the servers.
+DRILL_CHECKS = ["standby-promoted", "writes-after-failover", "no-acknowledged-write-lost", "pair-whole-again"]
 DRILL = {**RUN, "requests": 300, "killed_after": 100, "acknowledged": len(ACKNOWLEDGED),
          "acknowledged_markers": ACKNOWLEDGED, "acknowledged_after_kill": 160, "failed": 40, "unavailable_s": 1.2}
 
@@ -183,6 +185,7 @@ def drill(**fields):
     ("no-acknowledged-write-lost", lambda t: logged(t, [500] * 300), "lb1 acknowledged none of the drill's writes"),
     ("no-acknowledged-write-lost", lambda t: (lost(t, 3), t.recordings["failover-db1.json"].update(lost=3)),
      f"3 writes the app acknowledged are not on db2 (e.g. {ACKNOWLEDGED[0]})"),
+    ("pair-whole-again", lambda t: t.recordings.clear(), "no failover drill recorded"),
     ("pair-whole-again", lambda t: t.states.update(db1="stopped"),
      "db1 is not back since the drill killed it: starting it is not enough (it would come back a primary of its "
      "own). Clone db2 into it and give it back to pgpool: replication.rejoin_as_standby(lab, \"db1\", primary=\"db2\")"),
@@ -203,7 +206,7 @@ def lost(target, count):
     Markers(target).rows["db2"] -= set(ACKNOWLEDGED[:count])
 
 
-@pytest.mark.parametrize("check_id", ["standby-promoted", "writes-after-failover", "no-acknowledged-write-lost"])
+@pytest.mark.parametrize("check_id", DRILL_CHECKS)
 @pytest.mark.parametrize("forge, hint", [
     (drill(requests=600), f"the record claims 600 writes, but lb1's access log shows 300 of its run ({RUN['run_id']})"),
     (drill(run_id="a" * 32, marker_prefix=f"failover-{'a' * 32}-"),
@@ -231,7 +234,7 @@ def test_a_record_that_hides_lost_writes_is_caught_by_lb1s_log(healthy):
     assert_hint(result, f"4 writes the app acknowledged are not on db2 (e.g. {ACKNOWLEDGED[0]})")
 
 
-@pytest.mark.parametrize("check_id", ["standby-promoted", "writes-after-failover", "no-acknowledged-write-lost"])
+@pytest.mark.parametrize("check_id", DRILL_CHECKS)
 def test_catch_ups_failover_drill_earns_no_marks_nor_passes_for_the_students_once_edited(healthy, check_id):
     healthy.recordings["failover-db1.json"].update(by_catch_up=True)
     agents = [failover_agent("db1", RUN["run_id"], index, by_catch_up=True) for index in range(len(STATUSES))]
