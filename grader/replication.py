@@ -198,8 +198,10 @@ def lagging_standby_skipped(target: Target, verdict: Verdict) -> None:
         sql(target, "SELECT pg_wal_replay_pause()", host=standby)
         sql(target, f"SELECT pg_logical_emit_message(false, 'workshop-lag-probe', repeat('x', {threshold * 2}))",
             host=primary)
-        time.sleep(2 * period + 1)  # pgpool's next two delay measurements see the standby behind
-        before = pool_nodes(target)
+        # pgpool measures the delay every sr_check_period s: wait until SHOW pool_nodes has the
+        # standby behind (the figure its load balancer reads), or two periods at most
+        before = wait_until(lambda: pool_nodes(target), 2 * period + 1, 0.25,
+                            done=lambda nodes: _delay_bytes(nodes[standby]) > threshold)
         for _ in range(READS):
             target.http(WEB, "/api/markers/")
         after = pool_nodes(target)
@@ -214,6 +216,12 @@ def lagging_standby_skipped(target: Target, verdict: Verdict) -> None:
     elif not sent[primary]:
         verdict.fail(f"none of {READS} reads through the app on {WEB} reached pgpool's servers: does the app's "
                      "DATABASE_URL point at pgpool1?")
+
+
+def _delay_bytes(node: dict[str, str]) -> int:
+    """A server's replication_delay in SHOW pool_nodes (bytes of WAL; 0 when pgpool shows none)."""
+    delay = node.get("replication_delay", "")
+    return int(delay) if delay.isdigit() else 0
 
 
 @dataclass(frozen=True)

@@ -80,8 +80,12 @@ class Replay:
         self.calls.append("pause" if paused else "resume")
         return ""
 
+    def behind(self):
+        """Whether pgpool sees db1 behind (and so sends the app's reads to db2)."""
+        return self.paused and self.honours_delay
+
     def read(self, path, kwargs):
-        if self.paused and self.honours_delay:
+        if self.behind():
             self.selects["db2"] += 1
         else:
             self.commits += 1
@@ -89,10 +93,26 @@ class Replay:
         return respond(json=[])
 
     def pool_nodes(self):
-        delay = 2_097_152 if self.paused and self.honours_delay else 0
+        delay = 2_097_152 if self.behind() else 0
         return ("node_id,hostname,port,status,role,select_cnt,replication_delay\n"
                 f"0,{DB1},5432,up,standby,{self.selects['db1']},{delay}\n"
                 f"1,{DB2},5432,up,primary,{self.selects['db2']},0\n")
+
+
+class MeasuredLate(Replay):
+    """pgpool as it runs: it sees the paused standby behind only at its `measurements`-th
+    SHOW pool_nodes (its sr_check_period), and balances reads to it until then."""
+
+    def __init__(self, target, measurements):
+        super().__init__(target)
+        self.measurements, self.shown = measurements, 0
+
+    def behind(self):
+        return self.paused and self.shown >= self.measurements
+
+    def pool_nodes(self):
+        self.shown += self.paused
+        return super().pool_nodes()
 
 
 def roles(target, db1="t", db2="f"):
@@ -199,6 +219,13 @@ def drill(**fields):
 def test_each_hint_names_the_fix(healthy, check_id, break_it, hint):
     break_it(healthy)
     assert_hint(run(healthy, CHAPTER, check_id), hint)
+
+
+def test_the_lag_probe_reads_once_pgpool_has_measured_the_standby_behind(healthy):
+    """A fixed wait reads as soon as it ends; the check waits until SHOW pool_nodes shows the
+    standby behind, as pgpool's load balancer sees it, so no read goes out before pgpool knows."""
+    MeasuredLate(healthy, measurements=4)
+    assert run(healthy, CHAPTER, "lagging-standby-skipped").passed
 
 
 def lost(target, count):
