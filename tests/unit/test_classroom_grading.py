@@ -7,7 +7,7 @@ import zipfile
 
 import pytest
 
-from workshop.classroom.autograde import ERROR, GRADED, NOT_SUBMITTED, UNREACHABLE, Grade, longest_first, summary_rows
+from workshop.classroom.autograde import ERROR, GRADED, NOT_SUBMITTED, UNREACHABLE, Grade, summary_rows
 from workshop.classroom.collect import collect_zips
 from workshop.classroom.grades import FIELDS, grade_rows, write_grades
 from workshop.classroom.roster import Student
@@ -97,12 +97,3 @@ def test_grades_csv_reads_the_gradebook_and_keeps_this_runs_status(course, tmp_p
         {"student_id": "bob", "name": "Bob Chen", "assignment": CHAPTER, "score": "",
          "max_score": f"{max_points:.1f}", "status": UNREACHABLE, "note": "no machine answers SSH"},
     ]
-
-
-def test_the_chapters_with_the_most_checks_are_graded_first_the_rest_in_order():
-    jobs = [(chapter, student) for student in ("alice", "bob")
-            for chapter in ("01-getting-started", "08-replication", "10-final-load-test", "05-load-balancing")]
-    assert longest_first(jobs) == [
-        ("08-replication", "alice"), ("08-replication", "bob"), ("05-load-balancing", "alice"),
-        ("05-load-balancing", "bob"), ("01-getting-started", "alice"), ("01-getting-started", "bob"),
-        ("10-final-load-test", "alice"), ("10-final-load-test", "bob")]

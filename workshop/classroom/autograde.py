@@ -33,8 +33,6 @@ from pathlib import Path
 from nbgrader.api import Gradebook
 from sqlalchemy.exc import SAWarning
 
-from grader import checks_for
-
 from ..course import Course
 from ..errors import DescriptorError, WorkshopError
 from ..progress import Progress
@@ -123,7 +121,7 @@ def grade_class(course: Course, assignments: list[str], students: list[str], wor
     progress = progress or Progress("class autograde")
     ensure_in_gradebook(course, assignments)
     everything = [(assignment, student) for student in students for assignment in assignments]
-    jobs = longest_first([(a, s) for a, s in everything if (course.root / "submitted" / s / a).is_dir()])
+    jobs = [(a, s) for a, s in everything if (course.root / "submitted" / s / a).is_dir()]
     grades = [Grade(s, a, NOT_SUBMITTED) for a, s in everything if (a, s) not in jobs]
     progress.say("autograde", f"{len(jobs)} submission(s) of {len(students)} student(s), {workers} at a time")
     context = multiprocessing.get_context("spawn")
@@ -148,13 +146,6 @@ def grade_class(course: Course, assignments: list[str], students: list[str], wor
     progress.done(f"graded {sum(g.status == GRADED for g in grades)} of {len(jobs)} submission(s)")
     order = {(a, s): index for index, (a, s) in enumerate(everything)}
     return sorted(grades, key=lambda grade: order[(grade.assignment, grade.student)])
-
-
-def longest_first(jobs: list[tuple[str, str]]) -> list[tuple[str, str]]:
-    """(assignment, student) jobs, the chapters with the most checks first (in order otherwise):
-    a long submission that starts last keeps the run going while the other workers sit idle,
-    and one student's chapter 08 alone takes about a third of their whole grading."""
-    return sorted(jobs, key=lambda job: -len(checks_for(job[0])))
 
 
 def generate_feedback(course: Course, grades: list[Grade]) -> list[Path]:
