@@ -22,9 +22,15 @@ from workshop.catchup import catch_up
 from workshop.deploy import pgpool, replication, varnish
 from workshop.faults import FAULTS, TABLE_HEADER, run_battery
 from workshop.lab import open_lab
+from workshop.pgpool_view import SHOW_POOL_NODES
+from workshop.waiting import wait_until
 
 pytestmark = pytest.mark.e2e
 CHAPTER = "10-final-load-test"
+PGPOOL_CONF = f"{pgpool.CONFIG_DIR}/pgpool.conf"
+SHOW_AUTO_FAILBACK = SHOW_POOL_NODES.replace("SHOW pool_nodes", "PGPOOL SHOW auto_failback")
+#: Back as the course's pgpool.conf has it (pgpool takes no session with both servers down: not asked).
+AUTO_FAILBACK_ON = f"sed -i 's/^auto_failback = off$/auto_failback = on/' {PGPOOL_CONF} && systemctl reload pgpool2"
 
 
 @pytest.fixture(scope="module")
@@ -44,13 +50,16 @@ def test_the_site_serves_again_by_itself_with_every_database_server_up_and_no_wr
 
 def test_pgpool_holding_both_servers_down_is_the_root_cause_and_catch_up_repairs_it(lab, tmp_path):
     """The state two blunt restarts left behind before auto_failback: pgpool running with both
-    servers marked down, though both answer. Both are detached in one command, the standby
-    first: detaching the primary then promotes nobody, and auto_failback (which needs a
-    primary up) has no time to attach the standby in between."""
+    servers marked down, though both answer. The standby is detached first, so detaching the
+    primary promotes nobody. auto_failback would attach the standby back while the primary is
+    still up (pgpool's docs: turn it off before detaching a standby; CI once saw it, and the
+    primary's detach then promoted the standby), so it is off for the two detaches, then on
+    again as the course sets it (with no primary up it attaches nothing)."""
     pooler = lab.instance("pgpool1")
     nodes = {node["role"]: node["node_id"] for node in pgpool.pcp_nodes(lab, pooler).values()}
     detach = f"pcp_detach_node -w -h localhost -p {pgpool.PCP_PORT} -U {pgpool.PCP_USER} -n"
-    pooler.run(f"{detach} {nodes['standby']} && {detach} {nodes['primary']}")
+    turn_auto_failback_off(pooler)
+    pooler.run(f"{detach} {nodes['standby']} && {detach} {nodes['primary']} && {AUTO_FAILBACK_ON}")
     try:
         assert {node["status"] for node in pgpool.pcp_nodes(lab, pooler).values()} == {"down"}
         hints = failing_hints(lab.folder, "07-pgpool", "app-through-pgpool")
@@ -58,6 +67,14 @@ def test_pgpool_holding_both_servers_down_is_the_root_cause_and_catch_up_repairs
     finally:  # whatever failed above, the stack the next test shares is repaired
         catch_up(open_lab(lab.stack.name, folder=tmp_path), 10)
     assert {node["status"] for node in pgpool.pcp_nodes(lab, pooler).values()} <= {"up", "waiting"}
+
+
+def turn_auto_failback_off(pooler) -> None:
+    """auto_failback = off in pgpool.conf, reloaded, until pgpool itself shows it."""
+    pooler.run(f"sed -i 's/^auto_failback = on$/auto_failback = off/' {PGPOOL_CONF} && systemctl reload pgpool2")
+    shown = wait_until(lambda: pooler.run(SHOW_AUTO_FAILBACK, readonly=True, check=False).stdout.split()[-1:], 10, 0.2,
+                       done=lambda answer: answer == ["off"])
+    assert shown == ["off"], f"pgpool still shows auto_failback = {shown} after its reload"
 
 
 def test_a_standby_that_does_not_stream_and_a_sick_varnish_backend_are_named_and_catch_up_repairs_them(lab, tmp_path):
