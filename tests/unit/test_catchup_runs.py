@@ -18,4 +18,3 @@ def test_work_ahead_is_for_later_chapters_machines_that_send_no_requests_to_the_
     ahead = [name for work in catchup.AHEAD for name in work.machines.split(", ")]
     first = {name: next(chapter.number for chapter in CHAPTERS if name in chapter.machines) for name in ahead}
     assert min(first.values()) > 1 and "varnish1" not in ahead
-
