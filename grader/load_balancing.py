@@ -9,6 +9,7 @@ from collections import Counter
 
 from workshop.records import CrashDrill
 
+from .course_answers import ANSWER_FILES, runs_answer
 from .registry import check
 from .result import Verdict
 from .target import ProbeError, Target
@@ -20,6 +21,7 @@ MIN_CRASH_REQUESTS, MAX_CRASH_FAILURES = 200, 2
 NGINX_LOGS = "/var/log/nginx/access.log*"
 #: When nginx passes a request on to the next web server: nginx's default, and what exercise 05a asks for.
 DEFAULT_RETRY, RETRY_ON = ("error", "timeout"), ("error", "timeout", "http_502", "http_503")
+ANSWER = ANSWER_FILES[CHAPTER]
 
 
 def served_by(target: Target, path: str = "/health/", count: int = PROBES) -> Counter:
@@ -27,7 +29,11 @@ def served_by(target: Target, path: str = "/health/", count: int = PROBES) -> Co
     return Counter(target.http(LB, path).headers.get("X-Served-By", "-") for _ in range(count))
 
 
-@check(CHAPTER, "lb-balances-both", "nginx on lb1 sends requests to web1 and web2", points=2)
+check(CHAPTER, "runs-your-lb-config", ANSWER.title, points=1, answers=(ANSWER.variable,),
+      stands_on=(ANSWER.machine,))(runs_answer(ANSWER))
+
+
+@check(CHAPTER, "lb-balances-both", "nginx on lb1 sends requests to web1 and web2", points=1)
 def lb_balances_both(target: Target, verdict: Verdict) -> None:
     seen = served_by(target)
     server = target.http(LB, "/health/").headers.get("Server", "")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from workshop.records import LoadTest
 
+from .course_answers import ANSWER_FILES, runs_answer
 from .registry import check
 from .result import Verdict
 from .target import ProbeError, Target
@@ -21,9 +22,13 @@ WHEELHOUSE = "/srv/newsroom/wheelhouse"
 RUN_BASELINE = f"workshop.loadtest.run(lab, \"{BASELINE}\", web1)"
 APACHE_LOGS = "/var/log/apache2/newsroom-access.log*"
 LOG_CLOCK_S = 1  # the access log's clock counts whole seconds
+ANSWER = ANSWER_FILES[CHAPTER]
+
+check(CHAPTER, "runs-your-vhost", ANSWER.title, points=1, answers=(ANSWER.variable,),
+      stands_on=(ANSWER.machine,))(runs_answer(ANSWER))
 
 
-@check(CHAPTER, "apache-serves-app", "Apache on web1 serves the app's /health/", points=2)
+@check(CHAPTER, "apache-serves-app", "Apache on web1 serves the app's /health/", points=1)
 def apache_serves_app(target: Target, verdict: Verdict) -> None:
     response = target.http(WEB, "/health/")
     server = response.headers.get("Server", "")

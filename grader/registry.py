@@ -15,6 +15,7 @@ from typing import Callable
 
 from workshop.errors import WorkshopError
 
+from .course_answers import withhold
 from .foundations import attribute_root_causes
 from .result import FAILED, NOT_RUN, PASSED, CheckResult, Verdict
 from .target import Target
@@ -98,7 +99,8 @@ def run_check(item: Check, target: Target, answers: dict | None = None) -> Check
 
 
 def run_checks(chapter: str, target: Target, ids: tuple[str, ...] = (), answers: dict | None = None) -> list[CheckResult]:
-    """Run the checks; failed ones that stand on a broken foundation say so instead (foundations.py)."""
+    """Run the checks; failed ones that stand on a broken foundation say so instead (foundations.py),
+    and none passes on a stack that runs the course's own answer (course_answers.py)."""
     items = checks_for(chapter, ids)
     results = [run_check(item, target, answers) for item in items]
-    return attribute_root_causes(chapter, target, results, {item.check_id: item for item in items})
+    return withhold(chapter, target, attribute_root_causes(chapter, target, results, {item.check_id: item for item in items}))

@@ -9,6 +9,7 @@ import shlex
 import time
 import uuid
 
+from .course_answers import ANSWER_FILES, runs_answer
 from .foundations import backend_cause
 from .registry import check
 from .result import Verdict
@@ -17,6 +18,7 @@ from .target import ProbeError, Target
 CHAPTER = "09-varnish"
 VARNISH, LB = "varnish1", "lb1"
 MIN_GRACE_S = 60
+ANSWER = ANSWER_FILES[CHAPTER]
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800, "y": 31536000}
 
 
@@ -35,6 +37,10 @@ def relayed(target: Target) -> tuple:
     probe = uuid.uuid4().hex
     response = target.http(VARNISH, f"/?probe={probe}")
     return response, target.count_in_logs(LB, f"probe={probe}", "/var/log/nginx/access.log")
+
+
+check(CHAPTER, "runs-your-vcl", ANSWER.title, points=1, answers=(ANSWER.variable,),
+      stands_on=(ANSWER.machine,))(runs_answer(ANSWER))
 
 
 @check(CHAPTER, "varnish-in-front", "varnish1 answers on port 80 and relays to lb1", points=1,
@@ -58,7 +64,7 @@ def varnish_in_front(target: Target, verdict: Verdict) -> None:
                      "(not a web server), so the load balancer keeps spreading the misses")
 
 
-@check(CHAPTER, "anonymous-pages-hit", "anonymous views of public pages are cache hits", points=2)
+@check(CHAPTER, "anonymous-pages-hit", "anonymous views of public pages are cache hits", points=1)
 def anonymous_pages_hit(target: Target, verdict: Verdict) -> None:
     target.http(VARNISH, "/")
     time.sleep(1.1)  # so that a stored copy has Age >= 1

@@ -28,6 +28,7 @@ from typing import Any
 
 import requests
 
+from grader.course_answers import ANSWER_FILES
 from grader.registry import checks_for, run_check
 from grader.result import FAILED, CheckResult
 from grader.target import Target
@@ -230,6 +231,14 @@ def run(target: FakeTarget, chapter: str, check_id: str, **answers) -> CheckResu
     """Run the real check `check_id` of `chapter` on `target`, as grading does."""
     [item] = checks_for(chapter, (check_id,))
     return run_check(item, target, answers)
+
+
+def own_answer(target: FakeTarget, chapter: str) -> dict:
+    """The answer cell of `chapter`'s exercise, as its machine runs it (grader/course_answers.py)."""
+    answer = ANSWER_FILES[chapter]
+    text = f"# {answer.what}, written by the student\n"
+    target.on_ssh(answer.machine, f"cat {answer.path}", text)
+    return {answer.variable: text}
 
 
 def assert_hint(result: CheckResult, text: str) -> None:
