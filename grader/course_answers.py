@@ -7,9 +7,8 @@ fails with the hint `withheld_cause` gives (catch-up is for moving on, not for m
 none of its points can be earned with the course's answer. Each exercise also has a check
 that its machine runs the very text the student's answer cell holds.
 
-Catch-up re-installs the course's answers on the machines it deploys, so a chapter's points
-are earned by grading it when it is handed in, before any catch-up past it (docs/instructor.md):
-a grade already in the gradebook is never taken back.
+Catch-up never takes away points a student earned: where a machine already runs the student's
+own answer file, catch-up keeps it (workshop/deploy/config_file.py: `keeping_own`).
 
 Example (grader/mod_wsgi.py registers its check; grader/registry.py withholds)::
 
@@ -25,11 +24,13 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from workshop.configs import COURSE_ANSWER
+
 from .result import FAILED, NOT_RUN, CheckResult, Verdict
 from .target import Target
 
 #: The first line of every course answer file, in configs/ (a unit test holds them to it).
-MARK = "# workshop catch-up: the course's own answer to exercise {exercise}"
+MARK = COURSE_ANSWER + " {exercise}"
 
 
 @dataclass(frozen=True)
@@ -71,7 +72,8 @@ def withheld_cause(target: Target, chapter: str) -> str | None:
     key = ("course-answer", chapter)
     if key not in target.foundations:
         try:
-            marked = target.ssh(answer.machine, f"grep -sqF -f - {answer.path}", stdin=answer.mark).ok
+            first = target.ssh(answer.machine, f"head -n 1 {answer.path}")
+            marked = first.ok and first.stdout.startswith(answer.mark)
         except Exception:
             marked = False
         target.foundations[key] = (

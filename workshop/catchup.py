@@ -37,7 +37,8 @@ from .concurrency import Ahead, on_each
 from .deploy.app import app_environment, environment_in_place
 from .deploy.media import deploy_media_server
 from .deploy.memcached import deploy_cache_servers
-from .deploy.nginx import configure_nginx, deploy_load_balancer, reference_lb_config, sync_static
+from .deploy.config_file import keeping_own
+from .deploy.nginx import SITE, configure_nginx, deploy_load_balancer, reference_lb_config, sync_static
 from .deploy.pgpool import (DATABASE_SERVERS, database_hba, deploy_pgpool, is_primary, pooled, reattach_servers,
                             restrict_to_pooler, running)
 from .deploy.postgres import APP_CLIENTS, database_url, deploy_database_server, install_hba
@@ -232,7 +233,7 @@ def _second_web_server(lab: Lab, progress: Progress, target: Chapter) -> None:
         deploy_release_web_server(lab, "web2", progress, **settings)
     lb = lab.up("lb1")
     sync_static(lab.instance("web2"), lb)
-    configure_nginx(lb, reference_lb_config(lab, WEB_SERVERS), progress)
+    configure_nginx(lb, keeping_own(lb, SITE, reference_lb_config(lab, WEB_SERVERS), progress), progress)
 
 
 def _standby(lab: Lab, progress: Progress, target: Chapter) -> None:

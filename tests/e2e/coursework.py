@@ -84,6 +84,14 @@ def assert_full_marks_and_blank_zero(course: Course, chapter: str, folder: Path,
     assert score == (0, max_points(chapter)) and "no stack found" in feedback
 
 
+def as_students(course_answer: str) -> str:
+    """The course's answer to an exercise as the solution writes it: without the first line that
+    marks it as the course's own (which earns nothing, grader/course_answers.py)."""
+    first, _, rest = course_answer.partition("\n")
+    assert first.startswith(configs.COURSE_ANSWER), first
+    return rest
+
+
 def failing_hints(folder: Path, chapter: str, check_id: str, **answers) -> str:
     """The hints of a check that must fail on the stack of the notebook in `folder`."""
     with pytest.raises(AssertionError) as failure:

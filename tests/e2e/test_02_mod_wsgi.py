@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.e2e.coursework import assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, max_points, instructors_record
+from tests.e2e.coursework import as_students, assert_rejected_and_kept, failing_hints, grade, grade_unmodified_release, instructors_record, max_points
 from workshop.deploy import apache, web
 from workshop.deploy.app import ENV_FILE
 
@@ -28,14 +28,14 @@ def test_the_unmodified_release_autogrades_to_zero(course, tmp_path):
 
 
 def test_embedded_mode_is_caught(folder, lab):
-    embedded = "\n".join(line for line in apache.reference_vhost().splitlines()
+    embedded = "\n".join(line for line in as_students(apache.reference_vhost()).splitlines()
                          if "WSGIDaemonProcess" not in line and "WSGIProcessGroup" not in line)
     with _broken_vhost(lab, embedded):
         assert "runs embedded in Apache's workers" in failing_hints(folder, CHAPTER, "daemon-mode-virtualenv")
 
 
 def test_a_daemon_without_the_virtualenv_is_caught(folder, lab):
-    system_python = apache.reference_vhost().replace("python-home=/srv/newsroom/venv ", "")
+    system_python = as_students(apache.reference_vhost()).replace("python-home=/srv/newsroom/venv ", "")
     with _broken_vhost(lab, system_python):
         assert "not using the project's virtualenv" in failing_hints(folder, CHAPTER, "daemon-mode-virtualenv")
 
@@ -53,7 +53,7 @@ def test_a_vhost_that_stops_apache_is_the_root_cause_in_apaches_words(folder, la
     """Edited by hand on web1 (no configtest) and restarted: Apache fails to start, and every check
     of the chapter says so, quoting Apache's own error, instead of "nothing answers HTTP"."""
     web1 = lab.instance("web1")
-    typo = apache.reference_vhost().replace("WSGIProcessGroup", "WSGIProcesGroup")
+    typo = as_students(apache.reference_vhost()).replace("WSGIProcessGroup", "WSGIProcesGroup")
     web1.put_text(apache.SITE.path, typo)
     web1.run("systemctl restart apache2", check=False)
     try:
@@ -61,7 +61,7 @@ def test_a_vhost_that_stops_apache_is_the_root_cause_in_apaches_words(folder, la
         assert "not checked: apache2 on web1 is failed; its log says:" in hints and "WSGIProcesGroup" in hints
         assert "nothing answers HTTP" not in hints
     finally:
-        apache.configure_apache(web1, apache.reference_vhost(), restart=True)
+        apache.configure_apache(web1, as_students(apache.reference_vhost()), restart=True)
         web.wait_for_health(web1)
 
 
@@ -88,7 +88,7 @@ def test_packages_installed_without_the_wheelhouse_are_caught(folder, lab):
 def test_a_vhost_apache_rejects_leaves_the_previous_one_live(folder, lab):
     web1 = lab.instance("web1")
     assert_rejected_and_kept(lambda text: apache.configure_apache(web1, text), web1, apache.SITE.path,
-                             apache.reference_vhost() + "NoSuchDirective on\n",
+                             as_students(apache.reference_vhost()) + "NoSuchDirective on\n",
                              "(?s)apachectl configtest rejected the vhost; the previous configuration stays live:\n"
                              ".*Invalid command 'NoSuchDirective'")
     web.wait_for_health(web1)
@@ -139,5 +139,5 @@ class _broken_vhost:
         return self
 
     def __exit__(self, *exc):
-        apache.configure_apache(self.web1, apache.reference_vhost(), restart=True)
+        apache.configure_apache(self.web1, as_students(apache.reference_vhost()), restart=True)
         web.wait_for_health(self.web1)

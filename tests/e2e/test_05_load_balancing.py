@@ -12,7 +12,7 @@ import uuid
 import pytest
 import requests
 
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured, failing_hints
+from tests.e2e.coursework import as_students, assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured, failing_hints
 from workshop.deploy import apache, media, nginx, postgres, web
 from workshop.failure import crash_web_server
 from workshop.lab import open_lab
@@ -50,7 +50,8 @@ def test_05a_deploys_with_the_students_own_fabfile_and_keeps_the_students_vhost(
     (tmp_path / CHAPTER).mkdir()
     student = open_lab(lab.stack.name, folder=tmp_path / CHAPTER)
     settings = {"database_url": postgres.database_url(lab), "storage": media.storage_settings(lab)}
-    vhost = "# the student's own vhost, from exercise 02a\n" + apache.reference_vhost()
+    vhost = "# the student's own vhost, from exercise 02a\n" + as_students(apache.reference_vhost())
+    before = lab.instance("web1").run(f"cat {apache.SITE.path}", readonly=True).stdout
     apache.configure_apache(lab.instance("web1"), vhost)
     try:
         for name in ("web1", "web2"):
@@ -59,8 +60,9 @@ def test_05a_deploys_with_the_students_own_fabfile_and_keeps_the_students_vhost(
             host = lab.instance(name)
             assert host.run(f"cat {apache.SITE.path}", readonly=True).stdout == vhost, name
             assert host.run("test -f /tmp/deployed-by-the-students-fabfile", readonly=True, check=False).ok, name
-    finally:
+    finally:  # the vhost web1 ran before, on both (a reference deploy keeps a student's own)
         for name in ("web1", "web2"):
+            apache.configure_apache(lab.instance(name), before)
             web.deploy_release_web_server(lab, name, **settings)
 
 
@@ -85,12 +87,12 @@ def test_uploads_through_lb1_cannot_run_script_on_the_sites_origin(folder, lab):
 
 
 def test_nginx_with_one_upstream_is_caught(folder, lab):
-    with _lb_config(lab, nginx.reference_lb_config(lab, ("web1",))):
+    with _lb_config(lab, as_students(nginx.reference_lb_config(lab, ("web1",)))):
         assert "no response came from web2" in failing_hints(folder, CHAPTER, "lb-balances-both")
 
 
 def test_static_files_through_the_web_servers_are_caught(folder, lab):
-    relayed = nginx.reference_lb_config(lab).replace("location /static/ {", "location /static-unused/ {")
+    relayed = as_students(nginx.reference_lb_config(lab)).replace("location /static/ {", "location /static-unused/ {")
     with _lb_config(lab, relayed):
         assert "static files still go through" in failing_hints(folder, CHAPTER, "static-from-nginx")
 
@@ -107,7 +109,7 @@ def test_media_on_a_web_servers_own_disk_is_caught(folder, lab):
 
 
 def test_nginx_without_failover_settings_is_caught_by_config_and_by_the_drill(folder, lab):
-    naive = (nginx.reference_lb_config(lab).replace("proxy_next_upstream error timeout http_502 http_503;",
+    naive = (as_students(nginx.reference_lb_config(lab)).replace("proxy_next_upstream error timeout http_502 http_503;",
                                                     "proxy_next_upstream off;")
              .replace("proxy_connect_timeout 1s;", ""))
     with _lb_config(lab, naive):
@@ -122,7 +124,7 @@ def test_nginx_without_failover_settings_is_caught_by_config_and_by_the_drill(fo
 def test_a_site_nginx_rejects_leaves_the_previous_one_live(folder, lab):
     lb1 = lab.instance("lb1")
     assert_rejected_and_kept(lambda text: nginx.configure_nginx(lb1, text), lb1, nginx.SITE.path,
-                             nginx.reference_lb_config(lab) + "no_such_directive on;\n",
+                             as_students(nginx.reference_lb_config(lab)) + "no_such_directive on;\n",
                              "(?s)nginx -t rejected the configuration; the previous configuration stays live:\n"
                              '.*unknown directive "no_such_directive"')
 
@@ -130,7 +132,7 @@ def test_a_site_nginx_rejects_leaves_the_previous_one_live(folder, lab):
 def _lb_config(lab, site):
     """A different nginx site on lb1 for the duration of a `with`, then the reference one."""
     return configured(lambda text: nginx.configure_nginx(lab.instance("lb1"), text), site,
-                      nginx.reference_lb_config(lab))
+                      as_students(nginx.reference_lb_config(lab)))
 
 
 @pytest.mark.parametrize("edit, hint", [

@@ -79,12 +79,14 @@ def turn_auto_failback_off(pooler) -> None:
 
 def test_a_standby_that_does_not_stream_and_a_sick_varnish_backend_are_named_and_catch_up_repairs_them(lab, tmp_path):
     """The standby loses its primary_conninfo (it stays in recovery, replaying nothing new) and
-    varnish1 gets a VCL whose backend port lb1 does not listen on: chapter 08's report leads
-    with the standby in its own state, chapter 09's check names the sick backend, and one
-    catch-up brings back streaming and a healthy backend."""
+    varnish1 gets the course's VCL with a backend port lb1 does not listen on: chapter 08's
+    report leads with the standby in its own state, chapter 09's check names the sick backend,
+    and one catch-up brings back streaming and a healthy backend (it replaces the course's VCL,
+    never a student's own: the student's goes back afterwards)."""
     primary = replication.find_primary(lab)
     standby = lab.instance("db1" if primary.name == "db2" else "db2")
     varnish1 = lab.instance("varnish1")
+    own_vcl = varnish1.run(f"cat {varnish.VCL}", readonly=True).stdout
     standby.run(f"sed -i '/primary_conninfo/d' {replication.DATA_DIR}/postgresql.auto.conf "
                 "&& systemctl restart postgresql@15-main")
     varnish.configure_varnish(varnish1, varnish.reference_vcl(lab).replace('.port = "80";', '.port = "81";'))
@@ -97,6 +99,7 @@ def test_a_standby_that_does_not_stream_and_a_sick_varnish_backend_are_named_and
         catch_up(open_lab(lab.stack.name, folder=tmp_path), 10)
     assert replication.streams_from(standby, replication.find_primary(lab))
     assert varnish.backend_healthy(varnish1)
+    varnish.configure_varnish(varnish1, own_vcl)
 
 
 def test_afterwards_every_check_of_every_worked_chapter_passes(battery, lab, worked_folders):

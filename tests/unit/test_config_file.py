@@ -9,7 +9,8 @@ import subprocess
 import pytest
 
 from workshop.deploy import apache, memcached, nginx, postgres, varnish
-from workshop.deploy.config_file import ConfigFile, put_config
+from workshop.configs import COURSE_ANSWER
+from workshop.deploy.config_file import ConfigFile, keeping_own, put_config
 from workshop.errors import ConfigError
 from workshop.remote import CommandResult
 
@@ -175,3 +176,39 @@ def test_memcached_fails_when_systemd_had_to_start_it_again(tmp_path, monkeypatc
 def test_memcached_passes_when_it_stays_up(tmp_path, monkeypatch):
     assert run_check(memcached.CONFIG_FILE, tmp_path, monkeypatch, journalctl="echo unexpected",
                      systemctl='[ "$1" = show ] && echo 100; true', ss="echo LISTEN") == (0, "")
+
+
+COURSE = COURSE_ANSWER + " 09a, which earns no points: write your own.\nvcl 4.1;\n"
+
+
+class Said:
+    def __init__(self):
+        self.lines = []
+
+    def say(self, name, text):
+        self.lines.append(f"{name}: {text}")
+
+
+def test_catch_up_keeps_the_students_own_answer_file(site):
+    """A machine running the student's own answer keeps it (catch-up never takes their points), and says how to
+    get the course's instead."""
+    config, path, _ = site
+    path.write_text("# my VCL\nvcl 4.1;\n")
+    said = Said()
+    assert keeping_own(LocalHost(), config, COURSE, said) == "# my VCL\nvcl 4.1;\n"
+    assert said.lines == [f"here: keeping your own {path} (your exercise's answer); to get the course's instead, "
+                          f"delete it (workshop ssh here rm {path}) and catch up again"]
+
+
+@pytest.mark.parametrize("live", [None, "", COURSE_ANSWER + " 09a, an older course answer\n"])
+def test_catch_up_installs_the_course_answer_where_there_is_none_of_the_students(site, live):
+    config, path, _ = site
+    if live is not None:
+        path.write_text(live)
+    assert keeping_own(LocalHost(), config, COURSE, Said()) == COURSE
+
+
+def test_a_file_that_is_no_exercises_answer_is_always_the_courses(site):
+    config, path, _ = site
+    path.write_text("# someone's memcached.conf\n")
+    assert keeping_own(LocalHost(), config, "# memcached on cache1\n", Said()) == "# memcached on cache1\n"

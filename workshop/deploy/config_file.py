@@ -13,8 +13,10 @@ from __future__ import annotations
 import hashlib
 from dataclasses import dataclass
 
+from ..configs import COURSE_ANSWER
 from ..errors import ConfigError
 from ..lab import Instance
+from ..progress import Progress
 
 
 @dataclass(frozen=True)
@@ -70,3 +72,17 @@ def in_place(host: Instance, config: ConfigFile, text: str) -> bool:
     probe = host.run(f"sha256sum < {config.path} 2>/dev/null; systemctl is-active -q {config.service} && echo active",
                      readonly=True, check=False).stdout.split()
     return probe == [digest, "-", "active"]
+
+
+def keeping_own(host: Instance, config: ConfigFile, course: str, progress: Progress) -> str:
+    """What a reference deploy installs at `config.path`: the file `host` runs already when the
+    student wrote it (an exercise's answer without the course's first line), so that catch-up
+    never takes the points of the student's own vhost, nginx site or VCL; else `course`."""
+    if not course.startswith(COURSE_ANSWER):
+        return course
+    live = host.run(f"cat {config.path}", readonly=True, check=False)
+    if not live.ok or not live.stdout.strip() or live.stdout.startswith(COURSE_ANSWER):
+        return course
+    progress.say(host.name, f"keeping your own {config.path} (your exercise's answer); to get the course's "
+                            f"instead, delete it (workshop ssh {host.name} rm {config.path}) and catch up again")
+    return live.stdout

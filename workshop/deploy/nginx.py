@@ -13,7 +13,7 @@ from .. import configs, grading
 from ..lab import Instance, Lab
 from ..progress import Progress
 from .app import STATIC_ROOT
-from .config_file import ConfigFile, put_config
+from .config_file import ConfigFile, keeping_own, put_config
 from .media import media_url
 
 ENABLED = "/etc/nginx/sites-enabled/newsroom"
@@ -70,6 +70,6 @@ def deploy_load_balancer(lab: Lab, name: str = "lb1", web_servers: tuple[str, ..
     progress = progress or Progress(f"deploy {name}")
     lb = lab.up(name)
     sync_static(lab.instance(web_servers[0]), lb)
-    configure_nginx(lb, reference_lb_config(lab, web_servers), progress)
+    configure_nginx(lb, keeping_own(lb, SITE, reference_lb_config(lab, web_servers), progress), progress)
     progress.done(f"{name} balances {', '.join(web_servers)}")
     return lb

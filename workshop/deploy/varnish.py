@@ -13,7 +13,7 @@ from ..lab import Instance, Lab
 from ..progress import Progress
 from ..varnish_backends import ACTIVE_BACKEND_HEALTHY, PROBE_WAIT_S
 from ..waiting import wait_until
-from .config_file import ConfigFile, put_config
+from .config_file import ConfigFile, keeping_own, put_config
 
 VCL = "/etc/varnish/newsroom.vcl"
 # Compiling is enough: the running Varnish takes the file in only on reload.
@@ -69,6 +69,6 @@ def deploy_varnish(lab: Lab, name: str = "varnish1", backend: str = "lb1",
     """The reference deploy of chapter 09's cache; idempotent."""
     progress = progress or Progress(f"deploy {name}")
     varnish = lab.up(name)
-    configure_varnish(varnish, reference_vcl(lab, backend), progress)
+    configure_varnish(varnish, keeping_own(varnish, VCL_FILE, reference_vcl(lab, backend), progress), progress)
     progress.done(f"{name} caches {backend}")
     return varnish

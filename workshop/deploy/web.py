@@ -20,7 +20,8 @@ from ..lab import Instance, Lab
 from ..progress import Progress
 from ..waiting import wait_until
 from . import app
-from .apache import configure_apache, installed_vhost, reference_vhost
+from .apache import SITE, configure_apache, installed_vhost, reference_vhost
+from .config_file import keeping_own
 from .releases import deploy_releases, own_fabfile
 from .wheelhouse import build_wheelhouse
 
@@ -61,7 +62,7 @@ def deploy_web_server(lab: Lab, name: str = "web1", progress: Progress | None = 
     progress = progress or Progress(f"deploy {name}")
     web = lab.up(name)
     changed = install_app(lab, web, progress, **settings)
-    configure_apache(web, reference_vhost(), progress, restart=changed)
+    configure_apache(web, keeping_own(web, SITE, reference_vhost(), progress), progress, restart=changed)
     wait_for_health(web)
     progress.done(f"{name} serves the app")
     return web
@@ -71,7 +72,7 @@ def deploy_web_server(lab: Lab, name: str = "web1", progress: Progress | None = 
 def deploy_release_web_server(lab: Lab, name: str, progress: Progress | None = None, **settings) -> Instance:
     """A web server deployed the chapter 04 way with the course's fabfile and vhost; idempotent.
     Catch-up deploys every web server like this from chapter 05 on."""
-    return _deploy_release(lab, name, reference_vhost(), None, progress, settings)
+    return _deploy_release(lab, name, None, None, progress, settings)
 
 
 @grading.changes("deploy the web server {name} with your fabfile", fallback=grading.named_instance)
@@ -81,15 +82,16 @@ def deploy_own_release_web_server(lab: Lab, name: str, progress: Progress | None
     return _deploy_release(lab, name, installed_vhost(lab.instance("web1")), own_fabfile(lab), progress, settings)
 
 
-def _deploy_release(lab: Lab, name: str, vhost: str, fabfile: Path | None, progress: Progress | None,
+def _deploy_release(lab: Lab, name: str, vhost: str | None, fabfile: Path | None, progress: Progress | None,
                     settings: dict) -> Instance:
-    """Packages, settings and `vhost` on the web server `name`, then `fabfile`'s release deploy
-    (the reference fabfile when None); Apache restarts when the settings changed."""
+    """Packages, settings and `vhost` on the web server `name` (None: the course's, unless the
+    server runs the student's own), then `fabfile`'s release deploy (the reference fabfile when
+    None); Apache restarts when the settings changed."""
     progress = progress or Progress(f"deploy {name}")
     web = lab.up(name)
     _install_python(web, progress)
     changed = app.write_environment(web, app.app_environment(lab, **settings))
-    configure_apache(web, vhost, progress)
+    configure_apache(web, vhost or keeping_own(web, SITE, reference_vhost(), progress), progress)
     deploy_releases(lab, [name], fabfile)
     if changed:
         web.run("systemctl restart apache2")
