@@ -22,6 +22,8 @@ WHEELHOUSE = "/srv/newsroom/wheelhouse"
 RUN_BASELINE = f"workshop.loadtest.run(lab, \"{BASELINE}\", web1)"
 APACHE_LOGS = "/var/log/apache2/newsroom-access.log*"
 LOG_CLOCK_S = 1  # the access log's clock counts whole seconds
+#: What 02b's reading answers may be off by: p95 as printed (rounded), the tail as counted (one request).
+P95_TOLERANCE_MS, P95_TOLERANCE, TAIL_SHARE, TAIL_TOLERANCE = 0.05, 0.005, 0.05, 1
 ANSWER = ANSWER_FILES[CHAPTER]
 
 check(CHAPTER, "runs-your-vhost", ANSWER.title, points=1, answers=(ANSWER.variable,),
@@ -110,7 +112,7 @@ def packages_from_wheelhouse(target: Target, verdict: Verdict) -> None:
                      "--find-links /srv/newsroom/wheelhouse only")
 
 
-@check(CHAPTER, "baseline-load-test", "an initial load test of this stack was recorded and met the bar", points=2)
+@check(CHAPTER, "baseline-load-test", "an initial load test of this stack was recorded and met the bar", points=1)
 def baseline_load_test(target: Target, verdict: Verdict) -> None:
     result = target.recorded(LoadTest, BASELINE, RUN_BASELINE)
     verdict.see(requests=result.requests, failed=result.failed, throughput_rps=round(result.throughput_rps),
@@ -119,6 +121,31 @@ def baseline_load_test(target: Target, verdict: Verdict) -> None:
     if result.profile.duration_s < MIN_DURATION_S or result.requests < MIN_REQUESTS_PER_S * result.profile.duration_s:
         verdict.fail(f"only {result.requests} requests were sent in {result.profile.duration_s} s: "
                      "use the 'baseline' profile (15 s)")
+
+
+@check(CHAPTER, "baseline-read", "the baseline's p95 and its tail are read from the run (p95_ms, slower_than_p95)",
+       points=1, answers=("p95_ms", "slower_than_p95"))
+def baseline_read(target: Target, verdict: Verdict) -> None:
+    """Graded beside baseline-load-test, which proves the record is the run web1 logged."""
+    result = target.recorded(LoadTest, BASELINE, RUN_BASELINE)
+    p95, tail = result.latency_ms.p95, result.requests * TAIL_SHARE
+    p95_ms, slower = (target.answers.get(name) for name in ("p95_ms", "slower_than_p95"))
+    verdict.see(p95_ms=p95_ms, recorded_p95_ms=p95, slower_than_p95=slower, requests=result.requests)
+    if not _number(p95_ms):
+        verdict.fail("`p95_ms` is not a number: read the 95th percentile of the latencies your run returned "
+                     "(its latency_ms), in milliseconds")
+    elif abs(p95_ms - p95) > max(P95_TOLERANCE_MS, P95_TOLERANCE * p95):
+        verdict.fail(f"p95_ms is {p95_ms}, but the recorded baseline's 95th percentile is {p95:g} ms: take p95 "
+                     "from the run's latency_ms (milliseconds), not p50 or p99")
+    if not _number(slower):
+        verdict.fail("`slower_than_p95` is not a number: how many of the run's requests waited longer than its p95?")
+    elif abs(slower - tail) > TAIL_TOLERANCE:
+        verdict.fail(f"slower_than_p95 is {slower}: p95 is the latency 95% of the run's {result.requests} requests "
+                     "stayed under, so how many waited longer? (a percentile counts requests, not time)")
+
+
+def _number(value) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def witness_baseline(target: Target, verdict: Verdict, result: LoadTest) -> None:

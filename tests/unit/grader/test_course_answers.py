@@ -44,7 +44,7 @@ def test_the_course_answers_say_whose_they_are_on_their_first_line(tmp_path, mon
 def test_a_stack_running_the_course_answer_earns_nothing_in_that_chapter(target, chapter):
     answer = ANSWER_FILES[chapter]
     target.on_ssh(answer.machine, f"head -n 1 {answer.path}", answer.mark + ", which earns no points\n")
-    results = run_checks(chapter, target, answers={answer.variable: "x"})
+    results = run_checks(chapter, target, answers={name: "x" for item in checks_for(chapter) for name in item.answers})
     assert {result.status for result in results} == {FAILED}
     for result in results:
         assert result.hints[0].startswith(f"{answer.machine} runs the course's own {answer.what} (its first line "

@@ -2,7 +2,7 @@
 
 import pytest
 
-from grader.result import PASSED
+from grader.result import FAILED, PASSED
 from grader.target import ProbeError
 
 from tests.unit.record_samples import load_test
@@ -14,6 +14,8 @@ PIP = "/srv/newsroom/venv/bin/pip"
 WHEELHOUSE = "/srv/newsroom/wheelhouse"
 BASELINE = load_test("units", requests=3000, throughput_rps=200.0).to_dict()
 AGENT = f"workshop-loadtest/02-baseline run/{BASELINE['run_id']}"
+#: 02b's reading of that run: its p95, and 5% of its 3000 requests.
+READ = {"p95_ms": BASELINE["latency_ms"]["p95"], "slower_than_p95": 150}
 
 
 def logged(target, requests=3000, seconds=15, statuses=None, agent=AGENT):
@@ -37,7 +39,7 @@ def healthy(target):
 
 @pytest.mark.parametrize("check_id", check_ids(CHAPTER))
 def test_each_check_passes_on_a_healthy_web1(healthy, check_id):
-    result = run(healthy, CHAPTER, check_id, **own_answer(healthy, CHAPTER))
+    result = run(healthy, CHAPTER, check_id, **own_answer(healthy, CHAPTER), **READ)
     assert (result.status, result.hints) == (PASSED, [])
 
 
@@ -158,3 +160,30 @@ def test_catch_ups_baseline_earns_no_marks_nor_passes_for_the_students_once_edit
     healthy.recordings["loadtest-02-baseline.json"].update(by_catch_up=False)
     assert_hint(run(healthy, CHAPTER, "baseline-load-test"),
                 "web1's access log shows no request of the recorded load test for stage 02-baseline")
+
+
+@pytest.mark.parametrize("slower", [149, 151])
+def test_the_tail_may_be_counted_one_request_either_way(healthy, slower):
+    assert run(healthy, CHAPTER, "baseline-read", **{**READ, "slower_than_p95": slower}).status == PASSED
+
+
+def test_a_p95_read_from_another_percentile_is_caught(healthy):
+    p50 = BASELINE["latency_ms"]["p50"]
+    assert_hint(run(healthy, CHAPTER, "baseline-read", **{**READ, "p95_ms": p50}),
+                f"p95_ms is {p50}, but the recorded baseline's 95th percentile is {READ['p95_ms']:g} ms")
+
+
+def test_a_tail_counted_as_the_95_percent_is_caught(healthy):
+    assert_hint(run(healthy, CHAPTER, "baseline-read", **{**READ, "slower_than_p95": 2850}),
+                "slower_than_p95 is 2850: p95 is the latency 95% of the run's 3000 requests stayed under")
+
+
+@pytest.mark.parametrize("name", ["p95_ms", "slower_than_p95"])
+@pytest.mark.parametrize("value", [None, "120 ms", True])
+def test_a_reading_that_is_no_number_is_named(healthy, name, value):
+    assert_hint(run(healthy, CHAPTER, "baseline-read", **{**READ, name: value}), f"`{name}` is not a number")
+
+
+def test_no_baseline_recorded_leaves_nothing_to_read(healthy):
+    del healthy.recordings["loadtest-02-baseline.json"]
+    assert run(healthy, CHAPTER, "baseline-read", **READ).status == FAILED
