@@ -1,11 +1,11 @@
 """The configuration files a student writes in an exercise, and the course's own answers.
 
-The course's vhost, nginx site and VCL (what `workshop catch-up` and the course's reference
-helpers install, configs/) start with a line that says whose they are (MARK). A chapter whose
+The course's vhost, nginx site, memcached configuration and VCL (what `workshop catch-up`
+and the course's reference helpers install, configs/) start with a line that says whose they are (MARK). A chapter whose
 answer file still says so was not configured by the student: every check of that chapter
 fails with the hint `withheld_cause` gives (catch-up is for moving on, not for marks), so
-none of its points can be earned with the course's answer. Each exercise also has a check
-that its machine runs the very text the student's answer cell holds.
+none of its points can be earned with the course's answer. Each exercise whose answer is a
+text also has a check that its machine runs the very text the student's answer cell holds.
 
 Catch-up never takes away points a student earned: where a machine already runs the student's
 own answer file, catch-up keeps it (workshop/deploy/config_file.py: `keeping_own`).
@@ -58,6 +58,9 @@ ANSWER_FILES = {
                               "apache.configure_apache(web1, vhost)"),
     "05-load-balancing": AnswerFile("05a", "lb1", "/etc/nginx/sites-available/newsroom", "nginx site", "lb_config",
                                     "nginx.configure_nginx(lb1, lb_config)"),
+    # A function of the cache server's name: no text to compare, so chapter 06 has no runs-your-... check.
+    "06-caching": AnswerFile("06a", "cache1", "/etc/memcached.conf", "memcached configuration", "memcached_config",
+                             "memcached.configure_memcached(lab.up(name), memcached_config(name))"),
     "09-varnish": AnswerFile("09a", "varnish1", "/etc/varnish/newsroom.vcl", "VCL", "vcl",
                              "varnish.configure_varnish(varnish1, vcl)"),
 }

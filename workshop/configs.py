@@ -3,7 +3,7 @@ cells, catch-up, tests and the take-home copy.
 
 >>> conf = render("memcached/memcached.conf.j2", name="cache1", memory_mb=64, port=11211,
 ...               private_ip="10.0.0.31", max_connections=1024)
->>> conf.splitlines()[0]
+>>> conf.splitlines()[1]
 '# memcached on cache1, written by the workshop (chapter 06).'
 """
 

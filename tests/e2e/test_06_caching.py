@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured, failing_hints
+from tests.e2e.coursework import as_students, assert_full_marks_and_blank_zero, assert_rejected_and_kept, configured, failing_hints
 from workshop.deploy import memcached, settings, web
 
 pytestmark = pytest.mark.e2e
@@ -31,7 +31,7 @@ def test_a_single_memcached_is_caught(folder, lab):
 
 def test_a_memcached_configuration_it_cannot_start_with_is_replaced_by_the_previous_one(folder, lab):
     cache2 = lab.instance("cache2")
-    elsewhere = memcached.reference_memcached_config(lab, "cache2").replace(lab.planned_ip("cache2"), "192.0.2.1")
+    elsewhere = as_students(memcached.reference_memcached_config(lab, "cache2")).replace(lab.planned_ip("cache2"), "192.0.2.1")
     assert_rejected_and_kept(lambda text: memcached.configure_memcached(cache2, text), cache2, memcached.CONFIG,
                              elsewhere, "memcached did not start with the new configuration; the previous "
                                         "configuration is back:")
@@ -40,7 +40,7 @@ def test_a_memcached_configuration_it_cannot_start_with_is_replaced_by_the_previ
 
 def test_memcached_on_loopback_only_is_caught(folder, lab):
     cache2 = lab.instance("cache2")
-    loopback = memcached.reference_memcached_config(lab, "cache2").replace(f",{lab.planned_ip('cache2')}", "")
+    loopback = as_students(memcached.reference_memcached_config(lab, "cache2")).replace(f",{lab.planned_ip('cache2')}", "")
     with configured(lambda text: memcached.configure_memcached(cache2, text), loopback,
-                    memcached.reference_memcached_config(lab, "cache2")):
+                    as_students(memcached.reference_memcached_config(lab, "cache2"))):
         assert "memcached on cache2 listens only on loopback" in failing_hints(folder, CHAPTER, "memcached-on-both")

@@ -3,8 +3,8 @@ check of chapters 01..N passes (answer checks need a notebook: not run, not pass
 except those that grade the exercises' own load tests and drills: catch-up's load tests
 are for moving on, and those checks say so; it runs no drill, and the drills' checks
 ask for one; and every check of the chapters whose answer is a config file (02's vhost,
-05's nginx site, 09's VCL), which catch-up installs as the course's own, says that it
-earns nothing. Running it again changes nothing that breaks them."""
+05's nginx site, 06's memcached configuration, 09's VCL), which catch-up installs as the
+course's own, says that it earns nothing. Running it again changes nothing that breaks them."""
 
 from __future__ import annotations
 

@@ -77,7 +77,8 @@ def in_place(host: Instance, config: ConfigFile, text: str) -> bool:
 def keeping_own(host: Instance, config: ConfigFile, course: str, progress: Progress) -> str:
     """What a reference deploy installs at `config.path`: the file `host` runs already when the
     student wrote it (an exercise's answer without the course's first line), so that catch-up
-    never takes the points of the student's own vhost, nginx site or VCL; else `course`."""
+    never takes the points of the student's own vhost, nginx site, memcached configuration or
+    VCL; else `course`."""
     if not course.startswith(COURSE_ANSWER):
         return course
     live = host.run(f"cat {config.path}", readonly=True, check=False)

@@ -13,7 +13,7 @@ from ..concurrency import on_each
 from ..lab import Instance, Lab
 from ..progress import Progress
 from ..memcached_stats import MEMCACHED_PORT, STATS_COMMAND, parse_stats
-from .config_file import ConfigFile, put_config
+from .config_file import ConfigFile, keeping_own, put_config
 from .settings import CACHE_SERVERS
 
 CONFIG = "/etc/memcached.conf"
@@ -60,7 +60,8 @@ def deploy_cache_servers(lab: Lab, names: tuple[str, ...] = CACHE_SERVERS,
 
     def deploy(name: str) -> Instance:
         cache = lab.instance(name)
-        configure_memcached(cache, reference_memcached_config(lab, name), progress)
+        configure_memcached(cache, keeping_own(cache, CONFIG_FILE, reference_memcached_config(lab, name), progress),
+                            progress)
         return cache
 
     servers = list(on_each(names, deploy).values())

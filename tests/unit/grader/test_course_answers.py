@@ -7,7 +7,7 @@ import pytest
 from grader.course_answers import ANSWER_FILES, normalised
 from grader.registry import checks_for, run_checks
 from grader.result import FAILED, NOT_RUN, PASSED
-from workshop.deploy import apache, nginx, varnish
+from workshop.deploy import apache, memcached, nginx, varnish
 from workshop.lab import Lab
 from workshop.stack import Stack
 
@@ -25,11 +25,11 @@ def course_answers(tmp_path, monkeypatch) -> dict[str, str]:
     stack.folder.mkdir(parents=True, exist_ok=True)
     lab = Lab(stack, None, tmp_path)
     return {"02-mod-wsgi": apache.reference_vhost(), "05-load-balancing": nginx.reference_lb_config(lab),
-            "09-varnish": varnish.reference_vcl(lab)}
+            "06-caching": memcached.reference_memcached_config(lab, "cache1"), "09-varnish": varnish.reference_vcl(lab)}
 
 
-def test_every_exercise_with_an_answer_file_has_its_check():
-    assert set(RUNS_ANSWER) == set(ANSWER_FILES)
+def test_every_exercise_whose_answer_is_a_text_has_its_check():
+    assert set(RUNS_ANSWER) == set(ANSWER_FILES) - {"06-caching"}  # 06a's answer is a function of the name
     for chapter, check_id in RUNS_ANSWER.items():
         [item] = checks_for(chapter, (check_id,))
         assert item.answers == (ANSWER_FILES[chapter].variable,)
@@ -74,14 +74,14 @@ def test_a_check_left_unchecked_by_its_foundation_stays_so(target):
     assert result.status == NOT_RUN
 
 
-@pytest.mark.parametrize("chapter", sorted(ANSWER_FILES))
+@pytest.mark.parametrize("chapter", sorted(RUNS_ANSWER))
 def test_the_machine_runs_the_answer_cell(target, chapter):
     answer = ANSWER_FILES[chapter]
     target.on_ssh(answer.machine, f"cat {answer.path}", WRITTEN + "\n\n")
     assert run(target, chapter, RUNS_ANSWER[chapter], **{answer.variable: WRITTEN.rstrip()}).status == PASSED
 
 
-@pytest.mark.parametrize("chapter", sorted(ANSWER_FILES))
+@pytest.mark.parametrize("chapter", sorted(RUNS_ANSWER))
 def test_a_machine_running_another_text_than_the_answer_cell_is_caught(target, chapter):
     answer = ANSWER_FILES[chapter]
     target.on_ssh(answer.machine, f"cat {answer.path}", WRITTEN)
