@@ -4,6 +4,7 @@ server costs (almost) no failed requests (as lb1's access log shows the drill)."
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 
@@ -21,6 +22,11 @@ MIN_CRASH_REQUESTS, MAX_CRASH_FAILURES = 200, 2
 NGINX_LOGS = "/var/log/nginx/access.log*"
 #: When nginx passes a request on to the next web server: nginx's default, and what exercise 05a asks for.
 DEFAULT_RETRY, RETRY_ON = ("error", "timeout"), ("error", "timeout", "http_502", "http_503")
+#: The timeouts that can make a request wait while a web server dies, with nginx's defaults (s).
+TIMEOUTS = {"proxy_connect_timeout": 60.0, "proxy_read_timeout": 60.0, "proxy_send_timeout": 60.0}
+#: A request that waited out a timeout took it and a little more (the retry on the other server).
+RETRY_MARGIN_S, READ_TOLERANCE = 0.5, 0.01
+CRASH_DRILL = "workshop.failure.crash_web_server(lab, \"web1\", through=\"lb1\")"
 ANSWER = ANSWER_FILES[CHAPTER]
 
 
@@ -108,12 +114,14 @@ def failover_settings(target: Target, verdict: Verdict) -> None:
 
 
 def _seconds(value: str) -> float:
-    return float(value[:-2]) / 1000 if value.endswith("ms") else float(value.rstrip("s"))
+    """An nginx time ("1s", "500ms", "2m", "60"), in seconds."""
+    number, unit = re.fullmatch(r"([\d.]+)(ms|s|m|h)?", value).groups()
+    return float(number) * {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[unit]
 
 
-@check(CHAPTER, "crash-survived", "web1 was crashed with (almost) no failed requests, then came back", points=2)
+@check(CHAPTER, "crash-survived", "web1 was crashed with (almost) no failed requests, then came back", points=1)
 def crash_survived(target: Target, verdict: Verdict) -> None:
-    result = target.recorded(CrashDrill, "web1", "workshop.failure.crash_web_server(lab, \"web1\", through=\"lb1\")")
+    result = target.recorded(CrashDrill, "web1", CRASH_DRILL)
     seen = target.logged_run(LB, result, NGINX_LOGS)
     # lb1 logs every request the drill sent it (a client that gave up as 499), so a genuine record
     # never claims more requests, nor fewer failures, than lb1's log shows.
@@ -135,3 +143,43 @@ def crash_survived(target: Target, verdict: Verdict) -> None:
                      f"(proxy_next_upstream {' '.join(RETRY_ON)}; proxy_connect_timeout 1s;), then run the drill again")
     if result.recovery_s is None or "web1" not in now:
         verdict.fail("web1 is not back in rotation: start it (lab.up(\"web1\")) and make sure apache2 is enabled")
+
+
+@check(CHAPTER, "crash-explained", "the crash was predicted, and its slowest request explained by lb1's settings",
+       points=1, answers=("predicted_failed", "slowest_s", "bounded_by"))
+def crash_explained(target: Target, verdict: Verdict) -> None:
+    """Graded beside crash-survived, which proves the drill's record is the run lb1 logged."""
+    result = target.recorded(CrashDrill, "web1", CRASH_DRILL)
+    predicted, slowest, bounded_by = (target.answers.get(name) for name in ("predicted_failed", "slowest_s",
+                                                                            "bounded_by"))
+    timeouts = lb_timeouts(target.ssh(LB, "nginx -T 2>/dev/null").stdout)
+    explains = [name for name, seconds in timeouts.items()
+                if seconds <= result.max_latency_s <= seconds + RETRY_MARGIN_S] or ["none"]
+    verdict.see(predicted_failed=predicted, failed=result.failed, slowest_s=slowest,
+                recorded_slowest_s=result.max_latency_s, bounded_by=bounded_by, timeouts=timeouts)
+    if not _count(predicted):
+        verdict.fail("`predicted_failed` is not a whole number: before the drill, predict how many of its requests "
+                     "will fail (any honest guess scores; it is compared with the outcome, not graded by it)")
+    if not isinstance(slowest, (int, float)) or isinstance(slowest, bool):
+        verdict.fail("`slowest_s` is not a number: read the slowest request's time from the drill (max_latency_s)")
+    elif abs(slowest - result.max_latency_s) > max(READ_TOLERANCE, READ_TOLERANCE * result.max_latency_s):
+        verdict.fail(f"slowest_s is {slowest}, but the drill's slowest request took {result.max_latency_s:.2f} s: "
+                     "read it from the drill's result (max_latency_s)")
+    if bounded_by not in explains:
+        verdict.fail(f"bounded_by is {bounded_by!r}: which of lb1's timeouts ({', '.join(timeouts)}, as nginx -T "
+                     f"shows them) did the drill's slowest request ({result.max_latency_s:.2f} s) wait out before nginx "
+                     "retried it on web2? Name that directive, or \"none\" if it waited out none of them")
+
+
+def lb_timeouts(config: str) -> dict[str, float]:
+    """TIMEOUTS as lb1's configuration (nginx -T) sets them, in seconds: the first of each, else the default."""
+    found = dict(TIMEOUTS)
+    for line in reversed(config.splitlines()):
+        words = line.strip().rstrip(";").split()
+        if len(words) == 2 and words[0] in TIMEOUTS:
+            found[words[0]] = _seconds(words[1])
+    return found
+
+
+def _count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0

@@ -22,6 +22,8 @@ NGINX_T = """http {
 }
 """
 DRILL = crash_drill("units", recovery_s=4.2).to_dict()
+#: 05b's prediction and explanation of that drill (slowest 1.02 s: the 1 s connect timeout, then web2).
+EXPLAINED = {"predicted_failed": 3, "slowest_s": 1.02, "bounded_by": "proxy_connect_timeout"}
 AGENT = f"workshop-drill/crash-web1 run/{DRILL['run_id']}"
 
 
@@ -71,7 +73,7 @@ def healthy(target):
 
 @pytest.mark.parametrize("check_id", check_ids(CHAPTER))
 def test_each_check_passes_with_lb1_balancing_both(healthy, check_id):
-    result = run(healthy, CHAPTER, check_id, **own_answer(healthy, CHAPTER))
+    result = run(healthy, CHAPTER, check_id, **own_answer(healthy, CHAPTER), **EXPLAINED)
     assert (result.status, result.hints) == (PASSED, [])
 
 
@@ -144,3 +146,45 @@ def test_catch_ups_crash_drill_earns_no_marks_nor_passes_for_the_students_once_e
                 "the recorded crash drill for web1 was run by `workshop catch-up`, which is for moving on")
     healthy.recordings["crash-web1.json"].update(by_catch_up=False)
     assert_hint(run(healthy, CHAPTER, "crash-survived"), "lb1's access log shows no request of the recorded crash drill")
+
+
+def explained(target, **answers):
+    return run(target, CHAPTER, "crash-explained", **{**EXPLAINED, **answers})
+
+
+def test_a_prediction_is_compared_not_graded(healthy):
+    assert explained(healthy, predicted_failed=120).status == PASSED
+
+
+@pytest.mark.parametrize("predicted", [None, -1, 2.5, "a few"])
+def test_a_prediction_that_is_no_count_is_named(healthy, predicted):
+    assert_hint(explained(healthy, predicted_failed=predicted), "`predicted_failed` is not a whole number")
+
+
+def test_a_slowest_request_misread_is_caught(healthy):
+    assert_hint(explained(healthy, slowest_s=0.02),
+                "slowest_s is 0.02, but the drill's slowest request took 1.02 s")
+
+
+@pytest.mark.parametrize("bounded_by", ["proxy_read_timeout", "fail_timeout", "none", None])
+def test_the_wrong_timeout_is_caught(healthy, bounded_by):
+    assert_hint(explained(healthy, bounded_by=bounded_by), f"bounded_by is {bounded_by!r}: which of lb1's timeouts")
+
+
+def test_the_timeout_is_read_from_lb1s_own_configuration(healthy):
+    """With a 2 s connect timeout (and a drill whose slowest request waited it out), that is the answer."""
+    healthy.on_ssh("lb1", "nginx -T", NGINX_T.replace("proxy_connect_timeout 1s;", "proxy_connect_timeout 2000ms;"))
+    healthy.recordings["crash-web1.json"]["max_latency_s"] = 2.05
+    assert explained(healthy, slowest_s=2.05).status == PASSED
+    assert_hint(explained(healthy, slowest_s=2.05, bounded_by="none"), "bounded_by is 'none'")
+
+
+def test_a_drill_that_waited_out_no_timeout_is_explained_by_none(healthy):
+    healthy.recordings["crash-web1.json"]["max_latency_s"] = 0.08
+    assert explained(healthy, slowest_s=0.08, bounded_by="none").status == PASSED
+
+
+def test_an_unset_timeout_is_nginxs_default_minute(healthy):
+    healthy.on_ssh("lb1", "nginx -T", NGINX_T.replace("        proxy_connect_timeout 1s;\n", ""))
+    healthy.recordings["crash-web1.json"]["max_latency_s"] = 60.3
+    assert explained(healthy, slowest_s=60.3).status == PASSED
