@@ -39,7 +39,7 @@ def varnish_counter(target: Target, name: str) -> int:
     return int(output[1]) if len(output) > 1 and output[1].isdigit() else 0
 
 
-@check(CHAPTER, "final-load-test", "the final load test ran against varnish1 with the baseline's profile", points=2)
+@check(CHAPTER, "final-load-test", "the final load test ran against varnish1 with the baseline's profile", points=1)
 def final_load_test(target: Target, verdict: Verdict) -> None:
     final, baseline = recorded(target, FINAL_STAGE), recorded(target, BASELINE_STAGE)
     expected_url = target.record(VARNISH).url(final.profile.path)
@@ -78,13 +78,19 @@ def witness_final(target: Target, verdict: Verdict, final: LoadTest) -> None:
                      "varnish1")
 
 
+def witnessed_ends(target: Target, verdict: Verdict) -> tuple[LoadTest, LoadTest]:
+    """The final and the baseline, each vouched for by its servers: a reading of the stages is
+    only as good as the two records it starts and ends with."""
+    final, baseline = recorded(target, FINAL_STAGE), recorded(target, BASELINE_STAGE)
+    witness_baseline(target, verdict, baseline)
+    witness_final(target, verdict, final)
+    return final, baseline
+
+
 @check(CHAPTER, "throughput-ratio", "throughput_ratio is the final throughput over the baseline's", points=1,
        answers=("throughput_ratio",))
 def throughput_ratio_answer(target: Target, verdict: Verdict) -> None:
-    final, baseline = recorded(target, FINAL_STAGE), recorded(target, BASELINE_STAGE)
-    # The ratio is only as good as the two records: the servers must vouch for both.
-    witness_baseline(target, verdict, baseline)
-    witness_final(target, verdict, final)
+    final, baseline = witnessed_ends(target, verdict)
     expected = final.throughput_rps / baseline.throughput_rps
     answer = target.answers.get("throughput_ratio")
     verdict.see(expected=round(expected, 2), answer=answer)
@@ -93,5 +99,21 @@ def throughput_ratio_answer(target: Target, verdict: Verdict) -> None:
     except (TypeError, ValueError):
         close = False
     if not close:
-        verdict.fail(f"throughput_ratio is {answer!r}; the recorded stages give {expected:.2f}: "
-                     "use loadtest.throughput_ratio(loadtest.recorded(lab), \"10-final\")")
+        verdict.fail(f"throughput_ratio is {answer!r}; the recorded stages give {expected:.2f}: divide the final "
+                     "stage's throughput_rps by the baseline's (results[\"10-final\"], results[\"02-baseline\"])")
+
+
+@check(CHAPTER, "biggest-step", "biggest_step names the stage that added the most throughput", points=1,
+       answers=("biggest_step",))
+def biggest_step_answer(target: Target, verdict: Verdict) -> None:
+    """Read from the stack's own stage records, in course order (their names start with the chapter)."""
+    witnessed_ends(target, verdict)
+    stages = target.recorded_all(LoadTest)
+    ordered = sorted(stages)
+    steps = {later: stages[later].throughput_rps - stages[earlier].throughput_rps
+             for earlier, later in zip(ordered, ordered[1:])}
+    answer = target.answers.get("biggest_step")
+    verdict.see(stages=ordered, steps_rps={key: round(gain) for key, gain in steps.items()}, answer=answer)
+    if answer != max(steps, key=steps.get):
+        verdict.fail(f"biggest_step is {answer!r}: of your stages ({', '.join(ordered)}), which one gained the most "
+                     "requests per second over the stage measured just before it? Read the comparison table")

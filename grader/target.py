@@ -194,6 +194,11 @@ class Target:
                              f"not for marks: run it yourself ({run}), then check again")
         return record
 
+    def recorded_all(self, kind: type[R]) -> dict[str, R]:
+        """Every record of `kind` made on this stack, by key (a reading of all the stages)."""
+        stack = self.require_stack().name
+        return {key: record for key, record in self.records.load_all(kind).items() if record.stack == stack}
+
     def close(self) -> None:
         for remote in self._remotes.values():
             remote.close()

@@ -203,10 +203,17 @@ class FakeTarget(Target):
         """The one seam for recorded results (load tests, drills): `recordings` by file name,
         written where the notebook's records would be and read back through the real
         records module, so its verdicts (missing, another stack's, damaged) are the ones tested."""
+        self._write_recordings()
+        return super().recorded(kind, key, run, own)
+
+    def recorded_all(self, kind):
+        self._write_recordings()
+        return super().recorded_all(kind)
+
+    def _write_recordings(self) -> None:
         self.records = RecordFolders(Path(self._record_folder.name), None)
         for name, content in self.recordings.items():
             (Path(self._record_folder.name) / name).write_text(jsonlib.dumps(content))
-        return super().recorded(kind, key, run, own)
 
 
 class FakeClock:

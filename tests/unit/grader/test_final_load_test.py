@@ -20,7 +20,7 @@ PROFILE = BASELINE["profile"]
 def healthy(target):
     final = load_test("units", "10-final", requests=90_000, throughput_rps=6000.0, target="varnish1",
                       url=target.record("varnish1").url("/"), started_at=time.time() - 60).to_dict()
-    target.recordings.update({"loadtest-02-baseline.json": BASELINE, "loadtest-10-final.json": final})
+    target.recordings.update({"loadtest-02-baseline.json": dict(BASELINE), "loadtest-10-final.json": final})
     target.on_ssh("varnish1", "varnishstat -1 -f MAIN.uptime", "MAIN.uptime 3600 1.00 Child process uptime\n")
     target.on_ssh("varnish1", "varnishstat -1 -f MAIN.client_req", "MAIN.client_req 95000 26.39 Good requests\n")
     target.on_ssh("web1", "newsroom-access.log*",
@@ -30,7 +30,7 @@ def healthy(target):
 
 @pytest.mark.parametrize("check_id", check_ids(CHAPTER))
 def test_each_check_passes_with_the_final_load_test_recorded(healthy, check_id):
-    result = run(healthy, CHAPTER, check_id, throughput_ratio=30.1)
+    result = run(healthy, CHAPTER, check_id, throughput_ratio=30.1, biggest_step="10-final")
     assert (result.status, result.hints) == (PASSED, [])
 
 
@@ -87,7 +87,7 @@ def test_a_wrong_throughput_ratio_names_the_recorded_one(healthy, answer):
 ])
 def test_a_forged_final_fails_with_what_varnish_counted(healthy, check_id, forge, hint):
     forge(healthy)
-    assert_hint(run(healthy, CHAPTER, check_id, throughput_ratio=30.1), hint)
+    assert_hint(run(healthy, CHAPTER, check_id, throughput_ratio=30.1, biggest_step="10-final"), hint)
 
 
 def test_a_ratio_over_a_baseline_web1_never_saw_fails(healthy):
@@ -100,11 +100,40 @@ def test_a_ratio_over_a_baseline_web1_never_saw_fails(healthy):
 def test_catch_ups_final_earns_no_marks_but_catch_ups_baseline_is_fine_to_compare_with(healthy):
     healthy.recordings["loadtest-10-final.json"].update(by_catch_up=True)
     for check_id in check_ids(CHAPTER):
-        assert_hint(run(healthy, CHAPTER, check_id, throughput_ratio=30.1),
+        assert_hint(run(healthy, CHAPTER, check_id, throughput_ratio=30.1, biggest_step="10-final"),
                     "the recorded load test for stage 10-final was run by `workshop catch-up`, which is for moving on")
     healthy.recordings["loadtest-10-final.json"].update(by_catch_up=False)
     healthy.recordings["loadtest-02-baseline.json"].update(by_catch_up=True)
     healthy.on_ssh("web1", "newsroom-access.log*",
                    access_log(f"workshop-loadtest/02-baseline run/{BASELINE['run_id']} by/catch-up", [200] * 3000))
     for check_id in check_ids(CHAPTER):
-        assert run(healthy, CHAPTER, check_id, throughput_ratio=30.1).status == PASSED
+        assert run(healthy, CHAPTER, check_id, throughput_ratio=30.1, biggest_step="10-final").status == PASSED
+
+
+def stages(target, **throughputs):
+    """Stage records of this stack besides the baseline and the final: stage name -> req/s."""
+    for stage, rps in throughputs.items():
+        name = stage.replace("_", "-").lstrip("s")
+        target.recordings[f"loadtest-{name}.json"] = load_test("units", name, throughput_rps=rps).to_dict()
+
+
+def test_the_biggest_step_is_read_stage_by_stage(healthy):
+    """Baseline 200, PostgreSQL 180, two web servers 260, memcached 900, pgpool 850, Varnish 5900, final 6000."""
+    stages(healthy, s03_postgresql=180.0, s05_load_balancing=260.0, s06_caching=900.0, s07_pgpool=850.0,
+           s09_varnish=5900.0)
+    assert run(healthy, CHAPTER, "biggest-step", biggest_step="09-varnish").status == PASSED
+    assert_hint(run(healthy, CHAPTER, "biggest-step", biggest_step="10-final"),
+                "biggest_step is '10-final': of your stages (02-baseline, 03-postgresql, 05-load-balancing, "
+                "06-caching, 07-pgpool, 09-varnish, 10-final), which one gained the most")
+
+
+def test_another_stacks_stage_records_are_not_read(healthy):
+    stages(healthy, s09_varnish=5900.0)
+    healthy.recordings["loadtest-09-varnish.json"]["stack"] = "other"
+    assert run(healthy, CHAPTER, "biggest-step", biggest_step="10-final").status == PASSED
+
+
+def test_without_the_baseline_there_is_nothing_to_read(healthy):
+    healthy.recordings.pop("loadtest-02-baseline.json")
+    assert_hint(run(healthy, CHAPTER, "biggest-step", biggest_step="10-final"),
+                "no load test recorded for stage 02-baseline")
