@@ -1,8 +1,9 @@
 """The newsroom's fabfile: atomic releases on the web servers (Fabric 3).
 
-    fab -S SSH_CONFIG -H web1,web2 deploy     build, upload, install, migrate, switch, reload
-    fab -S SSH_CONFIG -H web1 rollback        switch back to the previous release
-    fab -S SSH_CONFIG -H web1 releases        list the releases, the live one marked
+    fab -S SSH_CONFIG -H web1,web2 deploy         build, upload, install, migrate, switch, reload
+    fab -S SSH_CONFIG -H web1 deploy --label 2    the same, as another release of the same code
+    fab -S SSH_CONFIG -H web1 rollback            switch back to the previous release
+    fab -S SSH_CONFIG -H web1 releases            list the releases, the live one marked
 
 Each release is a directory /srv/newsroom/releases/ID; /srv/newsroom/current is a
 symlink to the live one, switched by a rename, which is atomic: a request sees the
@@ -55,9 +56,10 @@ def switch_to(c, release_id):
 
 
 @task
-def deploy(c):
-    """Deploy the code of exampleapp/ as a new release, unless it is live already."""
-    release_id, archive = source_archive()
+def deploy(c, label=""):
+    """Deploy the code of exampleapp/ (with `label`, another release of it) as a new release,
+    unless it is live already."""
+    release_id, archive = source_archive(label)
     return deploy_archive(c, release_id, archive)
 
 

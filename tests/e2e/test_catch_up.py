@@ -23,6 +23,7 @@ LAST = CHAPTERS[-1].id
 #: their hint on a caught-up stack: catch-up's load test earns nothing; its drills do not exist.
 CATCH_UPS_RUN = "was run by `workshop catch-up`, which is for moving on, not for marks"
 OWN_RUNS = {"02-mod-wsgi": {"baseline-load-test": CATCH_UPS_RUN},
+            "04-fabric": {"rollback-restored": "has no rollback: deploy a second release"},
             "05-load-balancing": {"crash-survived": "no crash drill recorded for web1: run"},
             "08-replication": dict.fromkeys(["standby-promoted", "writes-after-failover", "no-acknowledged-write-lost",
                                              "pair-whole-again"], "no failover drill recorded for db1: run"),

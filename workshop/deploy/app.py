@@ -58,20 +58,26 @@ class ConnectionHost:
         self.run(f"install -D -m {mode} -o {user} -g {group} {staging} {path} && rm -f {staging}")
 
 
-def source_archive() -> tuple[str, bytes]:
+def source_archive(label: str = "") -> tuple[str, bytes]:
     """(release id, tar of exampleapp). The id is a digest of the code, so the same
-    code always makes the same release and a repeated deploy changes nothing."""
+    code always makes the same release and a repeated deploy changes nothing. A `label`
+    (written to LABEL in the release) makes another release of the same code, as a change
+    to it would: exercise 04 deploys one to have a release to roll back from."""
     files = sorted(p for p in SOURCE.rglob("*") if p.is_file() and not _SKIP & set(p.relative_to(SOURCE).parts)
                    and p.suffix != ".pyc")
     digest = hashlib.sha256()
     for path in files:
         digest.update(str(path.relative_to(SOURCE)).encode() + b"\0" + path.read_bytes())
+    if label:
+        digest.update(b"LABEL\0" + label.encode())
     release_id = digest.hexdigest()[:12]
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as archive:
         for path in files:
             archive.add(path, arcname=str(path.relative_to(SOURCE)), filter=_normalise)
         _add_bytes(archive, "RELEASE", release_id.encode() + b"\n")
+        if label:
+            _add_bytes(archive, "LABEL", label.encode() + b"\n")
     return release_id, buffer.getvalue()
 
 

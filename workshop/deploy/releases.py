@@ -53,12 +53,13 @@ def deploy_releases(lab: Lab, names: list[str], fabfile: Path | None = None) -> 
 
 
 @grading.changes("fab -H {hosts} {task} (fabfile {fabfile})", fallback=lambda **_: "")
-def fab(lab: Lab, task: str, hosts: list[str], fabfile: str = "fabfile.py") -> str:
-    """Run `fab -S <stack ssh_config> -H hosts task` with the given fabfile, as in a terminal;
-    print and return its output. Skipped while grading."""
+def fab(lab: Lab, task: str, hosts: list[str], fabfile: str = "fabfile.py", args: tuple[str, ...] = ()) -> str:
+    """Run `fab -S <stack ssh_config> -H hosts task args...` with the given fabfile, as in a
+    terminal (`args`: the task's own, e.g. ("--label", "2")); print and return its output.
+    Skipped while grading."""
     path = Path(fabfile).resolve()
     command = [str(Path(sys.executable).parent / "fab"), "-r", str(path.parent), "-c", path.stem,
-               "-S", lab.ssh_config, "-H", ",".join(hosts), task]
+               "-S", lab.ssh_config, "-H", ",".join(hosts), task, *args]
     print("$ fab", " ".join(command[1:]), flush=True)
     result = subprocess.run(command, capture_output=True, text=True, timeout=600, stdin=subprocess.DEVNULL)
     output = result.stdout + result.stderr
