@@ -25,7 +25,7 @@ DEFAULT_RETRY, RETRY_ON = ("error", "timeout"), ("error", "timeout", "http_502",
 #: The timeouts that can make a request wait while a web server dies, with nginx's defaults (s).
 TIMEOUTS = {"proxy_connect_timeout": 60.0, "proxy_read_timeout": 60.0, "proxy_send_timeout": 60.0}
 #: A request that waited out a timeout took it and a little more (the retry on the other server).
-RETRY_MARGIN_S, READ_TOLERANCE = 0.5, 0.01
+RETRY_MARGIN_S, READ_TOLERANCE = 1.0, 0.01
 CRASH_DRILL = "workshop.failure.crash_web_server(lab, \"web1\", through=\"lb1\")"
 ANSWER = ANSWER_FILES[CHAPTER]
 
