@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta, timezone
 
 import boto3
@@ -86,7 +87,10 @@ def test_resources_of_other_projects_are_invisible_to_the_reaper(cloud_env, boot
 
 
 def test_workshop_reap_prints_what_it_would_delete(cloud_env, boot, progress, monkeypatch, capsys):
-    up(monkeypatch, boot, progress, "alice", "0.0001")
+    _, stack = up(monkeypatch, boot, progress, "alice", "0.0001")
+    # The tag counts whole seconds: wait until the stack is past it, whenever in its second it was made.
+    expires = datetime.strptime(stack.network["expires"], "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=timezone.utc)
+    time.sleep(max(0.0, (expires - datetime.now(timezone.utc)).total_seconds()) + 1.1)
     capsys.readouterr()
     assert main(["reap", "--dry-run"]) == 0
     out = capsys.readouterr().out
