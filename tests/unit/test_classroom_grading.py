@@ -6,8 +6,10 @@ import json
 import zipfile
 
 import pytest
+from nbgrader.api import Gradebook
 
-from workshop.classroom.autograde import ERROR, GRADED, NOT_SUBMITTED, UNREACHABLE, Grade, summary_rows
+from workshop.classroom.autograde import (ERROR, GRADED, NOT_SUBMITTED, UNREACHABLE, Grade, ensure_in_gradebook,
+                                          summary_rows)
 from workshop.classroom.collect import collect_zips
 from workshop.classroom.grades import FIELDS, grade_rows, write_grades
 from workshop.classroom.roster import Student
@@ -97,3 +99,12 @@ def test_grades_csv_reads_the_gradebook_and_keeps_this_runs_status(course, tmp_p
         {"student_id": "bob", "name": "Bob Chen", "assignment": CHAPTER, "score": "",
          "max_score": f"{max_points:.1f}", "status": UNREACHABLE, "note": "no machine answers SSH"},
     ]
+
+
+def test_every_student_with_a_submission_is_in_the_gradebook_before_the_workers_start(course):
+    """Two workers autograding a new student's first two submissions at once would both add the
+    student to the gradebook, and one would fail ("nbgrader could not autograde alice")."""
+    ensure_in_gradebook(course, [CHAPTER], ["dora", "eve"])
+    ensure_in_gradebook(course, [CHAPTER], ["dora"])  # again: nothing changes, nothing fails
+    with Gradebook(course.db_url, course.config.CourseDirectory.course_id) as gradebook:
+        assert {"dora", "eve"} <= {student.id for student in gradebook.students}

@@ -76,3 +76,31 @@ def test_the_fabfile_of_the_solution_is_the_reference_fabfile():
     body = [line for line in cell.source.splitlines()[1:] if "### BEGIN SOLUTION" not in line
             and "### END SOLUTION" not in line]
     assert "\n".join(body) + "\n" == (ROOT / "configs" / "fabric" / "fabfile.py").read_text()
+
+
+#: The answer cell of each exercise whose answer is a course config, and the variable it sets.
+ANSWER_CELLS = {"02-mod-wsgi/02a-deploy-mod-wsgi.ipynb": ("vhost", "vhost"),
+                "05-load-balancing/05a-deploy-multiple-web-servers.ipynb": ("lb-config", "lb_config"),
+                "09-varnish/09a-add-a-varnish.ipynb": ("vcl", "vcl")}
+
+
+@pytest.mark.parametrize("notebook", sorted(ANSWER_CELLS))
+def test_the_solutions_answer_is_the_course_answer_without_its_first_line(notebook, tmp_path, monkeypatch):
+    """What catch-up installs and what the solution writes differ by the course's mark only, so the
+    end-to-end tests can put back the solution's answer from the reference (tests/e2e/coursework.py)."""
+    from workshop.deploy import apache, media, nginx, varnish
+    from workshop.lab import Lab
+    from workshop.stack import Stack
+
+    monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path / "home"))
+    stack = Stack("s", "local", "root", str(tmp_path / "id"), {"subnet": "10.213.5.0/24"}, {})
+    stack.folder.mkdir(parents=True, exist_ok=True)
+    lab = Lab(stack, None, tmp_path)
+    grade_id, variable = ANSWER_CELLS[notebook]
+    cell = next(c for c in nbformat.read(ROOT / "solutions" / notebook, as_version=4).cells
+                if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    answer = {"lab": lab, "media": media, "print": lambda *args, **kwargs: None}
+    exec(cell.source, answer)
+    course = {"vhost": apache.reference_vhost, "lb_config": lambda: nginx.reference_lb_config(lab),
+              "vcl": lambda: varnish.reference_vcl(lab)}[variable]()
+    assert answer[variable] == course.partition("\n")[2]

@@ -101,10 +101,14 @@ def _first_line(exc: Exception) -> str:
     return lines[0] if lines else exc.__class__.__name__
 
 
-def ensure_in_gradebook(course: Course, assignments: list[str]) -> None:
-    """nbgrader autogrades only assignments its gradebook knows: release the others first."""
+def ensure_in_gradebook(course: Course, assignments: list[str], students: list[str]) -> None:
+    """nbgrader autogrades only assignments its gradebook knows: release the others first. And
+    the students, added here once: two workers autograding a new student's first two submissions
+    at once would both add the student, and one of them would fail."""
     with Gradebook(course.db_url, course.config.CourseDirectory.course_id) as gradebook:
         known = {assignment.name for assignment in gradebook.assignments}
+        for student in students:
+            gradebook.update_or_create_student(student)
     missing = [name for name in assignments if name not in known]
     if missing:
         course.release(missing)
@@ -119,9 +123,9 @@ def grade_class(course: Course, assignments: list[str], students: list[str], wor
     on every live-stack check)."""
     homes, records = homes or {}, records or {}
     progress = progress or Progress("class autograde")
-    ensure_in_gradebook(course, assignments)
     everything = [(assignment, student) for student in students for assignment in assignments]
     jobs = [(a, s) for a, s in everything if (course.root / "submitted" / s / a).is_dir()]
+    ensure_in_gradebook(course, assignments, sorted({student for _, student in jobs}))
     grades = [Grade(s, a, NOT_SUBMITTED) for a, s in everything if (a, s) not in jobs]
     progress.say("autograde", f"{len(jobs)} submission(s) of {len(students)} student(s), {workers} at a time")
     context = multiprocessing.get_context("spawn")
