@@ -76,14 +76,23 @@ def in_place(host: Instance, config: ConfigFile, text: str) -> bool:
 
 def keeping_own(host: Instance, config: ConfigFile, course: str, progress: Progress) -> str:
     """What a reference deploy installs at `config.path`: the file `host` runs already when the
-    student wrote it (an exercise's answer without the course's first line), so that catch-up
-    never takes the points of the student's own vhost, nginx site, memcached configuration or
-    VCL; else `course`."""
+    student wrote it (an exercise's answer without the course's first line, and not the file its
+    Debian package shipped, as /etc/memcached.conf is), so that catch-up never takes the points
+    of the student's own vhost, nginx site, memcached configuration or VCL; else `course`."""
     if not course.startswith(COURSE_ANSWER):
         return course
     live = host.run(f"cat {config.path}", readonly=True, check=False)
     if not live.ok or not live.stdout.strip() or live.stdout.startswith(COURSE_ANSWER):
         return course
+    if host.run(as_shipped(config.path), readonly=True, check=False).ok:
+        return course
     progress.say(host.name, f"keeping your own {config.path} (your exercise's answer); to get the course's "
                             f"instead, delete it (workshop ssh {host.name} rm {config.path}) and catch up again")
     return live.stdout
+
+
+def as_shipped(path: str) -> str:
+    """A command that succeeds when `path` is a Debian package's configuration file, unchanged
+    (its md5 is the one dpkg recorded for it)."""
+    return (f"shipped=$(dpkg-query -W -f='${{Conffiles}}\\n' 2>/dev/null | awk '$1 == \"{path}\" {{print $2; exit}}'); "
+            f"[ -n \"$shipped\" ] && [ \"$(md5sum < {path} | cut -d' ' -f1)\" = \"$shipped\" ]")
