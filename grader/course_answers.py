@@ -1,10 +1,11 @@
 """The configuration files a student writes in an exercise, and the course's own answers.
 
 The course's vhost, nginx site, memcached configuration and VCL (what `workshop catch-up`
-and the course's reference helpers install, configs/) start with a line that says whose they are (MARK). A chapter whose
-answer file still says so was not configured by the student: every check of that chapter
-fails with the hint `withheld_cause` gives (catch-up is for moving on, not for marks), so
-none of its points can be earned with the course's answer. Each exercise whose answer is a
+and the course's reference helpers install, configs/) start with a line that says whose
+they are (MARK). A chapter whose answer file still says so was not configured by the
+student: every check of that chapter fails with the hint `withheld_cause` gives (catch-up
+is for moving on, not for marks), so none of its points can be earned with the course's
+answer. Each exercise whose answer is a
 text also has a check that its machine runs the very text the student's answer cell holds.
 
 Catch-up never takes away points a student earned: where a machine already runs the student's

@@ -35,9 +35,9 @@ from .app import create_marker, health
 from .chapters import Chapter, chapters_through, machines_through
 from .concurrency import Ahead, on_each
 from .deploy.app import app_environment, environment_in_place
+from .deploy.config_file import keeping_own
 from .deploy.media import deploy_media_server
 from .deploy.memcached import deploy_cache_servers
-from .deploy.config_file import keeping_own
 from .deploy.nginx import SITE, configure_nginx, deploy_load_balancer, reference_lb_config, sync_static
 from .deploy.pgpool import (DATABASE_SERVERS, database_hba, deploy_pgpool, is_primary, pooled, reattach_servers,
                             restrict_to_pooler, running)

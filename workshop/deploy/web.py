@@ -70,8 +70,8 @@ def deploy_web_server(lab: Lab, name: str = "web1", progress: Progress | None = 
 
 @grading.changes("deploy the web server {name}", fallback=grading.named_instance)
 def deploy_release_web_server(lab: Lab, name: str, progress: Progress | None = None, **settings) -> Instance:
-    """A web server deployed the chapter 04 way with the course's fabfile and vhost; idempotent.
-    Catch-up deploys every web server like this from chapter 05 on."""
+    """A web server deployed the chapter 04 way with the course's fabfile and vhost (a vhost the
+    student wrote stays); idempotent. Catch-up deploys every web server like this from chapter 05 on."""
     return _deploy_release(lab, name, None, None, progress, settings)
 
 
