@@ -214,21 +214,19 @@ def test_a_file_that_is_no_exercises_answer_is_always_the_courses(site):
     assert keeping_own(LocalHost(), config, "# memcached on cache1\n", Said()) == "# memcached on cache1\n"
 
 
-def shipped_conffile() -> str:
-    """A configuration file of this machine's Debian packages, as its package shipped it."""
-    listed = subprocess.run(["dpkg-query", "-W", "-f=${Conffiles}\\n"], capture_output=True, text=True).stdout
-    for line in listed.splitlines():
-        path, _, md5 = line.strip().partition(" ")
-        if os.path.isfile(path) and subprocess.run(["md5sum", path], capture_output=True, text=True).stdout[:32] == md5:
-            return path
-    raise AssertionError("no unchanged Debian configuration file on this machine")
+
+def test_the_default_a_debian_package_put_there_is_no_students(site, tmp_path):
+    """Debian's /etc/memcached.conf (loopback only, copied from the package's default) is there
+    before exercise 06a: catch-up replaces it; the same file changed by the student it keeps."""
+    config, path, _ = site
+    default = tmp_path / "memcached.conf.default"
+    default.write_text("# memcached default config file\n-l 127.0.0.1\n")
+    path.write_text(default.read_text())
+    shipped = dataclasses.replace(config, shipped=str(default))
+    assert keeping_own(LocalHost(), shipped, COURSE, Said()) == COURSE
+    path.write_text(default.read_text() + "-l 10.0.0.31\n")
+    assert keeping_own(LocalHost(), shipped, COURSE, Said()) == path.read_text()
 
 
-def test_the_file_a_debian_package_shipped_is_no_students(tmp_path):
-    """Debian's /etc/memcached.conf (loopback only) is there before exercise 06a: catch-up replaces it."""
-    path = shipped_conffile()
-    config = ConfigFile(path, check="true", rejected="-")
-    assert keeping_own(LocalHost(), config, COURSE, Said()) == COURSE
-    copy = tmp_path / "copy.conf"
-    copy.write_text(open(path).read())  # the same text, but no package's file: the student's
-    assert keeping_own(LocalHost(), ConfigFile(str(copy), check="true", rejected="-"), COURSE, Said()) == copy.read_text()
+def test_memcached_names_the_default_its_package_copies():
+    assert memcached.CONFIG_FILE.shipped == "/usr/share/memcached/memcached.conf.default"

@@ -38,6 +38,9 @@ class ConfigFile:
     #: The systemd unit that runs on this file: the file is in place (nothing to write,
     #: check or apply) when it already holds the text and the unit is active.
     service: str = ""
+    #: The default the service's Debian package copies to `path` when it is installed (memcached's
+    #: postinst does, with no record in dpkg): a file still equal to it is nobody's answer.
+    shipped: str = ""
 
     @property
     def previous(self) -> str:
@@ -76,23 +79,17 @@ def in_place(host: Instance, config: ConfigFile, text: str) -> bool:
 
 def keeping_own(host: Instance, config: ConfigFile, course: str, progress: Progress) -> str:
     """What a reference deploy installs at `config.path`: the file `host` runs already when the
-    student wrote it (an exercise's answer without the course's first line, and not the file its
-    Debian package shipped, as /etc/memcached.conf is), so that catch-up never takes the points
+    student wrote it (an exercise's answer without the course's first line, and not the default
+    its Debian package put there, `config.shipped`), so that catch-up never takes the points
     of the student's own vhost, nginx site, memcached configuration or VCL; else `course`."""
     if not course.startswith(COURSE_ANSWER):
         return course
     live = host.run(f"cat {config.path}", readonly=True, check=False)
     if not live.ok or not live.stdout.strip() or live.stdout.startswith(COURSE_ANSWER):
         return course
-    if host.run(as_shipped(config.path), readonly=True, check=False).ok:
+    if config.shipped and host.run(f"cmp -s {config.path} {config.shipped}", readonly=True, check=False).ok:
         return course
     progress.say(host.name, f"keeping your own {config.path} (your exercise's answer); to get the course's "
                             f"instead, delete it (workshop ssh {host.name} rm {config.path}) and catch up again")
     return live.stdout
 
-
-def as_shipped(path: str) -> str:
-    """A command that succeeds when `path` is a Debian package's configuration file, unchanged
-    (its md5 is the one dpkg recorded for it)."""
-    return (f"shipped=$(dpkg-query -W -f='${{Conffiles}}\\n' 2>/dev/null | awk '$1 == \"{path}\" {{print $2; exit}}'); "
-            f"[ -n \"$shipped\" ] && [ \"$(md5sum < {path} | cut -d' ' -f1)\" = \"$shipped\" ]")

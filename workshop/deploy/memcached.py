@@ -32,7 +32,8 @@ CONFIG_FILE = ConfigFile(CONFIG, check=f"systemctl enable -q memcached && system
                                        f"&& [ \"$({MAIN_PID})\" = \"$started\" ] && {LISTENING} "
                                        "|| { journalctl -u memcached -n 15 --no-pager; false; }",
                          rejected="memcached did not start with the new configuration",
-                         restore="systemctl restart memcached", service="memcached")
+                         restore="systemctl restart memcached", service="memcached",
+                         shipped="/usr/share/memcached/memcached.conf.default")
 MEMORY_MB = 64
 MAX_CONNECTIONS = 1024
 
