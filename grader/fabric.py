@@ -127,8 +127,8 @@ def rollback_restored(target: Target, verdict: Verdict) -> None:
     elif linked != restored.release_id:
         verdict.fail(f"the log says the rollback made {restored.release_id} live, but current points to {linked}: "
                      "the rollback must switch the `current` symlink")
-    elif (layout["switched_at"] is None or _epoch(restored.at) is None
-          or abs(layout["switched_at"] - _epoch(restored.at)) > SWITCH_CLOCK_S):
+    elif (layout["switched_at"] is None or (logged_at := _epoch(restored.at)) is None
+          or abs(layout["switched_at"] - logged_at) > SWITCH_CLOCK_S):
         verdict.fail(f"current was last switched at {_when(layout['switched_at'])}, not when the log says the "
                      f"rollback ran ({restored.at}): run your rollback task, which switches it and logs it")
 

@@ -11,6 +11,7 @@ from collections import Counter
 from workshop.records import CrashDrill
 
 from .course_answers import ANSWER_FILES, runs_answer
+from .mod_wsgi import is_number
 from .registry import check
 from .result import Verdict
 from .target import ProbeError, Target
@@ -160,7 +161,7 @@ def crash_explained(target: Target, verdict: Verdict) -> None:
     if not _count(predicted):
         verdict.fail("`predicted_failed` is not a whole number: before the drill, predict how many of its requests "
                      "will fail (any honest guess scores; it is compared with the outcome, not graded by it)")
-    if not isinstance(slowest, (int, float)) or isinstance(slowest, bool):
+    if not is_number(slowest):
         verdict.fail("`slowest_s` is not a number: read the slowest request's time from the drill (max_latency_s)")
     elif abs(slowest - result.max_latency_s) > max(READ_TOLERANCE, READ_TOLERANCE * result.max_latency_s):
         verdict.fail(f"slowest_s is {slowest}, but the drill's slowest request took {result.max_latency_s:.2f} s: "
@@ -182,4 +183,4 @@ def lb_timeouts(config: str) -> dict[str, float]:
 
 
 def _count(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+    return is_number(value) and isinstance(value, int) and value >= 0

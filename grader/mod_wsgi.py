@@ -131,20 +131,21 @@ def baseline_read(target: Target, verdict: Verdict) -> None:
     p95, tail = result.latency_ms.p95, result.requests * TAIL_SHARE
     p95_ms, slower = (target.answers.get(name) for name in ("p95_ms", "slower_than_p95"))
     verdict.see(p95_ms=p95_ms, recorded_p95_ms=p95, slower_than_p95=slower, requests=result.requests)
-    if not _number(p95_ms):
+    if not is_number(p95_ms):
         verdict.fail("`p95_ms` is not a number: read the 95th percentile of the latencies your run returned "
                      "(its latency_ms), in milliseconds")
     elif abs(p95_ms - p95) > max(P95_TOLERANCE_MS, P95_TOLERANCE * p95):
         verdict.fail(f"p95_ms is {p95_ms}, but the recorded baseline's 95th percentile is {p95:g} ms: take p95 "
                      "from the run's latency_ms (milliseconds), not p50 or p99")
-    if not _number(slower):
+    if not is_number(slower):
         verdict.fail("`slower_than_p95` is not a number: how many of the run's requests waited longer than its p95?")
     elif abs(slower - tail) > TAIL_TOLERANCE:
         verdict.fail(f"slower_than_p95 is {slower}: p95 is the latency 95% of the run's {result.requests} requests "
                      "stayed under, so how many waited longer? (a percentile counts requests, not time)")
 
 
-def _number(value) -> bool:
+def is_number(value) -> bool:
+    """Whether a notebook answer is a number (True and False are not)."""
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
