@@ -14,7 +14,7 @@ from pathlib import Path
 import jinja2
 
 CONFIGS = Path(__file__).resolve().parent.parent / "configs"
-#: How the course's own answer to an exercise (a vhost, nginx site, VCL) starts: catch-up installs
+#: How the course's own answer to an exercise (a vhost, nginx site, memcached config, VCL) starts: catch-up installs
 #: it, and a chapter running it earns none of its points (grader/course_answers.py).
 COURSE_ANSWER = "# workshop catch-up: the course's own answer to exercise"
 
