@@ -1,12 +1,13 @@
 """The configuration files a student writes in an exercise, and the course's own answers.
 
-The course's vhost, nginx site, memcached configuration and VCL (what `workshop catch-up`
-and the course's reference helpers install, configs/) start with a line that says whose
+The course's vhost, pg_hba.conf, nginx site, memcached configuration and VCL (what `workshop
+catch-up` and the course's reference helpers install, configs/) start with a line that says whose
 they are (MARK). A chapter whose answer file still says so was not configured by the
 student: every check of that chapter fails with the hint `withheld_cause` gives (catch-up
 is for moving on, not for marks), so none of its points can be earned with the course's
-answer. Each exercise whose answer is a
-text also has a check that its machine runs the very text the student's answer cell holds.
+answer. Where the answer is a text that stays as written (02a, 05a, 09a: not 03's pg_hba.conf,
+which chapter 07 replaces, nor 06a's function of a name), a check also proves that its machine
+runs the very text the student's answer cell holds.
 
 Catch-up never takes away points a student earned: where a machine already runs the student's
 own answer file, catch-up keeps it (workshop/deploy/config_file.py: `keeping_own`).
@@ -57,6 +58,10 @@ class AnswerFile:
 ANSWER_FILES = {
     "02-mod-wsgi": AnswerFile("02a", "web1", "/etc/apache2/sites-available/newsroom.conf", "vhost", "vhost",
                               "apache.configure_apache(web1, vhost)"),
+    # Chapter 07 replaces it (db1 admits pgpool instead), so chapter 03 has no runs-your-... check either; the
+    # course's own files of later chapters keep its mark (workshop/deploy/postgres.py: `course_hba`).
+    "03-postgresql": AnswerFile("03", "db1", "/etc/postgresql/15/main/pg_hba.conf", "pg_hba.conf", "hba",
+                                "postgres.configure_postgres(db1, hba)"),
     "05-load-balancing": AnswerFile("05a", "lb1", "/etc/nginx/sites-available/newsroom", "nginx site", "lb_config",
                                     "nginx.configure_nginx(lb1, lb_config)"),
     # A function of the cache server's name: no text to compare, so chapter 06 has no runs-your-... check.

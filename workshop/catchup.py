@@ -39,9 +39,9 @@ from .deploy.config_file import keeping_own
 from .deploy.media import deploy_media_server
 from .deploy.memcached import deploy_cache_servers
 from .deploy.nginx import SITE, configure_nginx, deploy_load_balancer, reference_lb_config, sync_static
-from .deploy.pgpool import (DATABASE_SERVERS, database_hba, deploy_pgpool, is_primary, pooled, reattach_servers,
+from .deploy.pgpool import (DATABASE_SERVERS, admit_pooler, deploy_pgpool, is_primary, pooled, reattach_servers,
                             restrict_to_pooler, running)
-from .deploy.postgres import APP_CLIENTS, database_url, deploy_database_server, install_hba
+from .deploy.postgres import database_url, deploy_database_server
 from .deploy.releases import deploy_releases
 from .deploy.replication import ensure_standby
 from .deploy.settings import reference_settings
@@ -242,7 +242,7 @@ def _standby(lab: Lab, progress: Progress, target: Chapter) -> None:
     pgpool has it do. Chapter 07 then puts pgpool over both at once."""
     _ahead().wait("db1")
     if not pooled(lab):
-        install_hba(lab.instance("db1"), database_hba(lab, "db1", ("pgpool1",) + APP_CLIENTS))
+        admit_pooler(lab, "db1")
     ensure_standby(lab, progress)
 
 

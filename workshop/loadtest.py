@@ -109,10 +109,17 @@ def comparison(results: dict[str, dict], baseline: str = BASELINE_STAGE) -> str:
 
 
 def plot(results: dict[str, dict]):
-    """Throughput and latency per stage, side by side (a matplotlib Figure)."""
+    """Throughput and latency per stage, side by side (a matplotlib Figure); with no stage, a
+    figure that says how to record one."""
     import matplotlib.pyplot as plt
 
     stages = list(results)
+    if not stages:
+        figure, axes = plt.subplots(figsize=(11, 1.2))
+        axes.axis("off")
+        axes.text(0.5, 0.5, "No stage recorded on this stack yet: exercise 02b records the baseline, and each "
+                            "exercise that builds a stage ends by measuring it.", ha="center", va="center")
+        return figure
     throughputs = [results[s]["throughput_rps"] for s in stages]
     figure, (left, right) = plt.subplots(1, 2, figsize=(11, 4.2))
     left.bar_label(left.bar(range(len(stages)), throughputs, color="#3b7dd8"), fmt="%.0f", fontsize=8)

@@ -13,7 +13,7 @@ from grader.target import Target
 from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, reconfigure_pgpool
 from workshop.deploy import pgpool, web
 from workshop.deploy.pgpool import PoolSize
-from workshop.deploy.postgres import database_url, install_hba, psql
+from workshop.deploy.postgres import database_url, psql
 from workshop.deploy.settings import reference_settings
 from workshop.errors import RemoteError
 from workshop.sql import literal
@@ -52,7 +52,7 @@ def test_the_solution_autogrades_to_full_marks_and_the_release_to_zero(course, f
 
 
 def test_an_app_connecting_to_postgresql_directly_is_caught(folder, lab):
-    install_hba(lab.instance("db1"), pgpool.database_hba(lab, "db1", app_clients=("pgpool1", "web1", "web2")))
+    pgpool.admit_pooler(lab, "db1")
     web.deploy_release_web_server(lab, "web1", **dict(reference_settings(lab, 6), database_url=database_url(lab)))
     try:
         assert "web1's app connects to" in failing_hints(folder, CHAPTER, "app-through-pgpool")

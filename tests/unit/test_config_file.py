@@ -230,3 +230,39 @@ def test_the_default_a_debian_package_put_there_is_no_students(site, tmp_path):
 
 def test_memcached_names_the_default_its_package_copies():
     assert memcached.CONFIG_FILE.shipped == "/usr/share/memcached/memcached.conf.default"
+
+
+def test_pg_hba_names_the_default_debian_wrote_and_the_image_keeps():
+    assert postgres.HBA.shipped == postgres.HBA.path + ".debian"
+
+
+class HbaHost(LocalHost):
+    """A database server whose pg_hba.conf is `path` (course_hba reads postgres.HBA.path)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path = path
+
+    def run(self, command, **kwargs):
+        return super().run(command.replace(postgres.HBA.path, str(self.path)), **kwargs)
+
+
+LATER = "# pg_hba.conf of db1: who may connect, from where, and how they prove it.\nhost newsroom newsroom 10.0.0.61/32 scram-sha-256\n"
+
+
+def test_a_later_chapters_pg_hba_keeps_the_mark_of_the_course_answer_it_replaces(tmp_path):
+    """Catch-up's (or 07a's given cell's) pg_hba over the course's answer to 03 still says so:
+    moving on to chapter 07 never turns the course's answer into the student's."""
+    live = tmp_path / "pg_hba.conf"
+    live.write_text(postgres.ANSWER_TO_03 + "\n# pg_hba.conf of db1\nhost newsroom newsroom 10.0.0.21/32 scram-sha-256\n")
+    assert postgres.course_hba(HbaHost(live), LATER) == postgres.ANSWER_TO_03 + "\n" + LATER
+    live.write_text(postgres.ANSWER_TO_03 + "\n" + LATER)
+    assert postgres.course_hba(HbaHost(live), postgres.ANSWER_TO_03 + "\n" + LATER) == postgres.ANSWER_TO_03 + "\n" + LATER
+
+
+@pytest.mark.parametrize("live", ["# mine\nhost newsroom newsroom 10.0.0.21/32 scram-sha-256\n", None])
+def test_a_later_chapters_pg_hba_over_the_students_own_carries_no_mark(tmp_path, live):
+    path = tmp_path / "pg_hba.conf"
+    if live is not None:
+        path.write_text(live)
+    assert postgres.course_hba(HbaHost(path), LATER) == LATER

@@ -91,6 +91,7 @@ CHANGING = [
     (pgpool.prepare_primary, lambda lab: (lab, lab.instance("db1")), None),
     (pgpool.configure_pgpool, lambda lab: (lab, lab.instance("pgpool1"), "port = 5432", "host all all 0/0 md5"), None),
     (pgpool.deploy_pgpool, lambda lab: (lab,), "pgpool1"),
+    (pgpool.admit_pooler, lambda lab: (lab,), None),
     (pgpool.restrict_to_pooler, lambda lab: (lab,), None),
     (replication.deploy_standby, lambda lab: (lab,), "db2"),
     (replication.set_synchronous, lambda lab: (lab.instance("db1"), "db2"), None),

@@ -182,3 +182,16 @@ def test_a_check_names_the_record_that_is_missing_before_it_probes(stack, folder
     assert not missing.passed and missing.hints == [
         "no load test recorded for stage 02-baseline: run workshop.loadtest.run(lab, \"02-baseline\", ...); chapter 02 "
         "records the baseline"]
+
+
+def test_the_stage_plot_has_a_bar_per_stage_and_says_how_to_record_the_first():
+    """Lesson 10 plots whatever the stack has: nothing at all on a stack that never ran a load test."""
+    import matplotlib
+    matplotlib.use("Agg")
+    results = {stage: load_test(stage=stage, throughput_rps=rps).to_dict()
+               for stage, rps in (("02-baseline", 280.0), ("10-final", 9000.0))}
+    throughput, latency = loadtest.plot(results).axes
+    assert [bar.get_height() for bar in throughput.patches] == [280.0, 9000.0]
+    assert len(latency.patches) == 3 * len(results)  # p50, p95, p99 per stage
+    [empty] = loadtest.plot({}).axes
+    assert "exercise 02b records the baseline" in empty.texts[0].get_text()

@@ -27,8 +27,8 @@ from ..progress import Progress
 from ..providers import RUNNING
 from ..secrets import stack_secret
 from ..waiting import wait_until
-from .postgres import (APP_CLIENTS, DATABASE, MONITOR_USER, REPLICATION_USER, USER, app_password, install_hba, psql,
-                       reference_hba, role_sql)
+from .postgres import (APP_CLIENTS, DATABASE, MONITOR_USER, REPLICATION_USER, USER, app_password, course_hba,
+                       install_hba, psql, reference_hba, role_sql)
 
 CONFIG_DIR = "/etc/pgpool2"
 HOME = "/var/lib/postgresql"  # the postgres user's: pgpool runs as postgres
@@ -289,7 +289,7 @@ def deploy_pgpool(lab: Lab, name: str = "pgpool1", backends: tuple[str, ...] = (
     size = PoolSize()
     for backend in running(lab, backends):
         size.require_fits(*backend_limits(lab.instance(backend)))
-        install_hba(lab.instance(backend), database_hba(lab, backend, (name,) + APP_CLIENTS, name))
+        admit_pooler(lab, backend, name)
     pgpool = lab.up(name)
     configure_pgpool(lab, pgpool, reference_pgpool_conf(lab, name, backends, size), reference_pool_hba(lab, name),
                      progress)
@@ -297,8 +297,18 @@ def deploy_pgpool(lab: Lab, name: str = "pgpool1", backends: tuple[str, ...] = (
     return pgpool
 
 
+@grading.changes("admit {pooler} to {name}")
+def admit_pooler(lab: Lab, name: str = "db1", pooler: str = "pgpool1") -> None:
+    """The database server `name` admits pgpool (its role, and the app's user through it) and,
+    until they go through pgpool, the web servers too (a reload: no session is dropped)."""
+    db = lab.instance(name)
+    install_hba(db, course_hba(db, database_hba(lab, name, (pooler,) + APP_CLIENTS, pooler)))
+
+
+@grading.changes("admit the app's user to the database from {pooler} only")
 def restrict_to_pooler(lab: Lab, backends: tuple[str, ...] = ("db1",), pooler: str = "pgpool1") -> None:
     """Once every web server goes through pgpool: the database servers admit the
     app's user from pgpool's address only."""
     for backend in backends:
-        install_hba(lab.instance(backend), database_hba(lab, backend, (pooler,), pooler))
+        db = lab.instance(backend)
+        install_hba(db, course_hba(db, database_hba(lab, backend, (pooler,), pooler)))

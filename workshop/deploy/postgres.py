@@ -13,12 +13,13 @@ from __future__ import annotations
 import shlex
 
 from .. import configs, grading
+from ..configs import COURSE_ANSWER
 from ..lab import Instance, Lab
 from ..progress import Progress
 from ..scram import scram_secret
 from ..secrets import stack_secret
 from ..sql import literal, superuser_psql
-from .config_file import ConfigFile, put_config
+from .config_file import ConfigFile, keeping_own, put_config
 
 CLUSTER = "/etc/postgresql/15/main"
 # The running server parses the file on disk for pg_hba_file_rules: one row per line, `error` set where it cannot.
@@ -27,13 +28,15 @@ HBA = ConfigFile(f"{CLUSTER}/pg_hba.conf",
                  check=f"errors=$({superuser_psql()} <<< {shlex.quote(HBA_ERRORS)} 2>&1) && [ -z \"$errors\" ] "
                        "|| { echo \"$errors\"; false; }",
                  rejected="PostgreSQL rejected pg_hba.conf", mode="640", owner="postgres:postgres",
-                 service="postgresql@15-main")
+                 service="postgresql@15-main", shipped=f"{CLUSTER}/pg_hba.conf.debian")
 RESTART = "systemctl restart postgresql@15-main"
 DATABASE = USER = "newsroom"
 #: Web servers that may reach the database (chapter 07 replaces them with pgpool).
 APP_CLIENTS = ("web1", "web2")
 #: pgpool's own role (health checks, streaming checks, promotion) and the standby's.
 MONITOR_USER, REPLICATION_USER = "pgpool", "replicator"
+#: The first line of the course's pg_hba.conf for chapter 03, which is exercise 03's answer.
+ANSWER_TO_03 = f"{COURSE_ANSWER} 03, which earns no points: write your own."
 
 
 def app_password(lab: Lab) -> str:
@@ -46,10 +49,11 @@ def database_url(lab: Lab, host: str = "db1") -> str:
 
 
 def reference_hba(lab: Lab, name: str = "db1", clients: tuple[str, ...] = APP_CLIENTS,
-                  monitors: tuple[str, ...] = (), replicas: tuple[str, ...] = ()) -> str:
+                  monitors: tuple[str, ...] = (), replicas: tuple[str, ...] = (), marks: tuple[str, ...] = ()) -> str:
     """pg_hba.conf admitting the app's user from `clients`, pgpool's role from `monitors`
-    and streaming replication from `replicas` (instance names), all with SCRAM."""
-    return configs.render("postgresql/pg_hba.conf.j2", name=name, database=DATABASE, user=USER,
+    and streaming replication from `replicas` (instance names), all with SCRAM; `marks`
+    are its first lines (ANSWER_TO_03 where it is the course's answer to exercise 03)."""
+    return configs.render("postgresql/pg_hba.conf.j2", name=name, marks=marks, database=DATABASE, user=USER,
                           app_clients=[lab.planned_ip(client) for client in clients],
                           monitor_user=MONITOR_USER, monitor_clients=[lab.planned_ip(m) for m in monitors],
                           replication_user=REPLICATION_USER, replication_peers=[lab.planned_ip(r) for r in replicas])
@@ -78,6 +82,16 @@ def configure_postgres(db: Instance, hba: str, progress: Progress | None = None)
     db.run(f"echo auto > {CLUSTER}/start.conf && systemctl enable -q postgresql && systemctl start postgresql@15-main")
     if not put_config(db, HBA, hba, apply=RESTART) and settings:
         db.run(RESTART)
+
+
+def course_hba(db: Instance, hba: str) -> str:
+    """`hba`, the course's pg_hba.conf for a later chapter, as it replaces `db`'s: keeping the
+    marks of a course answer it replaces (ANSWER_TO_03), so that a given cell or catch-up
+    never makes the course's answer to 03 pass for the student's. A file the student wrote
+    has none: theirs it stays, whatever the later chapters install."""
+    live = db.run(f"cat {HBA.path}", readonly=True, check=False).stdout
+    marks = [line for line in live.splitlines() if line.startswith(COURSE_ANSWER) and line not in hba]
+    return "".join(f"{mark}\n" for mark in marks) + hba
 
 
 @grading.changes("install pg_hba.conf on {db.name}")
@@ -110,7 +124,7 @@ def deploy_database_server(lab: Lab, name: str = "db1", progress: Progress | Non
     """The reference deploy of chapter 03's database server; idempotent."""
     progress = progress or Progress(f"deploy {name}")
     db = lab.up(name)
-    configure_postgres(db, reference_hba(lab, name), progress)
+    configure_postgres(db, keeping_own(db, HBA, reference_hba(lab, name, marks=(ANSWER_TO_03,)), progress), progress)
     create_app_database(db, app_password(lab))
     progress.done(f"{name} serves PostgreSQL")
     return db

@@ -21,7 +21,7 @@ from ..sql import literal
 from ..waiting import wait_until
 from .pgpool import (CONFIG_DIR, DATABASE_SERVERS, PCP_PORT, PCP_USER, database_hba, failover_held, find_primary,
                      is_primary, prepare_primary, replication_password, running)
-from .postgres import CLUSTER, REPLICATION_USER, configure_postgres, psql
+from .postgres import CLUSTER, REPLICATION_USER, configure_postgres, course_hba, psql
 
 DATA_DIR = "/var/lib/postgresql/15/main"
 PGPASS = "/var/lib/postgresql/.pgpass"
@@ -96,7 +96,7 @@ def _follow(lab: Lab, name: str, primary: Instance, progress: Progress, pooler: 
     every database server, its data replaced by a fresh clone (its own WAL may hold
     commits the primary never had), and given back to pgpool if pgpool knows it."""
     db = lab.up(name)
-    configure_postgres(db, database_hba(lab, name), progress)
+    configure_postgres(db, course_hba(db, database_hba(lab, name)), progress)
     set_synchronous(db, None)
     prepare_server(lab, db)
     _clone(lab, db, primary, progress)
