@@ -19,6 +19,7 @@ from workshop.records import FailoverDrill
 from workshop.sql import literal, superuser_psql
 from workshop.waiting import wait_until
 
+from .course_answers import ANSWER_FILES, runs_answer
 from .pgpool import POOLER, pgpool_settings
 from .postgresql import sql
 from .registry import check
@@ -95,6 +96,7 @@ def has_markers(target: Target, host: str, values: list[str]) -> set[str]:
 
 #: The drill's checks judge lb1's log and the survivor: the killed primary may be down until it rejoins.
 DRILL_STANDS_ON = (LB, "pgpool1")
+ANSWER = ANSWER_FILES[CHAPTER]
 
 
 @check(CHAPTER, "standby-in-recovery", "db2 runs as a standby (in recovery) beside a primary", points=1)
@@ -102,8 +104,12 @@ def standby_in_recovery(target: Target, verdict: Verdict) -> None:
     pair(target, verdict)
 
 
+check(CHAPTER, "runs-your-clone", ANSWER.title, points=1, answers=(ANSWER.variable,),
+      stands_on=(ANSWER.machine,))(runs_answer(ANSWER))
+
+
 @check(CHAPTER, "streaming-with-slot", "the standby streams WAL from the primary through a replication slot",
-       points=2, judges=("streaming",))
+       points=1, judges=("streaming",))
 def streaming_with_slot(target: Target, verdict: Verdict) -> None:
     primary, standby = pair(target, verdict)
     standby_ip = target.record(standby).private_ip
@@ -117,8 +123,13 @@ def streaming_with_slot(target: Target, verdict: Verdict) -> None:
         verdict.fail(not_streaming(target, standby, primary, target.record(primary).private_ip))
     elif not receiver or not receiver[0][2] or receiver[0][2] not in [row[0] for row in slots]:
         verdict.fail(f"{standby} streams without a replication slot: if it falls behind, {primary} may recycle WAL "
-                     "it still needs. Create one (pg_create_physical_replication_slot) and clone with "
-                     "pg_basebackup -S SLOT")
+                     "it still needs. Clone again with pg_basebackup -C -S SLOT (it creates the slot on the primary "
+                     "and -R names it in primary_slot_name)")
+    elif not any(row[0] == standby_ip and row[1] == standby for row in senders):
+        names = sorted({row[1] for row in senders if row[0] == standby_ip})
+        verdict.fail(f"{standby} streams as application_name {', '.join(map(repr, names))}, not {standby!r}: the primary "
+                     f"knows a standby by that name (pg_stat_replication, synchronous_standby_names in 08b). Clone "
+                     f"again with application_name={standby} in pg_basebackup's -d connection string")
 
 
 @check(CHAPTER, "small-lag", "the standby has replayed (almost) everything the primary wrote", points=1)

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 import re
 
+from workshop.sql import PG_LOG
+
 from .target import Target
 
-PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
 #: What a standby's WAL receiver logs when it cannot stream (PostgreSQL's words).
 _RECEIVER = re.compile(r"could not connect to the primary server.*|could not start WAL streaming.*"
                        r"|replication slot \S+ does not exist.*")

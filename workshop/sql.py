@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import re
 
+#: Where PostgreSQL logs on every database server (Debian's cluster 15/main): deploys and checks quote it.
+PG_LOG = "/var/log/postgresql/postgresql-15-main.log"
 #: Database names the command line accepts: PostgreSQL's unquoted identifiers, nothing for a shell to read.
 DATABASE_NAME = re.compile(r"[a-z_][a-z0-9_]*")
 

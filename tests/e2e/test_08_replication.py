@@ -1,6 +1,7 @@
 """Chapter 08 end to end on the shared course stack: the solutions autograde to full
 marks, the unmodified releases to zero, and each check catches its broken stack:
-reads never reaching the standby, reads still reaching a standby that lags, a standby restored from a backup but not streaming,
+clone scripts that forget the standby's application_name or its slot, or cannot log in (the
+cell shows pg_basebackup's own words), reads never reaching the standby, reads still reaching a standby that lags, a standby restored from a backup but not streaming,
 a standby with the wrong replication password (the hint quotes its log), an old primary left down after the
 drill, a failover that lost acknowledged writes."""
 
@@ -11,8 +12,9 @@ import shutil
 import pytest
 
 from grader.wal_receiver import PG_LOG
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, reconfigure_pgpool
+from tests.e2e.coursework import as_students, assert_full_marks_and_blank_zero, failing_hints, reconfigure_pgpool
 from workshop.deploy import pgpool, replication
+from workshop.errors import StackError
 from workshop.failover import cut_off, fail_over
 from workshop.waiting import wait_until
 
@@ -22,6 +24,53 @@ CHAPTER = "08-replication"
 
 def test_the_solutions_autograde_to_full_marks_and_the_release_to_zero(course, folder, tmp_path):
     assert_full_marks_and_blank_zero(course, CHAPTER, folder, tmp_path)
+
+
+def the_pair(lab):
+    """(standby, primary): the solution's 08b swapped the roles."""
+    primary = replication.find_primary(lab)
+    return lab.instance("db1" if primary.name == "db2" else "db2"), primary
+
+
+@pytest.fixture
+def own_clone(lab):
+    """The solution's clone script for the standby (the course's without its first line); the standby
+    is cloned with it again after the test, whatever the test did."""
+    standby, primary = the_pair(lab)
+    script = as_students(replication.clone_script(lab, standby.name, primary.name))
+    yield standby, primary, script
+    replication.clone_standby(lab, standby.name, script, primary=primary.name)
+
+
+def test_a_clone_without_the_standbys_application_name_is_caught(folder, lab, own_clone):
+    standby, primary, script = own_clone
+    replication.clone_standby(lab, standby.name, script.replace(f" application_name={standby.name}", ""),
+                              primary=primary.name)
+    hints = failing_hints(folder, CHAPTER, "streaming-with-slot")
+    assert f"{standby.name} streams as application_name" in hints and f"not '{standby.name}'" in hints
+
+
+def test_a_clone_without_its_own_replication_slot_is_told_what_the_standby_logs(lab, own_clone):
+    """The clone copies the primary's postgresql.auto.conf, and the promoted server still names the
+    slot it streamed through as a standby: without `-C -S` of its own, the new standby asks for that one."""
+    standby, primary, script = own_clone
+    with pytest.raises(StackError) as failed:
+        replication.clone_standby(lab, standby.name, script.replace(f"-C -S {standby.name}slot ", ""),
+                                  primary=primary.name)
+    assert f"{standby.name} does not stream from {primary.name}" in str(failed.value)
+    assert f'replication slot "{primary.name}slot" does not exist' in str(failed.value)
+
+
+def test_a_clone_that_cannot_log_in_shows_pg_basebackups_own_words(lab, own_clone):
+    """The standby keeps the data it had, so the fixed script can run (the fixture's clone)."""
+    standby, primary, script = own_clone
+    with pytest.raises(StackError) as failed:
+        replication.clone_standby(lab, standby.name, script.replace("user=replicator", "user=newsroom"),
+                                  primary=primary.name)
+    assert f"cloning {primary.name} into {standby.name} failed, and {standby.name} keeps the data it had" in str(
+        failed.value)
+    assert 'pg_basebackup said: pg_basebackup: error: ' in str(failed.value)
+    assert standby.run(f"test -f {replication.DATA_DIR}/standby.signal", readonly=True, check=False).ok  # as it was
 
 
 def test_reads_that_never_reach_the_standby_are_caught(folder, lab):

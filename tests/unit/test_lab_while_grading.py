@@ -94,6 +94,7 @@ CHANGING = [
     (pgpool.admit_pooler, lambda lab: (lab,), None),
     (pgpool.restrict_to_pooler, lambda lab: (lab,), None),
     (replication.deploy_standby, lambda lab: (lab,), "db2"),
+    (replication.clone_standby, lambda lab: (lab, "db2", "pg_basebackup -D x"), "db2"),
     (replication.set_synchronous, lambda lab: (lab.instance("db1"), "db2"), None),
     (replication.rejoin_as_standby, lambda lab: (lab, "db1", "db2"), "db1"),
     (replication.planned_restart, lambda lab: (lab, "db1"), "db1"),

@@ -2,28 +2,35 @@
 
 Example::
 
-    deploy_standby(lab, "db2", primary="db1")      # chapter 08: clone db1, stream from it
+    clone_standby(lab, "db2", clone, primary="db1") # exercise 08a: the student's pg_basebackup script
+    deploy_standby(lab, "db2", primary="db1")      # the course's (catch-up): clone db1, stream from it
     set_synchronous(lab.instance("db1"), "db2")     # commits wait until db2 has them
     rejoin_as_standby(lab, "db1", primary="db2")    # after a failover, the old primary follows
 
-The standby is cloned with pg_basebackup through a replication slot (so the
-primary keeps every WAL segment the standby has not received yet) and `-R`
-(standby.signal plus primary_conninfo, so it connects on start).
+The standby is cloned with pg_basebackup through a replication slot it creates (`-C -S`: the
+primary keeps every WAL segment the standby has not received yet) and `-R` (standby.signal
+plus primary_conninfo, so it connects on start). The script that first made a server a
+standby stays on it (CLONE_SCRIPT): exercise 08a's answer, the course's own saying so.
 """
 
 from __future__ import annotations
 
 from .. import configs, grading
+from ..configs import COURSE_ANSWER
 from ..errors import StackError
 from ..lab import Instance, Lab
 from ..progress import Progress
-from ..sql import literal
+from ..sql import PG_LOG, literal
 from ..waiting import wait_until
 from .pgpool import (CONFIG_DIR, DATABASE_SERVERS, PCP_PORT, PCP_USER, database_hba, failover_held, find_primary,
                      is_primary, prepare_primary, replication_password, running)
 from .postgres import CLUSTER, REPLICATION_USER, configure_postgres, course_hba, psql
 
 DATA_DIR = "/var/lib/postgresql/15/main"
+#: The script that made this server a standby (exercise 08a's answer), beside its data: a clone replaces the data only.
+CLONE_SCRIPT = "/var/lib/postgresql/15/standby-clone.sh"
+#: The first line of the course's clone script, which earns none of chapter 08's points.
+ANSWER_TO_08A = f"{COURSE_ANSWER} 08a, which earns no points: write your own."
 PGPASS = "/var/lib/postgresql/.pgpass"
 STREAMING_TIMEOUT = 30
 RESTART_TIMEOUT = 60
@@ -48,39 +55,98 @@ def prepare_server(lab: Lab, db: Instance) -> None:
                    mode="600", owner="postgres:postgres")
 
 
-def _clone(lab: Lab, standby: Instance, primary: Instance, progress: Progress) -> None:
-    """Replace `standby`'s data with a fresh copy of `primary`'s and start it streaming
-    through its own replication slot."""
+def clone_script(lab: Lab, standby: str, primary: str) -> str:
+    """The course's script that clones `primary` into `standby`, run as postgres on the standby."""
+    return (f"{ANSWER_TO_08A}\n"
+            f"pg_basebackup -w -D {DATA_DIR} \\\n"
+            f"    -R -X stream -c fast -C -S {slot_name(standby)} \\\n"
+            f"    -d 'host={lab.planned_ip(primary)} user={REPLICATION_USER} application_name={standby}'\n")
+
+
+def _clone(lab: Lab, standby: Instance, primary: Instance, progress: Progress, script: str | None = None) -> None:
+    """Replace `standby`'s data with a fresh copy of `primary`'s, made by `script` (the student's,
+    kept as CLONE_SCRIPT) or the course's (kept only where no script made this server a standby
+    before: a repair keeps the student's answer), and start it streaming."""
     slot = slot_name(standby.name)
-    psql(primary, f"SELECT pg_create_physical_replication_slot({literal(slot)}) "
-                  f"WHERE NOT EXISTS (SELECT FROM pg_replication_slots WHERE slot_name = {literal(slot)})")
+    course = script is None
+    script = clone_script(lab, standby.name, primary.name) if course else script
     progress.say(standby.name, f"cloning {primary.name} with pg_basebackup (slot {slot})")
-    standby.run(f"systemctl stop postgresql@15-main && rm -rf {DATA_DIR} "
-                f"&& install -d -o postgres -g postgres -m 700 {DATA_DIR} "
-                f"&& cd / && runuser -u postgres -- pg_basebackup -w -D {DATA_DIR} -R -X stream -c fast -S {slot} "
-                f"-d 'host={primary.private_ip} user={REPLICATION_USER} application_name={standby.name}' "
-                f"&& echo auto > {CLUSTER}/start.conf && systemctl start postgresql@15-main", timeout=300)
+    previous = f"{DATA_DIR}.previous"
+    standby.run(f"systemctl stop postgresql@15-main && rm -rf {previous} && mv {DATA_DIR} {previous} "
+                f"&& install -d -o postgres -g postgres -m 700 {DATA_DIR}")
+    _drop_slot(primary, slot)
+    if not course or not standby.run(f"test -s {CLONE_SCRIPT}", readonly=True, check=False).ok:
+        standby.put_text(CLONE_SCRIPT, script, mode="755", owner="postgres:postgres")
+    cloned = standby.run("cd / && runuser -u postgres -- bash -e", stdin=script, check=False, timeout=300)
+    if cloned.exit_code != 0:
+        # Its data back, so that the fixed script can run; started again only if it was a standby (an old
+        # primary would make two), though without its slot (dropped above) it will not stream until cloned.
+        standby.run(f"rm -rf {DATA_DIR} && mv {previous} {DATA_DIR} && if test -f {DATA_DIR}/standby.signal; "
+                    "then systemctl start postgresql@15-main; fi", check=False)
+        raise StackError(f"cloning {primary.name} into {standby.name} failed, and {standby.name} keeps the data it "
+                         f"had: fix the script and run it again. pg_basebackup said: "
+                         f"{(cloned.stderr or cloned.stdout).strip()[-600:]}")
+    standby.run(f"rm -rf {previous} && echo auto > {CLUSTER}/start.conf && systemctl start postgresql@15-main")
     wait_for_streaming(standby, primary)
 
 
+def _drop_slot(primary: Instance, slot: str) -> None:
+    """Drop the slot an earlier clone of this standby left on `primary` (pg_basebackup -C makes it
+    anew); the standby is stopped, so a walsender still holding the slot is ended first."""
+    holders = f"FROM pg_replication_slots WHERE slot_name = {literal(slot)}"
+    psql(primary, f"SELECT pg_terminate_backend(active_pid) {holders} AND active")
+    if not wait_until(lambda: psql(primary, f"SELECT count(*) {holders} AND active", readonly=True).stdout.strip()
+                      == "0", 15, 0.5):
+        raise StackError(f"the replication slot {slot} on {primary.name} is still in use: see pg_stat_replication")
+    psql(primary, f"SELECT pg_drop_replication_slot(slot_name) {holders}")
+
+
 def wait_for_streaming(standby: Instance, primary: Instance, timeout: float = STREAMING_TIMEOUT) -> None:
+    """Wait until `standby` streams from `primary`; else StackError with the standby's last
+    complaint in its own log (a slot that does not exist, a refused login)."""
     if not wait_until(lambda: streams_from(standby, primary), timeout, 0.5):
-        raise StackError(f"{standby.name} does not stream from {primary.name} after {timeout:.0f}s: see "
-                         f"journalctl -u postgresql@15-main on {standby.name}")
+        said = standby.run(f"tail -n 50 {PG_LOG} | grep -E 'FATAL|ERROR' | tail -n 1", readonly=True,
+                           check=False).stdout.strip()
+        raise StackError(f"{standby.name} does not stream from {primary.name} after {timeout:.0f}s"
+                         + (f"; its log says: {said[-400:]}" if said else "")
+                         + f" (all of it: workshop ssh {standby.name} tail -n 50 {PG_LOG})")
 
 
 @grading.changes("deploy the standby {name}", fallback=grading.named_instance)
 def deploy_standby(lab: Lab, name: str = "db2", primary: str = "db1", progress: Progress | None = None) -> Instance:
     """The reference deploy of chapter 08a: `name` a streaming standby of `primary`; idempotent."""
     progress = progress or Progress(f"deploy {name}")
-    source = lab.instance(primary)
-    prepare_primary(lab, source)
-    prepare_server(lab, source)
-    psql(source, "SELECT pg_reload_conf()")
+    source = _prepare_primary(lab, primary)
     if name not in running(lab, (name,)) or not streams_from(lab.instance(name), source):
         _follow(lab, name, source, progress)
     progress.done(f"{name} streams from {primary}")
     return lab.instance(name)
+
+
+@grading.changes("clone {primary} into the standby {name}", fallback=grading.named_instance)
+def clone_standby(lab: Lab, name: str, script: str, primary: str = "db1", progress: Progress | None = None) -> Instance:
+    """Exercise 08a: make `name` a standby of `primary` with the student's `script` (pg_basebackup,
+    run as postgres on `name`), every time it is called; the rest is as the course's deploy."""
+    progress = progress or Progress(f"clone {primary} into {name}")
+    if not isinstance(script, str) or "pg_basebackup" not in script:
+        raise StackError("`clone` must be the script (a string) that runs pg_basebackup on the standby: "
+                         "see the task above")
+    source = _prepare_primary(lab, primary)
+    _follow(lab, name, source, progress, script)
+    progress.done(f"{name} streams from {primary}, cloned by your script")
+    return lab.instance(name)
+
+
+def _prepare_primary(lab: Lab, primary: str) -> Instance:
+    """The primary with its replication role, settings and pg_hba, or StackError if `primary` is a standby."""
+    source = lab.instance(primary)
+    if is_primary(source) is False:
+        raise StackError(f"{primary} is a standby (in recovery), so nothing can be cloned from it: "
+                         f"the primary is {find_primary(lab).name}")
+    prepare_primary(lab, source)
+    prepare_server(lab, source)
+    psql(source, "SELECT pg_reload_conf()")
+    return source
 
 
 def ensure_standby(lab: Lab, progress: Progress | None = None) -> Instance:
@@ -91,15 +157,17 @@ def ensure_standby(lab: Lab, progress: Progress | None = None) -> Instance:
     return deploy_standby(lab, standby, primary.name, progress)
 
 
-def _follow(lab: Lab, name: str, primary: Instance, progress: Progress, pooler: str = "pgpool1") -> None:
+def _follow(lab: Lab, name: str, primary: Instance, progress: Progress, script: str | None = None,
+            pooler: str = "pgpool1") -> None:
     """Make `name` a standby of `primary` from whatever state it is in: configured like
-    every database server, its data replaced by a fresh clone (its own WAL may hold
-    commits the primary never had), and given back to pgpool if pgpool knows it."""
+    every database server, its data replaced by a fresh clone by `script` (or the course's;
+    its own WAL may hold commits the primary never had), and given back to pgpool if pgpool
+    knows it."""
     db = lab.up(name)
     configure_postgres(db, course_hba(db, database_hba(lab, name)), progress)
     set_synchronous(db, None)
     prepare_server(lab, db)
-    _clone(lab, db, primary, progress)
+    _clone(lab, db, primary, progress, script)
     node = DATABASE_SERVERS.index(name)
     if pooler in running(lab, (pooler,)):
         lab.instance(pooler).run(f"if grep -q '^backend_hostname{node} ' {CONFIG_DIR}/pgpool.conf; then "

@@ -7,14 +7,14 @@ import pytest
 from grader.course_answers import ANSWER_FILES, normalised
 from grader.registry import checks_for, run_checks
 from grader.result import FAILED, NOT_RUN, PASSED
-from workshop.deploy import apache, memcached, nginx, postgres, varnish
+from workshop.deploy import apache, memcached, nginx, postgres, replication, varnish
 from workshop.lab import Lab
 from workshop.stack import Stack
 
 from .kit import FakeTarget, assert_hint, run
 
 RUNS_ANSWER = {"02-mod-wsgi": "runs-your-vhost", "05-load-balancing": "runs-your-lb-config",
-               "09-varnish": "runs-your-vcl"}
+               "08-replication": "runs-your-clone", "09-varnish": "runs-your-vcl"}
 WRITTEN = "<VirtualHost *:80>\n    ServerName newsroom\n</VirtualHost>\n"
 
 
@@ -26,6 +26,7 @@ def course_answers(tmp_path, monkeypatch) -> dict[str, str]:
     lab = Lab(stack, None, tmp_path)
     return {"02-mod-wsgi": apache.reference_vhost(), "05-load-balancing": nginx.reference_lb_config(lab),
             "03-postgresql": postgres.reference_hba(lab, marks=(postgres.ANSWER_TO_03,)),
+            "08-replication": replication.clone_script(lab, "db2", "db1"),
             "06-caching": memcached.reference_memcached_config(lab, "cache1"), "09-varnish": varnish.reference_vcl(lab)}
 
 
