@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One-time set-up of a fresh machine for the workshop (safe to re-run):
 #   1. system packages: podman + runc (local machines), debootstrap (image base),
-#      chromium (the instructor's live class page is tested in a headless browser),
+#      chromium and chromium-driver (tests drive the instructor's live class page and,
+#      through Selenium, a student's JupyterLab in a headless browser),
 #      wrk (load tests), openssh-client (workshop ssh), bubblewrap (autograde runs
 #      student code in a bwrap sandbox);
 #   2. the Python environment in .venv, from the pins in pyproject.toml;
@@ -23,15 +24,20 @@ WITH_DOCKER=0
 
 step() { printf '\n==> %s\n' "$*"; }
 
-SYSTEM_PACKAGES=(podman runc debootstrap uidmap slirp4netns wrk openssh-client python3-venv bubblewrap chromium)
+SYSTEM_PACKAGES=(podman runc debootstrap uidmap slirp4netns wrk openssh-client python3-venv bubblewrap chromium chromium-driver)
 # shellcheck disable=SC1091
 . /etc/os-release
 case "${ID:-} ${VERSION_ID:-}" in
     "debian 12" | "debian 13") ;;
     "ubuntu 24.04")
-        # Ubuntu has chromium only as a snap: only make test's class live-page test needs it
-        # (`sudo snap install chromium`). debootstrap needs Debian's keyring for the bookworm image.
-        SYSTEM_PACKAGES=("${SYSTEM_PACKAGES[@]/chromium/debian-archive-keyring}") ;;
+        # Ubuntu has chromium and chromium-driver only as snaps: only make test's browser tests
+        # need them (`sudo snap install chromium`). debootstrap needs Debian's keyring for the
+        # bookworm image.
+        without_browser=()
+        for package in "${SYSTEM_PACKAGES[@]}"; do
+            [[ $package == chromium* ]] || without_browser+=("$package")
+        done
+        SYSTEM_PACKAGES=("${without_browser[@]}" debian-archive-keyring) ;;
     *)
         echo "warning: set-up is written for Debian 12/13 and Ubuntu 24.04, not ${PRETTY_NAME:-this system};" \
              "trying Debian 12's package names (docs/pre-class.md has the other paths)" >&2 ;;

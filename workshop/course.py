@@ -88,10 +88,11 @@ class Course:
         shutil.copytree(folder, target)
         return target
 
-    def autograde(self, assignment: str, student: str, stack: Stack | None) -> LiveScore:
+    def autograde(self, assignment: str, student: str, stack: Stack | None, home: Path | None = None) -> LiveScore:
         """nbgrader's autograde of the submission, then its live-stack points measured from this side
         on `stack`, the instructor's own record of the student's stack (None: there is none, and every
-        live check scores 0). Never the descriptor in the submission (workshop/live_scores.py)."""
+        live check scores 0). Never the descriptor in the submission (workshop/live_scores.py), which
+        keeps its key in `home`, the student's own WORKSHOP_HOME (default: this one's)."""
         bwrap()  # before anything of the submission runs: no sandbox, no autograde
         os.environ[STACK_FOLDER] = str(stack.folder) if stack and stack.folder.is_dir() else ""
         os.environ[SCORED_OUTSIDE] = "1"
@@ -100,7 +101,7 @@ class Course:
         finally:
             os.environ.pop(STACK_FOLDER, None)
             os.environ.pop(SCORED_OUTSIDE, None)
-        return score_live(self, assignment, student, stack)
+        return score_live(self, assignment, student, stack, home)
 
     def feedback(self, assignment: str, student: str) -> Path:
         _require(self.api.generate_feedback(assignment, student, force=True), f"feedback for {student}")

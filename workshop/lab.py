@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import io
 import ipaddress
+import json
 import os
 import shutil
 import threading
@@ -339,7 +340,7 @@ def open_lab(stack: str | None = None, folder: str | os.PathLike | None = None) 
     folder = Path(folder or os.getcwd()).resolve()
     descriptor = find_descriptor(folder)
     if grading.active():
-        return Lab(Stack.load(descriptor) if descriptor else None, None, folder)
+        return Lab(_graded_stack(descriptor), None, folder)
     name = check_name(stack or (Stack.load(descriptor).name if descriptor else default_stack_name()))
     try:
         current = load_named(name) or _new_stack(name)
@@ -349,6 +350,21 @@ def open_lab(stack: str | None = None, folder: str | os.PathLike | None = None) 
         raise StackError(f"Cannot write the stack's files ({exc.filename}: {exc.strerror}): set WORKSHOP_HOME to "
                          "a folder you can write, and work in a folder you can write") from None
     return Lab(current, get_provider(current.provider), folder)
+
+
+def _graded_stack(descriptor: Path | None) -> Stack | None:
+    """The stack of a notebook being graded: the one its descriptor names, as this WORKSHOP_HOME
+    records it (under `workshop class grade`, the instructor's record, the one stack folder the
+    sandbox shows; a classroom server's student submits their own copy, whose key is in their
+    home); the descriptor itself when there is no such record."""
+    if descriptor is None:
+        return None
+    try:
+        name = json.loads(descriptor.read_text()).get("name")
+        recorded = load_named(name) if isinstance(name, str) else None
+    except (ValueError, AttributeError, StackError):
+        recorded = None
+    return recorded or Stack.load(descriptor)
 
 
 def _new_stack(name: str) -> Stack:

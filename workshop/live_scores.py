@@ -51,13 +51,14 @@ class LiveScore:
         return [grade_id for grade_id, results in self.results.items() if not all(r.passed for r in results)]
 
 
-def score_live(course, assignment: str, student: str, stack: Stack | None) -> LiveScore:
+def score_live(course, assignment: str, student: str, stack: Stack | None, home: Path | None = None) -> LiveScore:
     """Run every graded cell's checks of `student`'s autograded `assignment` against `stack` (the
-    instructor's record, None if there is none); write the verdicts to the gradebook and the notebooks."""
+    instructor's record, None if there is none); write the verdicts to the gradebook and the notebooks.
+    `home` is the student's own WORKSHOP_HOME, where their submission's descriptor keeps its key."""
     source = Path(course.config.CourseDirectory.source_directory) / assignment
     autograded = course.root / "autograded" / student / assignment
     submitted = course.root / "submitted" / student / assignment
-    live = LiveScore(descriptor_note=descriptor_mismatch(submitted, stack))
+    live = LiveScore(descriptor_note=descriptor_mismatch(submitted, stack, home))
     target = grader.Target(stack, f"{student}: {NO_RECORD}" if stack is None else f"the instructor's record of {stack.name}",
                            folder=submitted, stack_folder=stack.folder if stack else None)
     try:
@@ -112,15 +113,16 @@ def _set_score(gradebook: Gradebook, grade_id: str, notebook: str, assignment: s
     grade.needs_manual_grade = False
 
 
-def descriptor_mismatch(submitted: Path, stack: Stack | None) -> str:
+def descriptor_mismatch(submitted: Path, stack: Stack | None, home: Path | None = None) -> str:
     """Why the descriptor in the submission is not the instructor's record of the stack, or "".
-    A submission without a descriptor is not flagged: nothing here reads it."""
+    A submission without a descriptor is not flagged: nothing here reads it. `home` is the
+    student's own WORKSHOP_HOME (default: this one's), where that descriptor keeps its key."""
     path = find_descriptor(submitted)
     if path is None:
         return ""
     graded_on = "graded on the instructor's record" if stack else NO_RECORD
     try:
-        claimed = Stack.load(path)
+        claimed = Stack.load(path, home)
     except StackError as exc:
         return f"the submission's {exc}; {graded_on}"
     if stack is None:

@@ -1,6 +1,7 @@
 """While nbgrader grades (NBGRADER_EXECUTION set), helpers change nothing and say so."""
 
 import importlib
+import json
 import pkgutil
 import subprocess
 
@@ -51,6 +52,19 @@ def test_down_deletes_nothing(graded_folder, capsys):
     assert open_lab(folder=graded_folder).down() == []
     assert (graded_folder / "workshop-stack.json").exists()
     assert "skipped 'lab.down()'" in capsys.readouterr().out
+
+
+def test_a_notebook_graded_with_the_students_own_copy_works_on_this_homes_record_of_that_stack(graded_folder):
+    """A classroom server's student submits their copy of the stack (its key in their own home,
+    which the grading sandbox does not show): the notebook works on the record of that stack
+    here, the instructor's; a descriptor naming a stack with no record here still refuses."""
+    copy = json.loads((graded_folder / "workshop-stack.json").read_text())
+    copy["ssh_key"] = "/home/fall-alice/workshop/stacks/graded/id_ed25519"
+    (graded_folder / "workshop-stack.json").write_text(json.dumps(copy))
+    assert open_lab(folder=graded_folder).stack.ssh_key == str(graded_folder / "home/stacks/graded/id_ed25519")
+    (graded_folder / "workshop-stack.json").write_text(json.dumps({**copy, "name": "another"}))
+    with pytest.raises(StackError, match="is not in the stack's own folder"):
+        open_lab(folder=graded_folder)
 
 
 def test_grading_never_creates_a_stack(tmp_path, monkeypatch):

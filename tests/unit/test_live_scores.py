@@ -91,6 +91,19 @@ def test_a_descriptor_naming_other_machines_than_the_instructors_record_is_flagg
     assert descriptor_mismatch(tmp_path, mine).startswith("the submission's invalid descriptor")
 
 
+def test_a_classroom_servers_student_copy_of_the_stack_is_not_flagged_against_their_own_home(tmp_path):
+    """`workshop class hub` gives the student a copy of the stack whose key is in ~/workshop; the
+    descriptor beside their notebooks names that key, which is theirs, not a forgery."""
+    own_home = tmp_path / "home/fall-alice/workshop"
+    copy = Stack.from_dict({**_stack("fall-alice").to_dict(),
+                            "ssh_key": str(own_home / "stacks/fall-alice/id_ed25519")}, own_home)
+    (tmp_path / "submitted").mkdir()
+    submitted = _submission(tmp_path / "submitted", copy)
+    mine = _stack("fall-alice")
+    assert descriptor_mismatch(submitted, mine, own_home) == ""
+    assert "is not in the stack's own folder" in descriptor_mismatch(submitted, mine, tmp_path / "instructor")
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory, one_alembic_process):
     course = Course(tmp_path_factory.mktemp("course"))

@@ -67,11 +67,13 @@ _COURSES: dict[str, Course] = {}
 
 
 def grade_submission(course_root: str, assignment: str, student: str, home: str | None = None,
-                     record: str | None = None) -> Grade:
+                     record: str | None = None, own_home: str | None = None) -> Grade:
     """Grade one submission (in a worker process): check that the student's stack answers, then
     autograde. `home` is the student's WORKSHOP_HOME (a class student's folder), where their stack's
     key must be; the notebooks are executed with it. `record` is the instructor's descriptor of the
-    student's stack, on which the live-stack points are measured (None or missing: there is none)."""
+    student's stack, on which the live-stack points are measured (None or missing: there is none).
+    `own_home` is where the student's own copy of the stack keeps its key, which the descriptor in
+    their submission names (a classroom server's student: ~/workshop; default: `home`)."""
     started = time.monotonic()
     if home:
         os.environ["WORKSHOP_HOME"] = home
@@ -86,7 +88,7 @@ def grade_submission(course_root: str, assignment: str, student: str, home: str 
         problem = unreachable(stack) if stack else None
         if problem:
             return Grade(student, assignment, UNREACHABLE, seconds=time.monotonic() - started, detail=problem)
-        live = course.autograde(assignment, student, stack)
+        live = course.autograde(assignment, student, stack, Path(own_home) if own_home else None)
         score, max_score = course.score(assignment, student)
     except DescriptorError as exc:
         return Grade(student, assignment, INVALID, seconds=time.monotonic() - started,
@@ -116,12 +118,13 @@ def ensure_in_gradebook(course: Course, assignments: list[str], students: list[s
 
 def grade_class(course: Course, assignments: list[str], students: list[str], workers: int = 2,
                 progress: Progress | None = None, homes: dict[str, Path] | None = None,
-                records: dict[str, Path] | None = None) -> list[Grade]:
+                records: dict[str, Path] | None = None, own_homes: dict[str, Path] | None = None) -> list[Grade]:
     """Autograde every student's submission of every assignment; never stops at one student's problem.
     `homes` gives each student's WORKSHOP_HOME (a class's student folders; default: this one's),
     `records` the instructor's descriptor of each student's stack (a student without one scores 0
-    on every live-stack check)."""
-    homes, records = homes or {}, records or {}
+    on every live-stack check), `own_homes` where each student's own copy of it keeps its key, when
+    not in `homes` (a classroom server's accounts: workshop.classroom.hub.student_homes)."""
+    homes, records, own_homes = homes or {}, records or {}, own_homes or {}
     progress = progress or Progress("class autograde")
     everything = [(assignment, student) for student in students for assignment in assignments]
     jobs = [(a, s) for a, s in everything if (course.root / "submitted" / s / a).is_dir()]
@@ -132,7 +135,8 @@ def grade_class(course: Course, assignments: list[str], students: list[str], wor
     with ProcessPoolExecutor(max_workers=max(1, workers), mp_context=context) as pool:
         futures = {pool.submit(grade_submission, str(course.root), assignment, student,
                                str(homes[student]) if student in homes else None,
-                               str(records[student]) if student in records else None): (assignment, student)
+                               str(records[student]) if student in records else None,
+                               str(own_homes[student]) if student in own_homes else None): (assignment, student)
                    for assignment, student in jobs}
         for future in as_completed(futures):
             assignment, student = futures[future]

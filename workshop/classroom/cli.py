@@ -109,8 +109,9 @@ def cmd_collect(args) -> int:
     if args.zips:
         rows = collect_zips(course, assignment, Path(args.zips), classroom.students, homes)
     else:
-        from .hub import account_owners
+        from .hub import account_owners, student_homes
 
+        homes = {**homes, **student_homes(classroom)}  # where the descriptors they submit keep their keys
         inbound = Path(course.config.Exchange.root) / course.config.CourseDirectory.course_id / "inbound"
         refused = refuse_impersonations(inbound, account_owners(classroom))
         collected = set(course.collect(assignment))
@@ -137,7 +138,10 @@ def cmd_grade(args) -> int:
         return 1
     progress = Progress(f"class {classroom.name} autograde")
     homes = classroom.homes()
-    grades = grade_class(course, names, students, args.workers, progress, homes, classroom.records())
+    from .hub import student_homes
+
+    grades = grade_class(course, names, students, args.workers, progress, homes, classroom.records(),
+                         student_homes(classroom))
     feedback = generate_feedback(course, grades)
     csv_path = write_grades(course.root / "grades.csv", grade_rows(course, classroom.students, names, grades))
     print(format_table(summary_rows(grades, names), ["student", *names, "total", "seconds"]))

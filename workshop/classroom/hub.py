@@ -233,6 +233,15 @@ def account_owners(classroom: Classroom) -> dict[str, int]:
             if accounts.exists(classroom.stack_name(student))}
 
 
+def student_homes(classroom: Classroom) -> dict[str, Path]:
+    """Each student's own WORKSHOP_HOME by roster id once `set_up` made their account (~/workshop:
+    the descriptor beside their notebooks keeps its key there, not in the class folder); else empty."""
+    if not _hub_made(classroom):
+        return {}
+    return {student.id: accounts.home(classroom.stack_name(student)) / "workshop" for student in classroom.students
+            if accounts.exists(classroom.stack_name(student))}
+
+
 def hub_command(classroom: Classroom) -> list[str]:
     """The JupyterHub of the class, as `set_up` configured it (it runs until stopped)."""
     runtime_of(classroom)  # refuses a class without a hub
