@@ -62,6 +62,9 @@ ANSWER_FILES = {
     # course's own files of later chapters keep its mark (workshop/deploy/postgres.py: `course_hba`).
     "03-postgresql": AnswerFile("03", "db1", "/etc/postgresql/15/main/pg_hba.conf", "pg_hba.conf", "hba",
                                 "postgres.configure_postgres(db1, hba)"),
+    # The live release's label: catch-up's and the reference helpers' say so (workshop/deploy/releases.py).
+    "04-fabric": AnswerFile("04", "web1", "/srv/newsroom/current/LABEL", "release", "fabfile.py",
+                            'fab(lab, "deploy", ["web1"])'),
     "05-load-balancing": AnswerFile("05a", "lb1", "/etc/nginx/sites-available/newsroom", "nginx site", "lb_config",
                                     "nginx.configure_nginx(lb1, lb_config)"),
     # A function of the cache server's name: no text to compare, so chapter 06 has no runs-your-... check.

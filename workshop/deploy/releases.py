@@ -6,6 +6,10 @@ Example::
 
     deploy_releases(lab, ["web1", "web2"])                    # the reference fabfile
     deploy_releases(lab, ["web1", "web2"], own_fabfile(lab))  # the student's
+
+The reference fabfile's releases are labelled as the course's (ANSWER_TO_04, in the
+release's LABEL file), unless the server runs one of the student's: then the same code
+is deployed with that release's label, which is that very release (nothing switches).
 """
 
 from __future__ import annotations
@@ -18,8 +22,13 @@ from types import ModuleType
 
 from .. import configs, grading
 from ..chapters import find_chapter
+from ..configs import COURSE_ANSWER
 from ..errors import WorkshopError
-from ..lab import Lab
+from ..lab import Instance, Lab
+from .app import CURRENT
+
+#: The label of the course's own releases (catch-up's, the reference helpers'), which earn none of chapter 04's points.
+ANSWER_TO_04 = f"{COURSE_ANSWER} 04, which earns no points: write your own."
 
 
 def load_fabfile(path=None) -> ModuleType:
@@ -46,10 +55,22 @@ def own_fabfile(lab: Lab) -> Path:
 
 @grading.changes("fab deploy on {names}", fallback=lambda **_: {})
 def deploy_releases(lab: Lab, names: list[str], fabfile: Path | None = None) -> dict[str, str]:
-    """Run the deploy task of `fabfile` (default: the reference one) on each web server;
-    {name: live release id}."""
+    """Run the deploy task of `fabfile` (default: the reference one, labelled `course_label`)
+    on each web server; {name: live release id}."""
     module = load_fabfile(fabfile)
-    return {name: module.deploy(lab.instance(name).remote.connection) for name in names}
+    return {name: module.deploy(lab.instance(name).remote.connection,
+                                **({} if fabfile else {"label": course_label(lab.instance(name))}))
+            for name in names}
+
+
+def course_label(web: Instance) -> str:
+    """The label of the course's release for `web`: ANSWER_TO_04, unless `web` runs a release of
+    the student's (no such label), whose label it then is, so that catch-up and the later
+    chapters' given cells never replace the release of the student's own chapter 04."""
+    live = web.run(f"test -L {CURRENT} && {{ cat {CURRENT}/LABEL 2>/dev/null || true; }}", readonly=True, check=False)
+    if live.exit_code != 0 or live.stdout.startswith(COURSE_ANSWER):
+        return ANSWER_TO_04
+    return live.stdout.strip()
 
 
 @grading.changes("fab -H {hosts} {task} (fabfile {fabfile})", fallback=lambda **_: "")

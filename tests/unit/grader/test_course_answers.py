@@ -7,7 +7,7 @@ import pytest
 from grader.course_answers import ANSWER_FILES, normalised
 from grader.registry import checks_for, run_checks
 from grader.result import FAILED, NOT_RUN, PASSED
-from workshop.deploy import apache, memcached, nginx, postgres, replication, varnish
+from workshop.deploy import apache, memcached, nginx, postgres, releases, replication, varnish
 from workshop.lab import Lab
 from workshop.stack import Stack
 
@@ -26,13 +26,14 @@ def course_answers(tmp_path, monkeypatch) -> dict[str, str]:
     lab = Lab(stack, None, tmp_path)
     return {"02-mod-wsgi": apache.reference_vhost(), "05-load-balancing": nginx.reference_lb_config(lab),
             "03-postgresql": postgres.reference_hba(lab, marks=(postgres.ANSWER_TO_03,)),
+            "04-fabric": releases.ANSWER_TO_04 + "\n",  # the LABEL of the course's release
             "08-replication": replication.clone_script(lab, "db2", "db1"),
             "06-caching": memcached.reference_memcached_config(lab, "cache1"), "09-varnish": varnish.reference_vcl(lab)}
 
 
 def test_every_exercise_whose_answer_is_a_text_has_its_check():
-    # 03's pg_hba.conf is replaced in chapter 07; 06a's answer is a function of the name
-    assert set(RUNS_ANSWER) == set(ANSWER_FILES) - {"03-postgresql", "06-caching"}
+    # 03's pg_hba.conf is replaced in chapter 07; 04's answer is a fabfile beside the notebook; 06a's, a function
+    assert set(RUNS_ANSWER) == set(ANSWER_FILES) - {"03-postgresql", "04-fabric", "06-caching"}
     for chapter, check_id in RUNS_ANSWER.items():
         [item] = checks_for(chapter, (check_id,))
         assert item.answers == (ANSWER_FILES[chapter].variable,)
