@@ -87,8 +87,8 @@ def configure_postgres(db: Instance, hba: str, progress: Progress | None = None)
 def course_hba(db: Instance, hba: str) -> str:
     """`hba`, the course's pg_hba.conf for a later chapter, as it replaces `db`'s: keeping the
     marks of a course answer it replaces (ANSWER_TO_03), so that a given cell or catch-up
-    never makes the course's answer to 03 pass for the student's. A file the student wrote
-    has none: theirs it stays, whatever the later chapters install."""
+    never makes the course's answer to 03 pass for the student's. Over a file the student
+    wrote (no mark) it carries none: 03's points stay theirs, whatever later chapters install."""
     live = db.run(f"cat {HBA.path}", readonly=True, check=False).stdout
     marks = [line for line in live.splitlines() if line.startswith(COURSE_ANSWER) and line not in hba]
     return "".join(f"{mark}\n" for mark in marks) + hba

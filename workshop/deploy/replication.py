@@ -65,18 +65,18 @@ def clone_script(lab: Lab, standby: str, primary: str) -> str:
 
 def _clone(lab: Lab, standby: Instance, primary: Instance, progress: Progress, script: str | None = None) -> None:
     """Replace `standby`'s data with a fresh copy of `primary`'s, made by `script` (the student's,
-    kept as CLONE_SCRIPT) or the course's (kept only where no script made this server a standby
-    before: a repair keeps the student's answer), and start it streaming."""
+    recorded as CLONE_SCRIPT once it worked) or the course's (recorded only where no script made
+    this server a standby before: a repair keeps the student's answer), and start it streaming."""
     slot = slot_name(standby.name)
     course = script is None
     script = clone_script(lab, standby.name, primary.name) if course else script
     progress.say(standby.name, f"cloning {primary.name} with pg_basebackup (slot {slot})")
     previous = f"{DATA_DIR}.previous"
-    standby.run(f"systemctl stop postgresql@15-main && rm -rf {previous} && mv {DATA_DIR} {previous} "
+    recorded = not course or not standby.run(f"test -s {CLONE_SCRIPT}", readonly=True, check=False).ok
+    standby.run(f"systemctl stop postgresql@15-main && rm -rf {previous} "
+                f"&& if test -d {DATA_DIR}; then mv {DATA_DIR} {previous}; fi "
                 f"&& install -d -o postgres -g postgres -m 700 {DATA_DIR}")
     _drop_slot(primary, slot)
-    if not course or not standby.run(f"test -s {CLONE_SCRIPT}", readonly=True, check=False).ok:
-        standby.put_text(CLONE_SCRIPT, script, mode="755", owner="postgres:postgres")
     cloned = standby.run("cd / && runuser -u postgres -- bash -e", stdin=script, check=False, timeout=300)
     if cloned.exit_code != 0:
         # Its data back, so that the fixed script can run; started again only if it was a standby (an old
@@ -86,6 +86,8 @@ def _clone(lab: Lab, standby: Instance, primary: Instance, progress: Progress, s
         raise StackError(f"cloning {primary.name} into {standby.name} failed, and {standby.name} keeps the data it "
                          f"had: fix the script and run it again. pg_basebackup said: "
                          f"{(cloned.stderr or cloned.stdout).strip()[-600:]}")
+    if recorded:
+        standby.put_text(CLONE_SCRIPT, script, mode="755", owner="postgres:postgres")
     standby.run(f"rm -rf {previous} && echo auto > {CLUSTER}/start.conf && systemctl start postgresql@15-main")
     wait_for_streaming(standby, primary)
 
