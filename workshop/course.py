@@ -30,6 +30,9 @@ from .live_scores import LiveScore, score_live
 from .sandbox import STACK_FOLDER, bwrap, sandboxed_preprocessors
 from .stack import Stack
 
+#: How long a gradebook write waits for another grading worker's open read (seconds).
+GRADEBOOK_WAIT_S = 60
+
 
 def put_tools_on_path() -> None:
     """nbgrader runs `alembic` by name: make this environment's bin/ findable."""
@@ -53,7 +56,9 @@ class Course:
         config.CourseDirectory.root = str(self.root)
         config.CourseDirectory.source_directory = str(ROOT / "solutions")
         config.CourseDirectory.release_directory = str(release_directory or self.root / "release")
-        config.CourseDirectory.db_url = f"sqlite:///{self.root / 'gradebook.db'}"
+        # Two grading workers share the gradebook: one autograde keeps a read open while its notebook
+        # runs, and the other's write waits for it, longer than SQLite's default 5 s ("database is locked").
+        config.CourseDirectory.db_url = f"sqlite:///{self.root / 'gradebook.db'}?timeout={GRADEBOOK_WAIT_S}"
         if exchange is not None:
             config.Exchange.root = str(exchange)
         config.Autograde.autograde_preprocessors = sandboxed_preprocessors()
@@ -115,8 +120,11 @@ class Course:
 
 
 def _require(result: dict, what: str) -> None:
+    """Raise, the error's own last line first (a class run shows each failure by its first line)."""
     if not result.get("success"):
-        raise RuntimeError(f"nbgrader could not {what}:\n{result.get('log', '')}\n{result.get('error', '')}")
+        error = result.get("error", "").strip()
+        cause = error.splitlines()[-1] if error else "nbgrader gave no error"
+        raise RuntimeError(f"nbgrader could not {what}: {cause}\n{result.get('log', '')}\n{error}")
 
 
 def main(argv: list[str] | None = None) -> int:
