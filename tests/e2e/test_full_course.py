@@ -5,7 +5,9 @@ unmodified releases autograde to zero.
 
 In a full run the chapter modules (test_02 to test_10) have worked their folders
 through already, and this module reuses them; run alone, it works through each
-missing chapter itself, catching the shared stack up to the chapter before it first.
+missing chapter itself, catching the shared stack up to the chapter before it first,
+and every chapter after the first missing one (a folder worked on a stack that a
+later chapter has moved on from no longer matches it).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import time
 
 import pytest
 
+import grader
 from tests.e2e.coursework import grade_unmodified_release, max_points, work_through, instructors_record
 from workshop.chapters import chapter_ids
 from workshop.classroom.autograde import GRADED, grade_class
@@ -25,13 +28,13 @@ pytestmark = pytest.mark.e2e
 @pytest.fixture(scope="module")
 def submission(course_stack, worked_folders, tmp_path_factory) -> dict:
     """{chapter: folder}: every chapter worked through on the shared stack, in course order."""
-    started, worked = time.monotonic(), []
-    for chapter in chapter_ids():
-        if chapter not in worked_folders:
-            course_stack(chapter)
-            worked_folders[chapter] = tmp_path_factory.mktemp("alice") / chapter
-            work_through(chapter, worked_folders[chapter])
-            worked.append(chapter)
+    started, worked, chapters = time.monotonic(), [], chapter_ids()
+    missing = next((index for index, chapter in enumerate(chapters) if chapter not in worked_folders), len(chapters))
+    for chapter in chapters[missing:]:  # a later chapter's folder, worked before a missing one, is done again after it
+        course_stack(chapter)
+        worked_folders[chapter] = tmp_path_factory.mktemp("alice") / chapter
+        work_through(chapter, worked_folders[chapter])
+        worked.append(chapter)
     print(f"\nworked through {len(worked)} chapter(s) here ({', '.join(worked) or 'the others had'}) "
           f"in {time.monotonic() - started:.0f} s")
     return {chapter: worked_folders[chapter] for chapter in chapter_ids()}
@@ -49,8 +52,10 @@ def test_the_whole_submission_autogrades_to_full_marks(submission, tmp_path):
     grades = grade_class(course, chapter_ids(), ["alice"], workers=2,
                          records={"alice": record.path})
     print(f"\nautograded the whole submission in {time.monotonic() - started:.0f} s, 2 chapters at a time")
-    assert {g.assignment: (g.status, g.score, g.max_score, g.detail) for g in grades} == {
-        chapter: (GRADED, max_points(chapter), max_points(chapter), "") for chapter in chapter_ids()}
+    scores = {g.assignment: (g.status, g.score, g.max_score, g.detail) for g in grades}
+    short = [chapter for chapter, score in scores.items() if score[1] != max_points(chapter)]
+    assert scores == {chapter: (GRADED, max_points(chapter), max_points(chapter), "") for chapter in chapter_ids()}, \
+        "\n".join(f"{chapter}: {_hints(chapter, submission[chapter])}" for chapter in short)
 
 
 def test_the_unmodified_releases_autograde_to_zero(tmp_path):
@@ -59,3 +64,12 @@ def test_the_unmodified_releases_autograde_to_zero(tmp_path):
     for chapter in chapter_ids():
         score, feedback = grade_unmodified_release(course, chapter, tmp_path)
         assert score == (0, max_points(chapter)) and "no stack found" in feedback, chapter
+
+
+def _hints(chapter: str, folder) -> str:
+    """Why `chapter` lost points: the hints of its failing checks, probed on the stack now."""
+    try:
+        grader.assert_checks(chapter, folder=str(folder))
+    except AssertionError as failure:
+        return str(failure)
+    return "every check passes when probed from the notebook's folder"
