@@ -13,6 +13,7 @@ later chapter has moved on from no longer matches it).
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import pytest
 
@@ -37,7 +38,7 @@ def submission(course_stack, worked_folders, tmp_path_factory) -> dict:
         worked.append(chapter)
     print(f"\nworked through {len(worked)} chapter(s) here ({', '.join(worked) or 'the others had'}) "
           f"in {time.monotonic() - started:.0f} s")
-    return {chapter: worked_folders[chapter] for chapter in chapter_ids()}
+    return {chapter: worked_folders[chapter] for chapter in chapters}
 
 
 def test_the_whole_submission_autogrades_to_full_marks(submission, tmp_path):
@@ -53,9 +54,9 @@ def test_the_whole_submission_autogrades_to_full_marks(submission, tmp_path):
                          records={"alice": record.path})
     print(f"\nautograded the whole submission in {time.monotonic() - started:.0f} s, 2 chapters at a time")
     scores = {g.assignment: (g.status, g.score, g.max_score, g.detail) for g in grades}
-    short = [chapter for chapter, score in scores.items() if score[1] != max_points(chapter)]
     assert scores == {chapter: (GRADED, max_points(chapter), max_points(chapter), "") for chapter in chapter_ids()}, \
-        "\n".join(f"{chapter}: {_hints(chapter, submission[chapter])}" for chapter in short)
+        "\n".join(f"{chapter}: {_hints(chapter, submission[chapter])}" for chapter, score in scores.items()
+                  if score[1] != max_points(chapter))
 
 
 def test_the_unmodified_releases_autograde_to_zero(tmp_path):
@@ -66,7 +67,7 @@ def test_the_unmodified_releases_autograde_to_zero(tmp_path):
         assert score == (0, max_points(chapter)) and "no stack found" in feedback, chapter
 
 
-def _hints(chapter: str, folder) -> str:
+def _hints(chapter: str, folder: Path) -> str:
     """Why `chapter` lost points: the hints of its failing checks, probed on the stack now."""
     try:
         grader.assert_checks(chapter, folder=str(folder))
