@@ -7,9 +7,10 @@ JUPYTER_ROOT_FLAG := $(shell [ "$$(id -u)" = 0 ] && echo --allow-root)
 setup:
 	bash scripts/setup.sh
 
-# The engines the end-to-end tests run on: `make test E2E_ENGINES=podman,docker` runs the
-# chapter 01 and catch-up modules on docker too (set-up then installs and starts docker.io).
-E2E_ENGINES ?= podman
+# The engines the end-to-end tests run on: podman for every module; docker too for the
+# chapter 01, chapters 01-05 and catch-up modules (set-up then installs and starts docker.io).
+# `make test E2E_ENGINES=podman` leaves docker out.
+E2E_ENGINES ?= podman,docker
 setup-engines:
 	bash scripts/setup.sh $(if $(findstring docker,$(E2E_ENGINES)),--with-docker)
 
