@@ -1,11 +1,11 @@
 """The configuration files a student writes in an exercise, and the course's own answers.
 
-The course's vhost, pg_hba.conf, nginx site, memcached configuration, standby clone script and
-VCL (what `workshop catch-up` and the course's reference helpers install) start with a line that says whose
+The course's vhost, pg_hba.conf, nginx site, memcached configuration, pool_hba.conf, standby clone
+script and VCL (what `workshop catch-up` and the course's reference helpers install) start with a line that says whose
 they are (MARK). A chapter whose answer file still says so was not configured by the
 student: every check of that chapter fails with the hint `withheld_cause` gives (catch-up
 is for moving on, not for marks), so none of its points can be earned with the course's
-answer. Where the answer is a text that stays as written (02a, 05a, 08a, 09a: not 03's pg_hba.conf,
+answer. Where the answer is a text that stays as written (02a, 05a, 07a, 08a, 09a: not 03's pg_hba.conf,
 which chapter 07 replaces, nor 06a's function of a name), a check also proves that its machine
 runs the very text the student's answer cell holds.
 
@@ -70,6 +70,9 @@ ANSWER_FILES = {
     # A function of the cache server's name: no text to compare, so chapter 06 has no runs-your-... check.
     "06-caching": AnswerFile("06a", "cache1", "/etc/memcached.conf", "memcached configuration", "memcached_config",
                              "memcached.configure_memcached(lab.up(name), memcached_config(name))"),
+    # Chapter 08 adds db2 to pgpool.conf and keeps this file (configure_pgpool without one).
+    "07-pgpool": AnswerFile("07a", "pgpool1", "/etc/pgpool2/pool_hba.conf", "pool_hba.conf", "pool_hba",
+                            "pgpool.configure_pgpool(lab, pgpool1, pgpool.pgpool_conf(backends, size=pool), pool_hba)"),
     # The script that first made db2 a standby; a repair by catch-up keeps it (workshop/deploy/replication.py).
     "08-replication": AnswerFile("08a", "db2", "/var/lib/postgresql/15/standby-clone.sh", "clone script", "clone",
                                  'replication.clone_standby(lab, "db2", clone)'),

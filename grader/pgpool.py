@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import shlex
 
+from workshop.errors import ConfigError
+from workshop.pgpool_conf import backend_nodes, parse_settings, require_backend_lines
 from workshop.sql import literal
 
+from .course_answers import ANSWER_FILES, runs_answer
 from .postgresql import sql
 from .registry import check
 from .result import Verdict
@@ -21,6 +24,15 @@ PGPOOL_CONF, POOL_HBA, POOL_PASSWD = "/etc/pgpool2/pgpool.conf", "/etc/pgpool2/p
 PGPOOL_DEFAULTS = {"num_init_children": "32", "max_pool": "4", "enable_pool_hba": "off", "port": "9999"}
 WRONG_PASSWORD = "workshop-probe-wrong-password"
 WEAK_METHODS = ("trust", "password", "md5")
+ANSWER = ANSWER_FILES[CHAPTER]
+#: What db1's backend lines must say, field by field, and why (the weight is the student's to choose).
+DB1_BACKEND = {"port": ("5432", "PostgreSQL's port on db1"),
+               "data_directory": ("/var/lib/postgresql/15/main", "Debian's cluster 15/main, where pgpool's "
+                                  "recovery commands look"),
+               "flag": ("ALLOW_TO_FAILOVER", "so that pgpool may detach the server and fail over, in chapter 08"),
+               "application_name": ("db1", "the name db1 streams under once it is a standby: pgpool finds it by "
+                                    "that name in the primary's pg_stat_replication, in chapter 08")}
+INSTALL_BACKENDS = ANSWER.install  # the notebook cell installs both answers at once
 
 
 def present(target: Target, names: tuple[str, ...]) -> list[str]:
@@ -28,17 +40,16 @@ def present(target: Target, names: tuple[str, ...]) -> list[str]:
     return [name for name in names if name in target.require_stack().instances]
 
 
-def pgpool_settings(target: Target) -> dict[str, str]:
-    """pgpool.conf on pgpool1 as pgpool reads it: the last assignment wins, defaults otherwise."""
+def pgpool_conf(target: Target) -> str:
     text = target.read_file(POOLER, PGPOOL_CONF)
     if text is None:
         raise ProbeError(f"pgpool1 has no {PGPOOL_CONF}: install pgpool2 and deploy its configuration")
-    settings = dict(PGPOOL_DEFAULTS)
-    for line in text.splitlines():
-        key, sep, value = line.split("#", 1)[0].partition("=")
-        if sep:
-            settings[key.strip()] = value.strip().strip("'")
-    return settings
+    return text
+
+
+def pgpool_settings(target: Target) -> dict[str, str]:
+    """pgpool.conf on pgpool1 as pgpool reads it: the last assignment wins, defaults otherwise."""
+    return {**PGPOOL_DEFAULTS, **parse_settings(pgpool_conf(target))}
 
 
 def try_login(target: Target, source: str, host: str, port: str = "5432") -> tuple[bool, str]:
@@ -68,6 +79,37 @@ def app_through_pgpool(target: Target, verdict: Verdict) -> None:
     if clients and not any(pooler_ip in addresses for addresses in clients.values()):
         verdict.fail(f"no app connection on the database comes from pgpool1 ({pooler_ip}): is pgpool running "
                      "(systemctl status pgpool2 on pgpool1) with db1 as backend_hostname0?")
+
+
+check(CHAPTER, "runs-your-pool-hba", ANSWER.title, points=1, answers=(ANSWER.variable,),
+      stands_on=(ANSWER.machine,))(runs_answer(ANSWER))
+
+
+@check(CHAPTER, "runs-your-backends", "pgpool1 runs the backend lines for db1 you wrote (`backends`)", points=1,
+       answers=("backends",), stands_on=(POOLER,))
+def runs_your_backends(target: Target, verdict: Verdict) -> None:
+    written = target.answers.get("backends")
+    if not isinstance(written, str) or not written.strip():
+        verdict.fail("`backends` is not set: write db1's backend lines in the answer cell of exercise 07a as a "
+                     f"string, run it, then install them ({INSTALL_BACKENDS})")
+        return
+    try:
+        mine = require_backend_lines(written)[0]
+    except ConfigError as error:
+        verdict.fail(f"your `backends` are not backend lines pgpool can use: {error}")
+        return
+    db1 = target.record("db1").private_ip
+    expected = {"hostname": (db1, "db1's private address"), **DB1_BACKEND}
+    live = next((node for node in backend_nodes(pgpool_conf(target)).values() if node.get("hostname") == db1), None)
+    verdict.see(your_node_0=mine, pgpool1_runs_for_db1=live)
+    for field, (value, why) in expected.items():
+        if mine[field] != value:
+            verdict.fail(f"your backend_{field}0 is '{mine[field]}', not '{value}': {why}")
+    if live is None:
+        verdict.fail(f"pgpool1's {PGPOOL_CONF} has no backend for db1 ({db1}): install your lines ({INSTALL_BACKENDS})")
+    elif any(live.get(field) != mine[field] for field in expected):
+        verdict.fail(f"pgpool1 runs other lines for db1 than your `backends` ({PGPOOL_CONF} differs from them): run "
+                     f"the answer cell, then install them ({INSTALL_BACKENDS})")
 
 
 @check(CHAPTER, "database-refuses-direct", "the database refuses the app's user from a web server", points=2)

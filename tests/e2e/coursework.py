@@ -111,11 +111,11 @@ def configured(install, broken: str, reference: str):
 
 
 def reconfigure_pgpool(lab: Lab, conf: str | None = None, pool_hba: str | None = None) -> None:
-    """Reconfigure pgpool1 (chapters 07 and 08 break it): the reference configuration,
-    over the database servers the stack has, for what is not given."""
+    """Reconfigure pgpool1 (chapters 07 and 08 break it): `conf`, else the reference pgpool.conf
+    over the database servers the stack has; `pool_hba`, else the one installed (the student's)."""
     backends = tuple(name for name in ("db1", "db2") if name in lab.stack.instances)
     pgpool.configure_pgpool(lab, lab.instance("pgpool1"), conf or pgpool.reference_pgpool_conf(lab, backends=backends),
-                            pool_hba or pgpool.reference_pool_hba(lab))
+                            pool_hba)
 
 
 def assert_rejected_and_kept(install, host, path: str, broken: str, message: str) -> None:

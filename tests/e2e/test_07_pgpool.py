@@ -1,6 +1,7 @@
 """Chapter 07 end to end on the shared course stack: the solution autogrades to full
 marks, the unmodified release to zero, and each check catches its broken stack: the
-app bypassing pgpool, pgpool trusting its clients, a pool larger than PostgreSQL allows.
+app bypassing pgpool, pgpool trusting its clients, backend lines other than the student's,
+a pool larger than PostgreSQL allows.
 Values full of shell and SQL metacharacters reach PostgreSQL as data, from deploys and
 checks alike, and a failing statement's error does not quote the password it carried."""
 
@@ -10,7 +11,7 @@ import pytest
 
 from grader.postgresql import sql
 from grader.target import Target
-from tests.e2e.coursework import assert_full_marks_and_blank_zero, failing_hints, reconfigure_pgpool
+from tests.e2e.coursework import assert_full_marks_and_blank_zero, configured, failing_hints, reconfigure_pgpool
 from workshop.deploy import pgpool, web
 from workshop.deploy.pgpool import PoolSize
 from workshop.deploy.postgres import database_url, psql
@@ -63,12 +64,23 @@ def test_an_app_connecting_to_postgresql_directly_is_caught(folder, lab):
 
 
 def test_pgpool_trusting_its_clients_is_caught(folder, lab):
-    reconfigure_pgpool(lab, pool_hba="host    all    all    0.0.0.0/0    trust\n" + pgpool.reference_pool_hba(lab))
-    try:
+    students = lab.instance("pgpool1").run(f"cat {pgpool.POOL_HBA.path}", readonly=True).stdout
+    with configured(lambda pool_hba: reconfigure_pgpool(lab, pool_hba=pool_hba),
+                    "host    all    all    0.0.0.0/0    trust\n" + students, students):
         hints = failing_hints(folder, CHAPTER, "scram-end-to-end")
         assert "lets clients in without SCRAM" in hints and "with a wrong password" in hints
-    finally:
-        reconfigure_pgpool(lab)
+        assert "pgpool1 runs another pool_hba.conf than your `pool_hba`" in \
+            failing_hints(folder, CHAPTER, "runs-your-pool-hba", pool_hba=students)
+
+
+def test_backend_lines_other_than_the_students_are_caught(folder, lab):
+    students = pgpool.reference_backend_lines(lab)  # what the solution writes
+    renamed = students.replace("'db1'", "'primary'")
+    with configured(lambda lines: reconfigure_pgpool(lab, conf=pgpool.pgpool_conf(lines)), renamed, students):
+        assert "pgpool1 runs other lines for db1 than your `backends`" in \
+            failing_hints(folder, CHAPTER, "runs-your-backends", backends=students)
+        assert "your backend_application_name0 is 'primary', not 'db1'" in \
+            failing_hints(folder, CHAPTER, "runs-your-backends", backends=renamed)
 
 
 def test_a_pool_larger_than_postgresql_allows_is_caught(folder, lab):

@@ -2,6 +2,7 @@
 pg_hba configurations, how a failover drill's unavailability window is measured,
 and that every helper that changes the stack does nothing while nbgrader grades."""
 
+import re
 import time
 
 import pytest
@@ -16,6 +17,7 @@ from workshop.errors import ConfigError
 from workshop.failover import cut_off, fail_over, replication_experiment, unavailable_window
 from workshop.failure import Sample
 from workshop.lab import Lab, open_lab
+from workshop.pgpool_conf import parse_settings
 from workshop.progress import Progress
 from workshop.records import RecordFolders
 from workshop.stack import InstanceRecord, Stack
@@ -26,11 +28,6 @@ def lab(tmp_path, monkeypatch):
     monkeypatch.setenv("WORKSHOP_HOME", str(tmp_path / "home"))
     stack = Stack("units", "local", "root", str(tmp_path / "id"), {"subnet": "10.213.9.0/24"}, {})
     return Lab(stack, None, tmp_path)
-
-
-def _settings(conf: str) -> dict[str, str]:
-    lines = [line.split("#", 1)[0] for line in conf.splitlines()]
-    return {key.strip(): value.strip().strip("'") for key, sep, value in (line.partition("=") for line in lines) if sep}
 
 
 def _rules(hba: str) -> list[list[str]]:
@@ -52,30 +49,47 @@ class TestPoolSize:
 
 class TestPgpoolConf:
     def test_one_backend_listens_on_postgresqls_port_without_load_balancing(self, lab):
-        settings = _settings(pgpool.reference_pgpool_conf(lab, backends=("db1",)))
+        settings = parse_settings(pgpool.reference_pgpool_conf(lab, backends=("db1",)))
         assert settings["port"] == "5432" and settings["backend_hostname0"] == "10.213.9.41"
         assert "backend_hostname1" not in settings and settings["load_balance_mode"] == "off"
 
     def test_two_backends_balance_reads_and_can_fail_over(self, lab):
-        settings = _settings(pgpool.reference_pgpool_conf(lab, backends=("db1", "db2")))
+        settings = parse_settings(pgpool.reference_pgpool_conf(lab, backends=("db1", "db2")))
         assert (settings["backend_hostname0"], settings["backend_hostname1"]) == ("10.213.9.41", "10.213.9.42")
         assert settings["backend_application_name1"] == "db2" and settings["backend_flag1"] == "ALLOW_TO_FAILOVER"
         assert settings["load_balance_mode"] == "on" and settings["failover_command"].startswith("/etc/pgpool2/failover.sh")
 
     def test_a_lagging_standby_loses_its_reads_and_a_detached_one_comes_back_by_itself(self, lab):
-        settings = _settings(pgpool.reference_pgpool_conf(lab, backends=("db1", "db2")))
+        settings = parse_settings(pgpool.reference_pgpool_conf(lab, backends=("db1", "db2")))
         assert settings["delay_threshold"] == str(pgpool.WATCHING.delay_threshold) == "1048576"
         assert (settings["auto_failback"], settings["auto_failback_interval"]) == ("on", "10")
         assert settings["failover_on_backend_error"] == "on" and settings["sr_check_period"] == "2"
 
     def test_the_pool_size_is_what_was_asked(self, lab):
-        settings = _settings(pgpool.reference_pgpool_conf(lab, size=PoolSize(16, 1)))
+        settings = parse_settings(pgpool.reference_pgpool_conf(lab, size=PoolSize(16, 1)))
         assert (settings["num_init_children"], settings["max_pool"]) == ("16", "1")
 
     def test_authentication_is_pool_hba_with_encrypted_passwords(self, lab):
-        settings = _settings(pgpool.reference_pgpool_conf(lab))
+        settings = parse_settings(pgpool.reference_pgpool_conf(lab))
         assert settings["enable_pool_hba"] == "on" and settings["allow_clear_text_frontend_auth"] == "off"
         assert settings["health_check_password"] == "" and settings["sr_check_user"] == "pgpool"
+
+    def test_the_students_backend_lines_are_the_servers_pgpool_reads(self, lab):
+        mine = pgpool.reference_backend_lines(lab).replace("backend_weight0 = 1", "backend_weight0 = 3  # mine")
+        settings = parse_settings(pgpool.pgpool_conf(mine))
+        assert (settings["backend_hostname0"], settings["backend_weight0"]) == ("10.213.9.41", "3")
+        assert settings["load_balance_mode"] == "off" and settings["num_init_children"] == "32"
+
+    @pytest.mark.parametrize("lines, error", [
+        ("", "no backend lines: write backend_hostname0"),
+        ("backend_hostname0 = '10.213.9.41'\nload_balance_mode = on\n", "not a backend line: 'load_balance_mode = on'"),
+        ("backend_hostname0 '10.213.9.41'\n", "not a backend line: \"backend_hostname0 '10.213.9.41'\""),
+        ("backend_host0 = '10.213.9.41'\n", "unknown backend setting 'backend_host0'"),
+        ("backend_hostname0 = '10.213.9.41'\n", "node 0 has no backend_port0, backend_weight0"),
+    ])
+    def test_lines_pgpool_could_not_use_are_refused_before_anything_is_installed(self, lab, lines, error):
+        with pytest.raises(ConfigError, match=re.escape(error)):
+            pgpool.pgpool_conf(lines)
 
     def test_pool_hba_admits_the_app_from_the_web_servers_with_scram_only(self, lab):
         rules = _rules(pgpool.reference_pool_hba(lab))

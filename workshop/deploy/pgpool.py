@@ -21,12 +21,14 @@ from dataclasses import asdict, dataclass
 from .. import configs, grading
 from ..errors import ConfigError, StackError
 from ..lab import Instance, Lab
+from ..pgpool_conf import require_backend_lines
 from ..pgpool_view import (PCP_NODES, PCP_PORT, PCP_USER, PORT, PROBE_PGPASS, SHOW_POOL_NODES, parse_pcp_nodes,
                            parse_pool_nodes)
 from ..progress import Progress
 from ..providers import RUNNING
 from ..secrets import stack_secret
 from ..waiting import wait_until
+from .config_file import ConfigFile, keeping_own
 from .postgres import (APP_CLIENTS, DATABASE, MONITOR_USER, REPLICATION_USER, USER, app_password, course_hba,
                        install_hba, psql, reference_hba, role_sql)
 
@@ -40,6 +42,10 @@ DATABASE_SERVERS = ("db1", "db2")
 READY_TIMEOUT = 30
 #: Marks the line failover_held adds to pgpool.conf, and removes again.
 HELD = "# held for a planned restart"
+#: Exercise 07a's answer file. pgpool has no checker for it (a file it cannot use shows in
+#: wait_for_pgpool's login); the package's copy is the sample its documentation keeps.
+POOL_HBA = ConfigFile(f"{CONFIG_DIR}/pool_hba.conf", check="", rejected="",
+                      shipped="/usr/share/doc/pgpool2/examples/pool_hba.conf.sample")
 
 
 @dataclass(frozen=True)
@@ -94,18 +100,31 @@ def database_hba(lab: Lab, name: str, app_clients: tuple[str, ...] = ("pgpool1",
     return reference_hba(lab, name, clients=app_clients, monitors=(pooler,), replicas=peers)
 
 
+def pgpool_conf(backend_lines: str, name: str = "pgpool1", size: PoolSize = PoolSize()) -> str:
+    """pgpool.conf with `backend_lines` (exercise 07a's answer: `backend_hostname0 = ...`) for
+    its database servers, load balancing reads as soon as there are two; ConfigError, before
+    anything is installed, when they are not complete backend lines."""
+    nodes = require_backend_lines(backend_lines)
+    return configs.render("pgpool/pgpool.conf.j2", name=name, port=PORT, backend_lines=backend_lines.strip(),
+                          num_init_children=size.num_init_children, max_pool=size.max_pool,
+                          load_balance=len(nodes) > 1, monitor_user=MONITOR_USER, **asdict(WATCHING))
+
+
+def reference_backend_lines(lab: Lab, backends: tuple[str, ...] = ("db1",)) -> str:
+    """The course's backend lines for `backends`, node 0, 1, ... in that order."""
+    return configs.render("pgpool/backends.conf.j2",
+                          backends=[{"name": b, "address": lab.planned_ip(b)} for b in backends])
+
+
 def reference_pgpool_conf(lab: Lab, name: str = "pgpool1", backends: tuple[str, ...] = ("db1",),
                           size: PoolSize = PoolSize()) -> str:
-    """pgpool.conf for `backends` (node 0, 1, ... in that order), load balancing reads
-    as soon as there are two."""
-    return configs.render("pgpool/pgpool.conf.j2", name=name, port=PORT,
-                          backends=[{"name": b, "address": lab.planned_ip(b)} for b in backends],
-                          num_init_children=size.num_init_children, max_pool=size.max_pool,
-                          load_balance=len(backends) > 1, monitor_user=MONITOR_USER, **asdict(WATCHING))
+    """pgpool.conf with the course's lines for `backends`."""
+    return pgpool_conf(reference_backend_lines(lab, backends), name, size)
 
 
 def reference_pool_hba(lab: Lab, name: str = "pgpool1", clients: tuple[str, ...] = APP_CLIENTS) -> str:
-    """pool_hba.conf admitting the app's user from the web servers, with SCRAM."""
+    """pool_hba.conf admitting the app's user from the web servers, with SCRAM: the course's
+    answer to exercise 07a (its first line says so)."""
     return configs.render("pgpool/pool_hba.conf.j2", name=name, database=DATABASE, user=USER,
                           app_clients=[lab.planned_ip(client) for client in clients])
 
@@ -223,11 +242,15 @@ def backend_limits(db: Instance) -> tuple[int, int]:
 
 
 @grading.changes("configure pgpool on {pgpool.name}")
-def configure_pgpool(lab: Lab, pgpool: Instance, conf: str, pool_hba: str, progress: Progress | None = None) -> None:
-    """Install pgpool.conf, pool_hba.conf, the failover script and the encrypted
-    passwords; (re)start pgpool when something changed; wait until the app's user
-    gets through it to PostgreSQL (SCRAM on both legs)."""
+def configure_pgpool(lab: Lab, pgpool: Instance, conf: str, pool_hba: str | None = None,
+                     progress: Progress | None = None) -> None:
+    """Install pgpool.conf, pool_hba.conf (None keeps the one installed: exercise 07a's answer,
+    when chapter 08 adds a server), the failover script and the encrypted passwords;
+    (re)start pgpool when something changed; wait until the app's user gets through it to
+    PostgreSQL (SCRAM on both legs)."""
     progress = progress or Progress(f"pgpool on {pgpool.name}")
+    if pool_hba is None:
+        pool_hba = pgpool.run(f"cat {POOL_HBA.path}", readonly=True).stdout
     progress.say(pgpool.name, "configuring pgpool (backends, pool, SCRAM passwords, failover)")
     passwords = {USER: app_password(lab), MONITOR_USER: monitor_password(lab)}
     pcp_password = stack_secret(lab.stack, "pgpool-pcp", 32)
@@ -235,7 +258,7 @@ def configure_pgpool(lab: Lab, pgpool: Instance, conf: str, pool_hba: str, progr
     backends_before = pgpool.run(f"grep ^backend_hostname {CONFIG_DIR}/pgpool.conf", readonly=True, check=False).stdout
     # Each file is written only if it differs: the digest below decides on a restart.
     pgpool.update_text(f"{CONFIG_DIR}/pgpool.conf", conf, mode="640", owner="root:postgres")
-    pgpool.update_text(f"{CONFIG_DIR}/pool_hba.conf", pool_hba, mode="640", owner="root:postgres")
+    pgpool.update_text(POOL_HBA.path, pool_hba, mode="640", owner="root:postgres")
     pgpool.update_text(f"{CONFIG_DIR}/failover.sh", configs.path("pgpool/failover.sh").read_text(), mode="755")
     pgpool.update_text(KEY_FILE, stack_secret(lab.stack, "pgpool-key", 40) + "\n", mode="600",
                        owner="postgres:postgres")
@@ -291,8 +314,8 @@ def deploy_pgpool(lab: Lab, name: str = "pgpool1", backends: tuple[str, ...] = (
         size.require_fits(*backend_limits(lab.instance(backend)))
         admit_pooler(lab, backend, name)
     pgpool = lab.up(name)
-    configure_pgpool(lab, pgpool, reference_pgpool_conf(lab, name, backends, size), reference_pool_hba(lab, name),
-                     progress)
+    configure_pgpool(lab, pgpool, reference_pgpool_conf(lab, name, backends, size),
+                     keeping_own(pgpool, POOL_HBA, reference_pool_hba(lab, name), progress), progress)
     progress.done(f"{name} pools connections to {', '.join(backends)}")
     return pgpool
 

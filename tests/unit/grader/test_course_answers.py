@@ -7,13 +7,14 @@ import pytest
 from grader.course_answers import ANSWER_FILES, normalised
 from grader.registry import checks_for, run_checks
 from grader.result import FAILED, NOT_RUN, PASSED
-from workshop.deploy import apache, memcached, nginx, postgres, releases, replication, varnish
+from workshop.deploy import apache, memcached, nginx, pgpool, postgres, releases, replication, varnish
 from workshop.lab import Lab
 from workshop.stack import Stack
 
 from .kit import FakeTarget, assert_hint, run
 
 RUNS_ANSWER = {"02-mod-wsgi": "runs-your-vhost", "05-load-balancing": "runs-your-lb-config",
+               "07-pgpool": "runs-your-pool-hba",
                "08-replication": "runs-your-clone", "09-varnish": "runs-your-vcl"}
 WRITTEN = "<VirtualHost *:80>\n    ServerName newsroom\n</VirtualHost>\n"
 
@@ -28,7 +29,8 @@ def course_answers(tmp_path, monkeypatch) -> dict[str, str]:
             "03-postgresql": postgres.reference_hba(lab, marks=(postgres.ANSWER_TO_03,)),
             "04-fabric": releases.ANSWER_TO_04 + "\n",  # the LABEL of the course's release
             "08-replication": replication.clone_script(lab, "db2", "db1"),
-            "06-caching": memcached.reference_memcached_config(lab, "cache1"), "09-varnish": varnish.reference_vcl(lab)}
+            "06-caching": memcached.reference_memcached_config(lab, "cache1"), "07-pgpool": pgpool.reference_pool_hba(lab),
+            "09-varnish": varnish.reference_vcl(lab)}
 
 
 def test_every_exercise_whose_answer_is_a_text_has_its_check():

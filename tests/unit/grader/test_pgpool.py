@@ -9,8 +9,14 @@ from .kit import PRIVATE_IPS, assert_hint, check_ids, health, rows, run
 
 CHAPTER = "07-pgpool"
 POOLER, DB1, DB2 = PRIVATE_IPS["pgpool1"], PRIVATE_IPS["db1"], PRIVATE_IPS["db2"]
-PGPOOL_CONF = "port = 5432\nnum_init_children = 32   # clients\nmax_pool = 2\nenable_pool_hba = on\n"
+#: Exercise 07a's answer for db1, as a student may write it (spacing, comments and quotes their own).
+BACKENDS = ("backend_hostname0 = '10.0.0.41'   # db1\nbackend_port0=5432\nbackend_weight0 = 1\n"
+            "backend_data_directory0 = '/var/lib/postgresql/15/main'\nbackend_flag0 = 'ALLOW_TO_FAILOVER'\n"
+            "backend_application_name0 = 'db1'\n")
+PGPOOL_CONF = ("port = 5432\n" + BACKENDS.replace("=5432", " = 5432").replace("   # db1", "") +
+               "num_init_children = 32   # clients\nmax_pool = 2\nenable_pool_hba = on\n")
 POOL_HBA = "# TYPE DATABASE USER ADDRESS METHOD\nhost newsroom newsroom 10.0.0.21/32 scram-sha-256\n"
+ANSWERS = {"backends": BACKENDS, "pool_hba": POOL_HBA}
 REFUSED = "psql: error: FATAL:  no pg_hba.conf entry for host \"10.0.0.21\", user \"newsroom\""
 WRONG_PASSWORD = "psql: error: FATAL:  password authentication failed for user \"newsroom\""
 
@@ -32,6 +38,7 @@ def healthy(target):
     login_from_web1(target, POOLER, message=WRONG_PASSWORD)
     target.on_ssh("db1", "SHOW max_connections", rows((100,)))
     target.on_ssh("db1", "SHOW superuser_reserved_connections", rows((3,)))
+    target.on_ssh("pgpool1", "cat /etc/pgpool2/pool_hba.conf", POOL_HBA)
     pgpool1 = target.facts("pgpool1")
     pgpool1.services["pgpool2"] = True
     pgpool1.files.update({"/etc/pgpool2/pgpool.conf": PGPOOL_CONF, "/etc/pgpool2/pool_hba.conf": POOL_HBA,
@@ -41,7 +48,7 @@ def healthy(target):
 
 @pytest.mark.parametrize("check_id", check_ids(CHAPTER))
 def test_each_check_passes_with_the_app_behind_pgpool(healthy, check_id):
-    result = run(healthy, CHAPTER, check_id)
+    result = run(healthy, CHAPTER, check_id, **ANSWERS)
     assert (result.status, result.hints) == (PASSED, [])
 
 
@@ -86,4 +93,29 @@ def pgpool_file(path, text):
 ])
 def test_each_hint_names_the_fix(healthy, check_id, break_it, hint):
     break_it(healthy)
-    assert_hint(run(healthy, CHAPTER, check_id), hint)
+    assert_hint(run(healthy, CHAPTER, check_id, **ANSWERS), hint)
+
+
+@pytest.mark.parametrize("written, live, hint", [
+    (None, PGPOOL_CONF, "`backends` is not set: write db1's backend lines in the answer cell of exercise 07a"),
+    ("backend_hostname0 = '10.0.0.41'\nnum_init_children = 4\n", PGPOOL_CONF,
+     "your `backends` are not backend lines pgpool can use: not a backend line: 'num_init_children = 4'"),
+    (BACKENDS.replace("backend_flag0 = 'ALLOW_TO_FAILOVER'\n", ""), PGPOOL_CONF, "node 0 has no backend_flag0"),
+    (BACKENDS.replace("0 =", "1 =").replace("0=", "1="), PGPOOL_CONF, "the nodes are numbered 1: pgpool numbers them 0"),
+    (BACKENDS.replace("10.0.0.41", "10.0.0.42"), PGPOOL_CONF,
+     "your backend_hostname0 is '10.0.0.42', not '10.0.0.41': db1's private address"),
+    (BACKENDS.replace("'db1'", "'primary'"), PGPOOL_CONF,
+     "your backend_application_name0 is 'primary', not 'db1': the name db1 streams under"),
+    (BACKENDS, PGPOOL_CONF.replace("10.0.0.41", "10.0.0.42"), "pgpool1's /etc/pgpool2/pgpool.conf has no backend for db1"),
+    (BACKENDS, PGPOOL_CONF.replace("'db1'", "'db-one'"), "pgpool1 runs other lines for db1 than your `backends`"),
+])
+def test_backend_lines_other_than_the_students_or_wrong_are_caught(healthy, written, live, hint):
+    healthy.facts("pgpool1").files["/etc/pgpool2/pgpool.conf"] = live
+    assert_hint(run(healthy, CHAPTER, "runs-your-backends", **dict(ANSWERS, backends=written)), hint)
+
+
+def test_a_weight_of_the_students_choosing_and_a_second_server_after_chapter_08_pass(healthy):
+    second = BACKENDS.replace("0 =", "1 =").replace("0=", "1=").replace("41", "42").replace("'db1'", "'db2'")
+    healthy.facts("pgpool1").files["/etc/pgpool2/pgpool.conf"] = PGPOOL_CONF.replace("weight0 = 1", "weight0 = 2") + second
+    result = run(healthy, CHAPTER, "runs-your-backends", **dict(ANSWERS, backends=BACKENDS.replace("weight0 = 1", "weight0 = 2")))
+    assert (result.status, result.hints) == (PASSED, [])
