@@ -1,11 +1,14 @@
 """Chapter 06, two cache servers: memcached runs on cache1 and cache2 where the web
-servers can reach it, every web server lists both, the keys spread over both,
-and pages read from the cache instead of the database."""
+servers can reach it, every web server runs the student's CACHES and lists both,
+the keys spread over both, and pages read from the cache instead of the database."""
 
 from __future__ import annotations
 
 import re
 
+from workshop.cache_settings import parse_caches, same_caches
+from workshop.configs import COURSE_ANSWER
+from workshop.errors import ConfigError
 from workshop.memcached_stats import MEMCACHED_PORT, STATS_COMMAND, parse_stats
 
 from .registry import check
@@ -16,6 +19,8 @@ CHAPTER = "06-caching"
 LB, WEBS, CACHE_SERVERS = "lb1", ("web1", "web2"), ("cache1", "cache2")
 ARTICLE_LINK = re.compile(r'href="(/articles/[a-z0-9-]+/)"')
 ARTICLE_PAGES, HEALTH_REQUESTS, HOME_REQUESTS, MIN_HITS = 10, 20, 10, 8
+CACHE_SETTINGS = "/etc/newsroom/cache_settings.py"
+INSTALL = "memcached.configure_caches(lab, caches)"
 
 
 def stats(target: Target, name: str) -> dict:
@@ -43,7 +48,39 @@ def memcached_on_both(target: Target, verdict: Verdict) -> None:
                          f"-l 127.0.0.1,{address} in /etc/memcached.conf, systemctl restart memcached")
 
 
-@check(CHAPTER, "web-servers-use-both", "every web server caches in both memcached servers", points=2)
+@check(CHAPTER, "runs-your-caches", "web1 and web2 run the CACHES you wrote (`caches`)", points=1,
+       answers=("caches",))
+def runs_your_caches(target: Target, verdict: Verdict) -> None:
+    written = target.answers.get("caches")
+    if not isinstance(written, dict) or not isinstance(written.get("default"), dict):
+        verdict.fail("`caches` is not set: write the CACHES setting (a dict with a 'default' cache) in the answer "
+                     f"cell of exercise 06a, run it, then install it ({INSTALL})")
+        return
+    if written["default"].get("OPTIONS", {}).get("ignore_exc") is not True:
+        verdict.fail("your CACHES has no OPTIONS 'ignore_exc': True: with it a dead cache server means cache "
+                     "misses; without it every page that touches the cache fails (500) until it is back")
+    for web in WEBS:
+        live = target.ssh(web, f"cat {CACHE_SETTINGS}")
+        if not live.ok:
+            verdict.fail(f"{web} has no cache settings at {CACHE_SETTINGS}: install yours ({INSTALL})")
+            continue
+        if live.stdout.startswith(COURSE_ANSWER):
+            verdict.fail(f"{web} runs the course's own cache settings (their first line says so: `workshop "
+                         f"catch-up` installed them), which earn no points: write your own `caches` in exercise "
+                         f"06a and install it ({INSTALL})")
+            continue
+        try:
+            running = parse_caches(live.stdout)
+        except ConfigError as exc:
+            verdict.fail(f"{web}'s {CACHE_SETTINGS} cannot be read back ({exc}): install yours ({INSTALL})")
+            continue
+        verdict.see(**{web: running.get("default", {}).get("LOCATION")})
+        if not same_caches(running, written):
+            verdict.fail(f"{web} runs other cache settings than your `caches` ({CACHE_SETTINGS} differs from it): "
+                         f"run the answer cell, then install it ({INSTALL})")
+
+
+@check(CHAPTER, "web-servers-use-both", "every web server caches in both memcached servers", points=1)
 def web_servers_use_both(target: Target, verdict: Verdict) -> None:
     expected = cache_addresses(target)
     for web in WEBS:
@@ -51,11 +88,11 @@ def web_servers_use_both(target: Target, verdict: Verdict) -> None:
         verdict.see(**{web: cache})
         listed = set(cache.get("servers") or [])
         if "memcached" not in cache.get("backend", "").lower():
-            verdict.fail(f"{web} has no cache servers ({cache.get('backend')}): set CACHE_SERVERS="
-                         f"{','.join(expected)} in /etc/newsroom/env and restart apache2")
+            verdict.fail(f"{web} has no cache servers ({cache.get('backend')}): a memcached BACKEND in your "
+                         f"CACHES, with LOCATION {sorted(expected)}, installed with {INSTALL}")
         elif missing := [name for address, name in expected.items() if address not in listed]:
-            verdict.fail(f"{web}'s CACHE_SERVERS lacks {', '.join(missing)}: list every cache server "
-                         f"({','.join(expected)}) so the keys spread over all of them")
+            verdict.fail(f"{web}'s CACHES LOCATION lacks {', '.join(missing)}: list every cache server "
+                         f"({', '.join(expected)}) so the keys spread over all of them")
         elif not cache.get("ok"):
             verdict.fail(f"{web} cannot store a value in memcached: is memcached reachable from {web} "
                          f"on port {MEMCACHED_PORT}?")
@@ -77,7 +114,7 @@ def keys_on_both(target: Target, verdict: Verdict) -> None:
     for name, count in stored.items():
         if not count:
             verdict.fail(f"{name} stored no keys while {requests_sent} requests went through lb1: the web servers "
-                         f"do not use it; list both cache servers in CACHE_SERVERS on web1 and web2")
+                         f"do not use it; list both cache servers in your CACHES LOCATION on web1 and web2")
 
 
 @check(CHAPTER, "pages-hit-the-cache", "repeated page views are cache hits", points=1)
@@ -88,4 +125,4 @@ def pages_hit_the_cache(target: Target, verdict: Verdict) -> None:
     verdict.see(home_requests=HOME_REQUESTS, statuses=sorted(set(statuses)), new_hits=hits)
     if hits < MIN_HITS:
         verdict.fail(f"{HOME_REQUESTS} views of the home page made only {hits} cache hits in memcached: "
-                     "are web1 and web2 using CACHE_SERVERS (see the check above) and answering through lb1?")
+                     "are web1 and web2 using your CACHES (see the checks above) and answering through lb1?")

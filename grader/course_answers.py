@@ -7,7 +7,8 @@ student: every check of that chapter fails with the hint `withheld_cause` gives 
 is for moving on, not for marks), so none of its points can be earned with the course's
 answer. Where the answer is a text that stays as written (02a, 05a, 07a, 08a, 09a: not 03's pg_hba.conf,
 which chapter 07 replaces, nor 06a's function of a name), a check also proves that its machine
-runs the very text the student's answer cell holds.
+runs the very text the student's answer cell holds. 06a's CACHES, a dict, has a check of its own
+(grader/caching.py: `runs-your-caches`, which also refuses the course's marked file).
 
 Catch-up never takes away points a student earned: where a machine already runs the student's
 own answer file, catch-up keeps it (workshop/deploy/config_file.py: `keeping_own`).
@@ -67,7 +68,8 @@ ANSWER_FILES = {
                             'fab(lab, "deploy", ["web1"])'),
     "05-load-balancing": AnswerFile("05a", "lb1", "/etc/nginx/sites-available/newsroom", "nginx site", "lb_config",
                                     "nginx.configure_nginx(lb1, lb_config)"),
-    # A function of the cache server's name: no text to compare, so chapter 06 has no runs-your-... check.
+    # A function of the cache server's name: no text to compare. Chapter 06's runs-your-caches compares the
+    # web servers' CACHES with the student's dict instead.
     "06-caching": AnswerFile("06a", "cache1", "/etc/memcached.conf", "memcached configuration", "memcached_config",
                              "memcached.configure_memcached(lab.up(name), memcached_config(name))"),
     # Chapter 08 adds db2 to pgpool.conf and keeps this file (configure_pgpool without one).

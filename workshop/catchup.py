@@ -37,7 +37,7 @@ from .concurrency import Ahead, on_each
 from .deploy.app import app_environment, environment_in_place
 from .deploy.config_file import keeping_own
 from .deploy.media import deploy_media_server
-from .deploy.memcached import deploy_cache_servers
+from .deploy.memcached import deploy_cache_servers, deploy_cache_settings
 from .deploy.nginx import SITE, configure_nginx, deploy_load_balancer, reference_lb_config, sync_static
 from .deploy.pgpool import (DATABASE_SERVERS, admit_pooler, deploy_pgpool, is_primary, pooled, reattach_servers,
                             restrict_to_pooler, running)
@@ -53,8 +53,8 @@ from .errors import StackError, WorkshopError
 from .progress import Progress
 from .providers import RUNNING
 from .records import LoadTest, NotRecorded, Record, RecordFolders
+from .topology import WEB_SERVERS
 
-WEB_SERVERS = ("web1", "web2")
 T = TypeVar("T")
 
 
@@ -172,10 +172,9 @@ def load_balancing(lab: Lab, progress: Progress, target: Chapter) -> None:
 
 
 def caching(lab: Lab, progress: Progress, target: Chapter) -> None:
-    """memcached on cache1 and cache2; web1 and web2 redeployed with both in CACHE_SERVERS."""
+    """memcached on cache1 and cache2; web1 and web2 with both in their cache settings."""
     _deployed("cache1, cache2", lambda: deploy_cache_servers(lab, progress=progress))
-    if target.number < 7:  # else chapter 07's deploy, next, brings both with pgpool: one Apache restart, not two
-        _deploy_web_servers(lab, progress, 6, target)
+    deploy_cache_settings(lab, WEB_SERVERS, progress)
 
 
 def pgpool(lab: Lab, progress: Progress, target: Chapter) -> None:

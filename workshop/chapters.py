@@ -89,7 +89,7 @@ CHAPTERS: tuple[Chapter, ...] = (
     Chapter(4, "fabric", "Deploying with Fabric", checks_machines=("web1",)),
     Chapter(5, "load-balancing", "Several web servers, one load balancer", app_settings="shared_media",
             machines=("media1", "web2", "lb1")),
-    Chapter(6, "caching", "Two cache servers", app_settings="both_cache_servers", machines=("cache1", "cache2")),
+    Chapter(6, "caching", "Two cache servers", machines=("cache1", "cache2")),
     Chapter(7, "pgpool", "Connection middleware: pgpool", app_settings="database_through_pgpool",
             machines=("pgpool1",)),
     Chapter(8, "replication", "Database redundancy: a standby, and a failover", machines=("db2",)),

@@ -47,6 +47,9 @@ def spec(name: str) -> InstanceSpec:
         raise UnknownNameError(f"No machine called {name} in the course; choose from: {', '.join(PLAN)}") from None
 
 
+#: The web servers of the complete stack (chapter 05 adds web2): every one runs the app, behind lb1.
+WEB_SERVERS = ("web1", "web2")
+
 #: Roles started before the rest when several machines start together (a stack coming back
 #: after the host restarted): pgpool must find its servers up, or it would take a primary
 #: still booting for a dead one and promote the standby.

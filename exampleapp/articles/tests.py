@@ -334,18 +334,25 @@ class ModelAndCommandTests(TestCase):
 
 
 class SettingsEnvTests(SimpleTestCase):
-    def test_cache_servers_use_pymemcache(self):
-        caches = settings_env.caches({"CACHE_SERVERS": "cache1:11211, cache2:11211"})
-        self.assertEqual(
-            caches["default"]["BACKEND"], "django.core.cache.backends.memcached.PyMemcacheCache"
-        )
+    def test_cache_settings_file_sets_caches(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "cache_settings.py"
+            path.write_text('CACHES = {"default": {"BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",'
+                            ' "LOCATION": ["cache1:11211", "cache2:11211"]}}\n')
+            caches = settings_env.caches({"CACHE_SETTINGS": str(path)})
         self.assertEqual(caches["default"]["LOCATION"], ["cache1:11211", "cache2:11211"])
 
-    def test_no_cache_servers_cache_nothing(self):
-        caches = settings_env.caches({"CACHE_SERVERS": ""})
-        self.assertEqual(
-            caches["default"]["BACKEND"], "django.core.cache.backends.dummy.DummyCache"
-        )
+    def test_no_cache_settings_file_caches_nothing(self):
+        for environ in ({}, {"CACHE_SETTINGS": "/nonexistent/cache_settings.py"}):
+            caches = settings_env.caches(environ)
+            self.assertEqual(caches["default"]["BACKEND"], "django.core.cache.backends.dummy.DummyCache")
+
+    def test_a_cache_settings_file_without_caches_is_refused(self):
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "cache_settings.py"
+            path.write_text("CACHE = {}\n")
+            with self.assertRaisesMessage(ImproperlyConfigured, "must set CACHES"):
+                settings_env.caches({"CACHE_SETTINGS": str(path)})
 
     def test_s3_storage_with_endpoint(self):
         storages = settings_env.storages(

@@ -17,8 +17,8 @@ DATABASE_URL            dj-database-url URL, e.g.
                         Default: sqlite:///<BASE_DIR>/db.sqlite3.
 DATABASE_CONN_MAX_AGE   Seconds to keep a database connection open (0 closes
                         it after each request). Default: 0.
-CACHE_SERVERS           Comma list of memcached host:port. Empty: no cache
-                        (DummyCache). Default: empty.
+CACHE_SETTINGS          A Python file that sets CACHES (e.g. memcached on the
+                        cache servers). Unset or absent: no cache (DummyCache).
 STORAGE_BACKEND         "local" (files under MEDIA_ROOT) or "s3" (a bucket
                         shared by all web servers). Default: "local".
 AWS_STORAGE_BUCKET_NAME Bucket for STORAGE_BACKEND=s3 (required then).

@@ -4,6 +4,7 @@ They take the mapping as an argument (instead of reading ``os.environ``) so the
 tests can exercise every branch without reloading the settings module.
 """
 
+import runpy
 from pathlib import Path
 
 import dj_database_url
@@ -56,27 +57,20 @@ def databases(environ, base_dir):
 
 
 def caches(environ):
-    """Use memcached when CACHE_SERVERS lists host:port pairs, else cache nothing.
+    """CACHES from the Python file CACHE_SETTINGS names (the operator writes it: exercise 06a),
+    else cache nothing.
 
     No cache until the stack has cache servers (chapter 06): each stage's load
-    test then measures what that stage's machines provide.
+    test then measures what that stage's machines provide. A file that defines no
+    CACHES stops the app with the reason: a typo never runs the site uncached unnoticed.
     """
-    servers = env_list(environ, "CACHE_SERVERS")
-    if not servers:
+    path = environ.get("CACHE_SETTINGS", "").strip()
+    if not path or not Path(path).is_file():
         return {"default": {"BACKEND": "django.core.cache.backends.dummy.DummyCache"}}
-    return {
-        "default": {
-            "BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
-            "LOCATION": servers,
-            # A dead memcached node then means cache misses, not 500 errors.
-            "OPTIONS": {
-                "use_pooling": True,
-                "ignore_exc": True,
-                "connect_timeout": 1,
-                "timeout": 1,
-            },
-        }
-    }
+    found = runpy.run_path(path).get("CACHES")
+    if not isinstance(found, dict) or "default" not in found:
+        raise ImproperlyConfigured(f"{path} must set CACHES, a dict with a 'default' cache.")
+    return found
 
 
 def storages(environ):

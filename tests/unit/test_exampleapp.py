@@ -11,7 +11,7 @@ APP_PYTHON = ROOT / ".venv-exampleapp" / "bin" / "python"
 
 def test_the_exampleapp_test_suite_passes():
     assert APP_PYTHON.exists(), "run `make setup` to create .venv-exampleapp"
-    env = {k: v for k, v in os.environ.items() if k not in ("CACHE_SERVERS", "STORAGE_BACKEND", "DATABASE_URL")}
+    env = {k: v for k, v in os.environ.items() if k not in ("CACHE_SETTINGS", "STORAGE_BACKEND", "DATABASE_URL")}
     env["DJANGO_DEBUG"] = "1"
     result = subprocess.run([str(APP_PYTHON), "manage.py", "test", "--noinput", "-v", "1"], cwd=ROOT / "exampleapp",
                             env=env, capture_output=True, text=True, timeout=600)

@@ -98,6 +98,8 @@ CHANGING = [
     (varnish.deploy_varnish, lambda lab: (lab,), "varnish1"),
     (memcached.configure_memcached, lambda lab: (lab.instance("cache1"), "-m 64"), None),
     (memcached.deploy_cache_servers, lambda lab: (lab,), ["cache1", "cache2"]),
+    (memcached.configure_caches, lambda lab: (lab, {"default": {}}), None),
+    (memcached.deploy_cache_settings, lambda lab: (lab,), None),
     (postgres.configure_postgres, lambda lab: (lab.instance("db1"), "local all all peer"), None),
     (postgres.install_hba, lambda lab: (lab.instance("db1"), "local all all peer"), None),
     (postgres.create_app_database, lambda lab: (lab.instance("db1"), "secret"), None),

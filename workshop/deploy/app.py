@@ -9,6 +9,7 @@ Layout on every web server (chapter 04 adds releases/ and makes current a symlin
     /srv/newsroom/media        uploads, until media moves to shared storage
     /srv/newsroom/data         the SQLite file of chapter 02
     /etc/newsroom/env          the settings, as environment variables
+    /etc/newsroom/cache_settings.py   CACHES, from chapter 06 on (exercise 06a)
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from pathlib import Path
 
 from ..lab import Instance, Lab
 from ..progress import Progress
+from .config_file import ConfigFile
 from ..secrets import stack_secret
 from ..topology import PLAN
 from .wheelhouse import build_wheelhouse, requirements_digest, wheelhouse_archive
@@ -35,6 +37,7 @@ DATA_DIR = f"{APP_ROOT}/data"
 ENV_FILE = "/etc/newsroom/env"
 APACHE_ENV_DROPIN = "/etc/systemd/system/apache2.service.d/newsroom-env.conf"
 SQLITE_URL = f"sqlite:///{DATA_DIR}/db.sqlite3"
+CACHE_SETTINGS_PATH = "/etc/newsroom/cache_settings.py"
 
 SOURCE = Path(__file__).resolve().parents[2] / "exampleapp"
 _SKIP = {"__pycache__", "db.sqlite3", "media", "staticfiles", ".gitignore", "README.md"}
@@ -142,15 +145,15 @@ def allowed_hosts(lab: Lab) -> list[str]:
     return ["127.0.0.1", "localhost"] + [s.name for s in front] + [f"{subnet_prefix}.{s.host_number}" for s in front]
 
 
-def app_environment(lab: Lab, database_url: str = SQLITE_URL, cache_servers: tuple[str, ...] = (),
-                    storage: dict[str, str] | None = None) -> dict[str, str]:
+def app_environment(lab: Lab, database_url: str = SQLITE_URL, storage: dict[str, str] | None = None) -> dict[str, str]:
     """The app's settings for this stack (see exampleapp/newsroom/settings.py)."""
     env = {
         "DJANGO_SECRET_KEY": stack_secret(lab.stack, "django-secret-key", 50),
         "DJANGO_DEBUG": "0",
         "DJANGO_ALLOWED_HOSTS": ",".join(allowed_hosts(lab)),
         "DATABASE_URL": database_url,
-        "CACHE_SERVERS": ",".join(cache_servers),
+        # No file there (before chapter 06): no cache.
+        "CACHE_SETTINGS": CACHE_SETTINGS_PATH,
         "STATIC_ROOT": STATIC_ROOT,
         "MEDIA_ROOT": MEDIA_ROOT,
         "STORAGE_BACKEND": "local",
@@ -183,10 +186,25 @@ def write_environment(web: Instance, env: dict[str, str]) -> bool:
     return True
 
 
+def manage_command(command: str, app_dir: str = CURRENT) -> str:
+    """The shell command that runs `manage.py command` as www-data with the app's settings."""
+    return (f"cd {app_dir} && set -a && . {ENV_FILE} && set +a && "
+            f"runuser -u www-data -- {VENV}/bin/python manage.py {command}")
+
+
 def manage(web: Instance, command: str, app_dir: str = CURRENT, timeout: float = 300):
     """Run `manage.py command` as www-data with the app's settings."""
-    return web.run(f"cd {app_dir} && set -a && . {ENV_FILE} && set +a && "
-                   f"runuser -u www-data -- {VENV}/bin/python manage.py {command}", timeout=timeout)
+    return web.run(manage_command(command, app_dir), timeout=timeout)
+
+
+#: The app's cache settings (exercise 06a), judged with the live release before Apache's daemons
+#: reload and read them: Django's own checks (which load every cache's BACKEND), then one lookup
+#: in each cache (which builds its client from OPTIONS and reaches its servers).
+CACHE_LOOKUP = "from django.core.cache import caches; [caches[alias].get('workshop-check') for alias in caches]"
+CACHE_SETTINGS = ConfigFile(CACHE_SETTINGS_PATH,
+                            check=f"{manage_command('check')} && {manage_command('shell -c ' + shlex.quote(CACHE_LOOKUP))}",
+                            rejected="the app cannot use these cache settings (manage.py check, then a cache lookup)",
+                            mode="640", owner="root:www-data", service="apache2")
 
 
 def migrate_and_collect(web: Instance, progress: Progress, app_dir: str = CURRENT) -> None:

@@ -12,6 +12,7 @@ import base64
 from .. import configs, grading
 from ..lab import Instance, Lab
 from ..progress import Progress
+from ..topology import WEB_SERVERS
 from .app import STATIC_ROOT
 from .config_file import ConfigFile, keeping_own, put_config
 from .media import media_url
@@ -30,7 +31,7 @@ RELOAD = ("old=$(pgrep -d ' ' -f '^nginx: worker process'); "
           "[ $alive = 0 ] && break; sleep 0.1; done")
 
 
-def reference_lb_config(lab: Lab, web_servers: tuple[str, ...] = ("web1", "web2"), media: str = "media1") -> str:
+def reference_lb_config(lab: Lab, web_servers: tuple[str, ...] = WEB_SERVERS, media: str = "media1") -> str:
     """The course's nginx site for lb1 (configs/nginx/newsroom.conf.j2), with private addresses."""
     return configs.render("nginx/newsroom.conf.j2", web_servers=[lab.planned_ip(name) for name in web_servers],
                           static_root=STATIC_ROOT, media_url=media_url(lab, media))
@@ -64,7 +65,7 @@ def static_digest(host: Instance) -> str:
 
 
 @grading.changes("deploy the load balancer {name}", fallback=grading.named_instance)
-def deploy_load_balancer(lab: Lab, name: str = "lb1", web_servers: tuple[str, ...] = ("web1", "web2"),
+def deploy_load_balancer(lab: Lab, name: str = "lb1", web_servers: tuple[str, ...] = WEB_SERVERS,
                          progress: Progress | None = None) -> Instance:
     """The reference deploy of chapter 05's load balancer; idempotent."""
     progress = progress or Progress(f"deploy {name}")

@@ -1,30 +1,23 @@
 """The app's settings on the reference stack at the end of each chapter.
 
 Some chapters add a service to the app's settings (the database, shared media,
-the cache servers, pgpool in front of the database): the chapter registry names
+pgpool in front of the database; chapter 06's cache servers are a settings file of
+their own, workshop/deploy/memcached.py): the chapter registry names
 each one's addition, a function below. Deploy steps, catch-up and tests take the
 settings from here, so no chapter restates what the earlier ones configured.
 
 Example::
 
-    deploy_release_web_server(lab, "web1", **reference_settings(lab, 6))
+    deploy_release_web_server(lab, "web1", **reference_settings(lab, 7))
 """
 
 from __future__ import annotations
 
 from ..chapters import chapters_through
 from ..lab import Lab
-from ..memcached_stats import MEMCACHED_PORT
 from .media import storage_settings
 from .pgpool import pooled
 from .postgres import database_url
-
-CACHE_SERVERS = ("cache1", "cache2")
-
-
-def cache_servers(lab: Lab, names: tuple[str, ...] = CACHE_SERVERS) -> tuple[str, ...]:
-    """CACHE_SERVERS entries (private address:port) for the memcached instances `names`."""
-    return tuple(f"{lab.planned_ip(name)}:{MEMCACHED_PORT}" for name in names)
 
 
 def reference_settings(lab: Lab, chapter: int | str) -> dict:
@@ -46,11 +39,6 @@ def database_on_db1(lab: Lab, settings: dict) -> None:
 def shared_media(lab: Lab, settings: dict) -> None:
     """Chapter 05: uploaded media on media1, shared by every web server."""
     settings["storage"] = storage_settings(lab)
-
-
-def both_cache_servers(lab: Lab, settings: dict) -> None:
-    """Chapter 06: memcached on cache1 and cache2."""
-    settings["cache_servers"] = cache_servers(lab)
 
 
 def database_through_pgpool(lab: Lab, settings: dict) -> None:

@@ -5,6 +5,7 @@ import itertools
 import pytest
 
 from grader.result import PASSED
+from workshop.cache_settings import settings_text
 from workshop.memcached_stats import STATS_COMMAND
 
 from .kit import PRIVATE_IPS, assert_hint, check_ids, health, respond, run
@@ -12,6 +13,10 @@ from .kit import PRIVATE_IPS, assert_hint, check_ids, health, respond, run
 CHAPTER = "06-caching"
 CACHE1, CACHE2 = PRIVATE_IPS["cache1"], PRIVATE_IPS["cache2"]
 HOME = '<a href="/articles/first/">First</a> <a href="/articles/second/">Second</a>'
+READ_CACHES = "cat /etc/newsroom/cache_settings.py"
+CACHES = {"default": {"BACKEND": "django.core.cache.backends.memcached.PyMemcacheCache",
+                      "LOCATION": [f"{CACHE1}:11211", f"{CACHE2}:11211"],
+                      "OPTIONS": {"ignore_exc": True, "timeout": 1}}}
 
 
 def memcached(step: int):
@@ -31,6 +36,7 @@ def healthy(target):
         target.facts(name).listening = ["tcp://127.0.0.1:11211", f"tcp://{address}:11211", "tcp://0.0.0.0:22"]
     for web in ("web1", "web2"):
         target.on_http(web, "/health/", health(web))
+        target.on_ssh(web, READ_CACHES, settings_text(CACHES))
     target.on_http("lb1", "/", respond(text=HOME))
     for link in ("/articles/first/", "/articles/second/"):
         target.on_http("lb1", link, respond(text="an article"))
@@ -40,7 +46,7 @@ def healthy(target):
 
 @pytest.mark.parametrize("check_id", check_ids(CHAPTER))
 def test_each_check_passes_with_both_cache_servers_in_use(healthy, check_id):
-    result = run(healthy, CHAPTER, check_id)
+    result = run(healthy, CHAPTER, check_id, caches=CACHES)
     assert (result.status, result.hints) == (PASSED, [])
 
 
@@ -62,7 +68,7 @@ def cache(**fields):
         backend="django.core.cache.backends.locmem.LocMemCache", servers=[])),
      "web2 has no cache servers (django.core.cache.backends.locmem.LocMemCache)"),
     ("web-servers-use-both", lambda t: t.on_http("web1", "/health/", cache(servers=[f"{CACHE1}:11211"])),
-     "web1's CACHE_SERVERS lacks cache2"),
+     "web1's CACHES LOCATION lacks cache2"),
     ("web-servers-use-both", lambda t: t.on_http("web1", "/health/", cache(ok=False)),
      "web1 cannot store a value in memcached"),
     ("keys-on-both", lambda t: t.on_ssh("cache2", STATS_COMMAND, memcached(step=0)),
@@ -73,3 +79,36 @@ def cache(**fields):
 def test_each_hint_names_the_fix(healthy, check_id, break_it, hint):
     break_it(healthy)
     assert_hint(run(healthy, CHAPTER, check_id), hint)
+
+
+def other(**options):
+    return {"default": {**CACHES["default"], "OPTIONS": options}}
+
+
+@pytest.mark.parametrize("answer, break_it, hint", [
+    (None, None, "`caches` is not set: write the CACHES setting"),
+    ("CACHES = {}", None, "`caches` is not set"),
+    (CACHES, lambda t: t.on_ssh("web2", READ_CACHES, "", exit_code=1),
+     "web2 has no cache settings at /etc/newsroom/cache_settings.py: install yours"),
+    (CACHES, lambda t: t.on_ssh("web1", READ_CACHES, "# workshop catch-up: the course's own answer to exercise 06a\n"
+                                + settings_text(CACHES)),
+     "web1 runs the course's own cache settings"),
+    (CACHES, lambda t: t.on_ssh("web1", READ_CACHES, settings_text(other(ignore_exc=True))),
+     "web1 runs other cache settings than your `caches`"),
+    (CACHES, lambda t: t.on_ssh("web2", READ_CACHES, "CACHES = {'default': dict(BACKEND='x')}"),
+     "web2's /etc/newsroom/cache_settings.py cannot be read back (the cache settings' CACHES is not plain data"),
+    (other(timeout=1), lambda t: [t.on_ssh(web, READ_CACHES, settings_text(other(timeout=1))) for web in ("web1", "web2")],
+     "your CACHES has no OPTIONS 'ignore_exc': True"),
+])
+def test_runs_your_caches_names_what_differs(healthy, answer, break_it, hint):
+    if break_it:
+        break_it(healthy)
+    assert_hint(run(healthy, CHAPTER, "runs-your-caches", caches=answer), hint)
+
+
+def test_runs_your_caches_takes_the_answer_as_it_reaches_the_grader(healthy):
+    """Under autograde the answer comes as JSON: the tuple a student wrote is a list there."""
+    written = {"default": {**CACHES["default"], "LOCATION": tuple(CACHES["default"]["LOCATION"])}}
+    for web in ("web1", "web2"):
+        healthy.on_ssh(web, READ_CACHES, settings_text(written))
+    assert run(healthy, CHAPTER, "runs-your-caches", caches=CACHES).status == PASSED

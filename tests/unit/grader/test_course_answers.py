@@ -46,6 +46,14 @@ def test_the_course_answers_say_whose_they_are_on_their_first_line(tmp_path, mon
         assert text.splitlines()[0].startswith(ANSWER_FILES[chapter].mark), chapter
 
 
+def test_the_course_cache_settings_say_whose_they_are_too(tmp_path, monkeypatch):
+    """06a's second answer, checked by runs-your-caches (its first line, like the memcached configuration's)."""
+    course_answers(tmp_path, monkeypatch)
+    stack = Stack("s", "local", "root", str(tmp_path / "id"), {"subnet": "10.213.5.0/24"}, {})
+    text = memcached.reference_cache_settings(Lab(stack, None, tmp_path))
+    assert text.splitlines()[0].startswith(ANSWER_FILES["06-caching"].mark)
+
+
 @pytest.mark.parametrize("chapter", sorted(ANSWER_FILES))
 def test_a_stack_running_the_course_answer_earns_nothing_in_that_chapter(target, chapter):
     answer = ANSWER_FILES[chapter]
