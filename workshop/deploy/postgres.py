@@ -30,6 +30,15 @@ HBA = ConfigFile(f"{CLUSTER}/pg_hba.conf",
                  rejected="PostgreSQL rejected pg_hba.conf", mode="640", owner="postgres:postgres",
                  service="postgresql@15-main", shipped=f"{CLUSTER}/pg_hba.conf.debian")
 RESTART = "systemctl restart postgresql@15-main"
+# PostgreSQL's own parser judges the settings first (postgres -C reads every file, running server
+# or not); a restart then proves the server starts with them (it binds every listen address).
+PARSE = (f"runuser -u postgres -- /usr/lib/postgresql/15/bin/postgres -C listen_addresses "
+         f"-c config_file={CLUSTER}/postgresql.conf > /dev/null")
+SETTINGS = ConfigFile(f"{CLUSTER}/conf.d/workshop.conf",
+                      check=f"{PARSE} && {{ {RESTART} || {{ journalctl -u postgresql@15-main -n 8 --no-pager -o cat; "
+                            "false; }; }",
+                      rejected="PostgreSQL did not start with the new settings", restore=RESTART,
+                      owner="postgres:postgres", service="postgresql@15-main")
 DATABASE = USER = "newsroom"
 #: Web servers that may reach the database (chapter 07 replaces them with pgpool).
 APP_CLIENTS = ("web1", "web2")
@@ -66,22 +75,26 @@ def psql(db: Instance, sql: str, database: str = "postgres", readonly: bool = Fa
     return db.run(superuser_psql(database), stdin=sql, readonly=readonly, check=check, timeout=timeout)
 
 
-@grading.changes("configure PostgreSQL on {db.name}")
-def configure_postgres(db: Instance, hba: str, progress: Progress | None = None) -> None:
-    """Listen on the private address, install `hba` as pg_hba.conf and restart, if
-    either changed (a restart drops every session: pgpool's too).
+def reference_settings(db: Instance) -> str:
+    """The course's conf.d/workshop.conf for the database server `db`: its private address."""
+    return configs.render("postgresql/workshop.conf.j2", private_ip=db.private_ip)
 
-    A pg_hba.conf PostgreSQL cannot parse is put back as it was, and the
-    server's own error lines are raised as ConfigError.
+
+@grading.changes("configure PostgreSQL on {db.name}")
+def configure_postgres(db: Instance, hba: str, settings: str | None = None, progress: Progress | None = None) -> None:
+    """Install `settings` as conf.d/workshop.conf (listen addresses, password hashing; None: the
+    file `db` runs when the student wrote it, else the course's) and restart if it changed (a
+    restart drops every session: pgpool's too); then `hba` as pg_hba.conf, reloaded.
+
+    Settings PostgreSQL cannot parse or start with, and a pg_hba.conf it cannot parse, are
+    put back as they were, and the server's own error lines are raised as ConfigError.
     """
     progress = progress or Progress(f"PostgreSQL on {db.name}")
     progress.say(db.name, "configuring PostgreSQL (listen addresses, scram, pg_hba)")
-    settings = db.update_text(f"{CLUSTER}/conf.d/workshop.conf",
-                              configs.render("postgresql/workshop.conf.j2", private_ip=db.private_ip),
-                              owner="postgres:postgres")
     db.run(f"echo auto > {CLUSTER}/start.conf && systemctl enable -q postgresql && systemctl start postgresql@15-main")
-    if not put_config(db, HBA, hba, apply=RESTART) and settings:
-        db.run(RESTART)
+    put_config(db, SETTINGS, settings if settings is not None else keeping_own(db, SETTINGS, reference_settings(db),
+                                                                                 progress))
+    put_config(db, HBA, hba, apply="systemctl reload postgresql@15-main")
 
 
 def course_hba(db: Instance, hba: str) -> str:
@@ -124,7 +137,8 @@ def deploy_database_server(lab: Lab, name: str = "db1", progress: Progress | Non
     """The reference deploy of chapter 03's database server; idempotent."""
     progress = progress or Progress(f"deploy {name}")
     db = lab.up(name)
-    configure_postgres(db, keeping_own(db, HBA, reference_hba(lab, name, marks=(ANSWER_TO_03,)), progress), progress)
+    configure_postgres(db, keeping_own(db, HBA, reference_hba(lab, name, marks=(ANSWER_TO_03,)), progress),
+                       progress=progress)
     create_app_database(db, app_password(lab))
     progress.done(f"{name} serves PostgreSQL")
     return db
