@@ -75,10 +75,10 @@ def test_settings_postgresql_cannot_start_with_are_refused_and_the_previous_stay
     db1 = lab.instance("db1")
     install = lambda text: postgres.configure_postgres(db1, postgres.reference_hba(lab), text)  # noqa: E731
     assert_rejected_and_kept(install, db1, postgres.SETTINGS.path, students_settings(db1, "'localhost,192.0.2.1'"),
-                             "PostgreSQL did not start with the new settings; the previous configuration is back:"
+                             "PostgreSQL cannot serve with the new settings; the previous configuration is back:"
                              "(?s:.*)192.0.2.1")
     assert_rejected_and_kept(install, db1, postgres.SETTINGS.path, "listen_addresses = localhost,\n",
-                             "PostgreSQL did not start with the new settings; the previous configuration is back:"
+                             "PostgreSQL cannot serve with the new settings; the previous configuration is back:"
                              "(?s:.*)syntax error")
     assert db1.run("systemctl is-active -q postgresql@15-main", readonly=True, check=False).ok
 

@@ -21,7 +21,9 @@ import grader
 from tests.e2e.coursework import grade_unmodified_release, max_points, work_through, instructors_record
 from workshop.chapters import chapter_ids
 from workshop.classroom.autograde import GRADED, grade_class
+from workshop import loadtest
 from workshop.course import Course
+from workshop.lab import open_lab
 
 pytestmark = pytest.mark.e2e
 
@@ -57,6 +59,8 @@ def test_the_whole_submission_autogrades_to_full_marks(submission, tmp_path):
     grades = grade_class(course, chapter_ids(), ["alice"], workers=2,
                          records={"alice": record.path})
     print(f"\nautograded the whole submission in {time.monotonic() - started:.0f} s, 2 chapters at a time")
+    print("the stages this submission measured, as lesson 10 compares them:\n"
+          + loadtest.comparison(loadtest.recorded(open_lab(folder=submission["10-final-load-test"]))))
     scores = {g.assignment: (g.status, g.score, g.max_score, g.detail) for g in grades}
     assert scores == {chapter: (GRADED, max_points(chapter), max_points(chapter), "") for chapter in chapter_ids()}, \
         "\n".join(f"{chapter}: {_hints(chapter, submission[chapter])}" for chapter, score in scores.items()

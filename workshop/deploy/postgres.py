@@ -31,13 +31,19 @@ HBA = ConfigFile(f"{CLUSTER}/pg_hba.conf",
                  service="postgresql@15-main", shipped=f"{CLUSTER}/pg_hba.conf.debian")
 RESTART = "systemctl restart postgresql@15-main"
 # PostgreSQL's own parser judges the settings first (postgres -C reads every file, running server
-# or not); a restart then proves the server starts with them (it binds every listen address).
-PARSE = (f"runuser -u postgres -- /usr/lib/postgresql/15/bin/postgres -C listen_addresses "
-         f"-c config_file={CLUSTER}/postgresql.conf > /dev/null")
+# or not); a restart then proves the server starts with them. It starts when it can bind one of
+# its listen addresses, warning about the others, so each one named is looked for among the
+# listening sockets too (an address db1 does not have would leave the web servers outside).
+LISTEN = (f"runuser -u postgres -- /usr/lib/postgresql/15/bin/postgres -C listen_addresses "
+          f"-c config_file={CLUSTER}/postgresql.conf")
+BOUND = ("echo \"$listen\" | tr ',' '\\n' | while read -r address; do case $address in '*'|localhost|'') ;; *) "
+         "ss -Hltn 'sport = :5432' | grep -q \"[[:space:]]\\[\\?$address\\]\\?:5432[[:space:]]\" "
+         "|| { echo \"PostgreSQL started but cannot listen on $address: not an address of this machine?\"; "
+         "exit 1; } ;; esac; done")
 SETTINGS = ConfigFile(f"{CLUSTER}/conf.d/workshop.conf",
-                      check=f"{PARSE} && {{ {RESTART} || {{ journalctl -u postgresql@15-main -n 8 --no-pager -o cat; "
-                            "false; }; }",
-                      rejected="PostgreSQL did not start with the new settings", restore=RESTART,
+                      check=f"listen=$({LISTEN}) && {{ {RESTART} || {{ journalctl -u postgresql@15-main -n 8 "
+                            f"--no-pager -o cat; false; }}; }} && {BOUND}",
+                      rejected="PostgreSQL cannot serve with the new settings", restore=RESTART,
                       owner="postgres:postgres", service="postgresql@15-main")
 DATABASE = USER = "newsroom"
 #: Web servers that may reach the database (chapter 07 replaces them with pgpool).
