@@ -135,10 +135,6 @@ def runs_answer(answer: AnswerFile):
         verdict.see(answer_digest=digest(written), live_digest=digest(live.stdout) if live.ok else None)
         if not live.ok:
             verdict.fail(f"{answer.machine} has no {answer.what} at {answer.path}: install yours ({answer.install})")
-        elif live.stdout.startswith(COURSE_ANSWER):
-            verdict.fail(f"{answer.machine} runs the course's own {answer.what} (its first line says so), which earns "
-                         f"no points: write your own `{answer.variable}` in exercise {answer.exercise} and install it "
-                         f"({answer.install})")
         elif normalised(live.stdout) != normalised(written):
             verdict.fail(f"{answer.machine} runs another {answer.what} than your `{answer.variable}` "
                          f"({answer.path} differs from it): run the answer cell, then install it ({answer.install})")

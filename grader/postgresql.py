@@ -1,7 +1,6 @@
 """Chapter 03, the database server: the app's data is in PostgreSQL on db1 (not
 SQLite, not on the web server), behind password (SCRAM) authentication, on
-a server that runs the student's settings and listens only where it must, and it
-survives a web server restart."""
+a server that listens only where it must, and it survives a web server restart."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from datetime import datetime, timezone
 
 from workshop.sql import literal, superuser_psql
 
-from .course_answers import AnswerFile, runs_answer
 from .registry import check
 from .result import Verdict
 from .target import ProbeError, Target
@@ -19,9 +17,6 @@ CHAPTER = "03-postgresql"
 WEB, DB = "web1", "db1"
 DATABASE = "newsroom"
 RESTART_MARKER = "before-restart"
-#: db1's settings (listen_addresses, password hashing): they stay the student's in every later chapter.
-SETTINGS = AnswerFile("03", DB, "/etc/postgresql/15/main/conf.d/workshop.conf", "PostgreSQL settings file",
-                      "postgresql_conf", "postgres.configure_postgres(db1, hba, postgresql_conf)")
 
 
 def sql(target: Target, query: str, database: str = "postgres", host: str = DB) -> list[list[str]]:
@@ -58,10 +53,7 @@ def _pgpool_ip(target: Target) -> str | None:
     return instances["pgpool1"].private_ip if "pgpool1" in instances else None
 
 
-check(CHAPTER, "runs-your-postgresql-conf", SETTINGS.title, points=1, answers=(SETTINGS.variable,))(runs_answer(SETTINGS))
-
-
-@check(CHAPTER, "password-authentication", "connections authenticate with SCRAM passwords, never trust", points=1)
+@check(CHAPTER, "password-authentication", "connections authenticate with SCRAM passwords, never trust", points=2)
 def password_authentication(target: Target, verdict: Verdict) -> None:
     rules = sql(target, "SELECT line_number, type, array_to_string(database, ','), array_to_string(user_name, ','), "
                         "coalesce(address, ''), auth_method FROM pg_hba_file_rules")
@@ -89,7 +81,7 @@ def listens_where_it_must(target: Target, verdict: Verdict) -> None:
     foreign = [a for a in addresses if a not in wildcard and a != db1_ip and not ipaddress.ip_address(a).is_loopback]
     if wildcard or foreign:
         verdict.fail(f"PostgreSQL listens on {', '.join(wildcard + foreign)}: set listen_addresses = "
-                     f"'localhost,{db1_ip}' in your `postgresql_conf` and install it")
+                     f"'localhost,{db1_ip}'")
     if db1_ip not in addresses:
         verdict.fail(f"PostgreSQL does not listen on db1's private address {db1_ip}: the web servers cannot reach it")
 

@@ -30,21 +30,6 @@ HBA = ConfigFile(f"{CLUSTER}/pg_hba.conf",
                  rejected="PostgreSQL rejected pg_hba.conf", mode="640", owner="postgres:postgres",
                  service="postgresql@15-main", shipped=f"{CLUSTER}/pg_hba.conf.debian")
 RESTART = "systemctl restart postgresql@15-main"
-# PostgreSQL's own parser judges the settings first (postgres -C reads every file, running server
-# or not); a restart then proves the server starts with them. It starts when it can bind one of
-# its listen addresses, warning about the others, so each one named is looked for among the
-# listening sockets too (an address db1 does not have would leave the web servers outside).
-LISTEN = (f"runuser -u postgres -- /usr/lib/postgresql/15/bin/postgres -C listen_addresses "
-          f"-c config_file={CLUSTER}/postgresql.conf")
-BOUND = ("echo \"$listen\" | tr ',' '\\n' | while read -r address; do case $address in '*'|localhost|'') ;; *) "
-         "ss -Hltn 'sport = :5432' | grep -q \"[[:space:]]\\[\\?$address\\]\\?:5432[[:space:]]\" "
-         "|| { echo \"PostgreSQL started but cannot listen on $address: not an address of this machine?\"; "
-         "exit 1; } ;; esac; done")
-SETTINGS = ConfigFile(f"{CLUSTER}/conf.d/workshop.conf",
-                      check=f"listen=$({LISTEN}) && {{ {RESTART} || {{ journalctl -u postgresql@15-main -n 8 "
-                            f"--no-pager -o cat; false; }}; }} && {BOUND}",
-                      rejected="PostgreSQL cannot serve with the new settings", restore=RESTART,
-                      owner="postgres:postgres", service="postgresql@15-main")
 DATABASE = USER = "newsroom"
 #: Web servers that may reach the database (chapter 07 replaces them with pgpool).
 APP_CLIENTS = ("web1", "web2")
@@ -81,26 +66,22 @@ def psql(db: Instance, sql: str, database: str = "postgres", readonly: bool = Fa
     return db.run(superuser_psql(database), stdin=sql, readonly=readonly, check=check, timeout=timeout)
 
 
-def reference_settings(db: Instance) -> str:
-    """The course's conf.d/workshop.conf for the database server `db`: its private address."""
-    return configs.render("postgresql/workshop.conf.j2", private_ip=db.private_ip)
-
-
 @grading.changes("configure PostgreSQL on {db.name}")
-def configure_postgres(db: Instance, hba: str, settings: str | None = None, progress: Progress | None = None) -> None:
-    """Install `settings` as conf.d/workshop.conf (listen addresses, password hashing; None: the
-    file `db` runs when the student wrote it, else the course's) and restart if it changed (a
-    restart drops every session: pgpool's too); then `hba` as pg_hba.conf, reloaded.
+def configure_postgres(db: Instance, hba: str, progress: Progress | None = None) -> None:
+    """Listen on the private address, install `hba` as pg_hba.conf and restart, if
+    either changed (a restart drops every session: pgpool's too).
 
-    Settings PostgreSQL cannot parse or start with, and a pg_hba.conf it cannot parse, are
-    put back as they were, and the server's own error lines are raised as ConfigError.
+    A pg_hba.conf PostgreSQL cannot parse is put back as it was, and the
+    server's own error lines are raised as ConfigError.
     """
     progress = progress or Progress(f"PostgreSQL on {db.name}")
     progress.say(db.name, "configuring PostgreSQL (listen addresses, scram, pg_hba)")
+    settings = db.update_text(f"{CLUSTER}/conf.d/workshop.conf",
+                              configs.render("postgresql/workshop.conf.j2", private_ip=db.private_ip),
+                              owner="postgres:postgres")
     db.run(f"echo auto > {CLUSTER}/start.conf && systemctl enable -q postgresql && systemctl start postgresql@15-main")
-    put_config(db, SETTINGS, settings if settings is not None else keeping_own(db, SETTINGS, reference_settings(db),
-                                                                                 progress))
-    put_config(db, HBA, hba, apply="systemctl reload postgresql@15-main")
+    if not put_config(db, HBA, hba, apply=RESTART) and settings:
+        db.run(RESTART)
 
 
 def course_hba(db: Instance, hba: str) -> str:
@@ -143,8 +124,7 @@ def deploy_database_server(lab: Lab, name: str = "db1", progress: Progress | Non
     """The reference deploy of chapter 03's database server; idempotent."""
     progress = progress or Progress(f"deploy {name}")
     db = lab.up(name)
-    configure_postgres(db, keeping_own(db, HBA, reference_hba(lab, name, marks=(ANSWER_TO_03,)), progress),
-                       progress=progress)
+    configure_postgres(db, keeping_own(db, HBA, reference_hba(lab, name, marks=(ANSWER_TO_03,)), progress), progress)
     create_app_database(db, app_password(lab))
     progress.done(f"{name} serves PostgreSQL")
     return db

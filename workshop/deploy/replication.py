@@ -166,7 +166,7 @@ def _follow(lab: Lab, name: str, primary: Instance, progress: Progress, script: 
     its own WAL may hold commits the primary never had), and given back to pgpool if pgpool
     knows it."""
     db = lab.up(name)
-    configure_postgres(db, course_hba(db, database_hba(lab, name)), progress=progress)
+    configure_postgres(db, course_hba(db, database_hba(lab, name)), progress)
     set_synchronous(db, None)
     prepare_server(lab, db)
     _clone(lab, db, primary, progress, script)

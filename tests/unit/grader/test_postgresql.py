@@ -9,8 +9,6 @@ from .kit import PRIVATE_IPS, FakeTarget, assert_hint, check_ids, health, respon
 CHAPTER = "03-postgresql"
 DB1 = PRIVATE_IPS["db1"]
 WRITTEN, BOOTED = 1_780_000_000.25, 1_780_000_100.5
-SETTINGS = f"listen_addresses = 'localhost,{DB1}'\npassword_encryption = 'scram-sha-256'\n"
-READ_SETTINGS = "cat /etc/postgresql/15/main/conf.d/workshop.conf"
 
 
 @pytest.fixture
@@ -34,13 +32,12 @@ def healthy(target):
     target.on_ssh("db1", "FROM articles_marker WHERE value = 'before-restart'", rows((WRITTEN,)))
     target.on_ssh("web1", "UserspaceTimestamp", f"{BOOTED}\n")
     target.on_http("web1", "/api/markers/before-restart/", respond(json={"value": "before-restart"}))
-    target.on_ssh("db1", READ_SETTINGS, SETTINGS)
     return target
 
 
 @pytest.mark.parametrize("check_id", check_ids(CHAPTER))
 def test_each_check_passes_with_the_data_on_db1(healthy, check_id):
-    result = run(healthy, CHAPTER, check_id, postgresql_conf=SETTINGS)
+    result = run(healthy, CHAPTER, check_id)
     assert (result.status, result.hints) == (PASSED, [])
 
 
@@ -89,14 +86,3 @@ def test_behind_pgpool_the_app_may_reach_db1_through_pgpool1():
     target = FakeTarget(instances=("web1", "db1", "pgpool1"))
     target.on_http("web1", "/health/", database(host=PRIVATE_IPS["pgpool1"]))
     assert run(target, CHAPTER, "app-uses-postgres-on-db1").status == PASSED
-
-
-@pytest.mark.parametrize("answer, live, hint", [
-    (None, SETTINGS, "`postgresql_conf` is not set: write the PostgreSQL settings file in the answer cell of exercise 03"),
-    (SETTINGS, SETTINGS.replace(DB1, "*"), "db1 runs another PostgreSQL settings file than your `postgresql_conf`"),
-    (SETTINGS, "# workshop catch-up: the course's own answer to exercise 03, which earns no points\n" + SETTINGS,
-     "db1 runs the course's own PostgreSQL settings file (its first line says so)"),
-])
-def test_runs_your_postgresql_conf_names_what_differs(healthy, answer, live, hint):
-    healthy.on_ssh("db1", READ_SETTINGS, live)
-    assert_hint(run(healthy, CHAPTER, "runs-your-postgresql-conf", postgresql_conf=answer), hint)
